@@ -1,0 +1,248 @@
+/**
+ * Configuration: flags, then environment, then defaults, parsed once at start into a frozen,
+ * typed object. Only this file reads `process.env`. Every problem is reported before exit.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { decodeKey, generateKey } from "./engine/secrets-cipher.js";
+
+export type Mode = "development" | "production";
+export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+
+export type DatabaseConfig =
+  | { readonly kind: "sqlite"; readonly path: string; readonly url: string }
+  | { readonly kind: "postgres"; readonly url: string };
+
+export interface Config {
+  /** @defaultValue "development" (production with NODE_ENV=production or --mode production) */
+  readonly mode: Mode;
+  /** @defaultValue "0.0.0.0" */
+  readonly host: string;
+  /** @defaultValue 8000 */
+  readonly port: number;
+  /** @defaultValue sqlite at ./.exosphere/exosphere.db */
+  readonly database: DatabaseConfig;
+  /** The API key clients send as `x-api-key`. */
+  readonly apiKey: string;
+  /** URL-safe base64 of 32 bytes: the AES-256-GCM key for graph secrets. */
+  readonly secretsEncryptionKey: string;
+  /** @defaultValue "info" */
+  readonly logLevel: LogLevel;
+  /** Lease of a claimed state without heartbeat. @defaultValue 600000 (10 minutes) */
+  readonly leaseMs: number;
+  /** How often expired leases are looked for. @defaultValue 1000 */
+  readonly reaperIntervalMs: number;
+  /** How often runs whose settle step was lost are finished. @defaultValue 5000 */
+  readonly sweepIntervalMs: number;
+  /** @defaultValue the four localhost:3000/3001 origins of contract §1.4 */
+  readonly corsOrigins: readonly string[];
+  /** @defaultValue 8388608 (8 MiB) */
+  readonly maxBodyBytes: number;
+  /** Most outputs in one `executed` report. @defaultValue 100000 */
+  readonly maxFanout: number;
+  /** Largest enqueue `batch_size`. @defaultValue 100 */
+  readonly maxBatchSize: number;
+  /** Largest page `size` of listings. @defaultValue 1000 */
+  readonly maxPageSize: number;
+  /** Longest enqueue `wait_ms`. @defaultValue 30000 */
+  readonly maxWaitMs: number;
+  /** SQLite `synchronous` pragma. @defaultValue "NORMAL" */
+  readonly sqliteSynchronous: "NORMAL" | "FULL";
+  /** PostgreSQL connection pool size per process. @defaultValue 10 */
+  readonly pgPoolSize: number;
+}
+
+export const DEV_API_KEY = "exosphere@123";
+export const DEFAULT_CORS_ORIGINS = [
+  "http://localhost:3000",
+  "http://localhost:3001",
+  "http://127.0.0.1:3000",
+  "http://127.0.0.1:3001",
+];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+export interface LoadConfigResult {
+  readonly config: Config;
+  /** Things start-up should warn about (development fallbacks). */
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Parses flags and environment. In development a missing API key falls back to
+ * `exosphere@123` and a missing encryption key is generated once and kept beside the database.
+ */
+export function loadConfig(
+  argv: readonly string[] = process.argv.slice(2),
+  env: NodeJS.ProcessEnv = process.env,
+  cwd: string = process.cwd(),
+): LoadConfigResult {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const flags = parseFlags(argv, problems);
+  const get = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === "" ? undefined : value.trim();
+  };
+
+  const modeRaw = (flags["mode"] ?? get("MODE") ?? (env["NODE_ENV"] === "production" ? "production" : "development")).toLowerCase();
+  let mode: Mode = "development";
+  if (modeRaw === "production" || modeRaw === "development") mode = modeRaw;
+  else problems.push(`--mode / MODE must be "development" or "production", got "${modeRaw}"`);
+
+  const host = flags["host"] ?? get("HOST") ?? "0.0.0.0";
+  const port = int("PORT", flags["port"] ?? get("PORT"), 8000, 0, 65535, problems);
+
+  let database: DatabaseConfig | undefined;
+  const databaseUrl = flags["database-url"] ?? get("DATABASE_URL");
+  if (databaseUrl === undefined && get("MONGO_URI") !== undefined) {
+    problems.push(
+      "MONGO_URI is set, but this state manager does not store data in MongoDB. Set DATABASE_URL instead: " +
+        "sqlite:///absolute/path/exosphere.db for one machine, or postgres://user:pass@host:5432/db for several replicas " +
+        "(unset MONGO_URI to use the default SQLite file ./.exosphere/exosphere.db).",
+    );
+  } else {
+    try {
+      database = parseDatabaseUrl(databaseUrl ?? `sqlite:///${resolve(cwd, ".exosphere/exosphere.db")}`, cwd);
+    } catch (err) {
+      problems.push(`DATABASE_URL ${(err as Error).message}`);
+    }
+  }
+
+  let apiKey = get("STATE_MANAGER_SECRET");
+  if (apiKey === undefined) {
+    if (mode === "production") {
+      problems.push("STATE_MANAGER_SECRET is required in production: the API key clients send as x-api-key");
+    } else {
+      apiKey = DEV_API_KEY;
+      warnings.push(`STATE_MANAGER_SECRET is not set: using the development key "${DEV_API_KEY}"; set it before exposing this server`);
+    }
+  }
+
+  let secretsEncryptionKey = get("SECRETS_ENCRYPTION_KEY");
+  if (secretsEncryptionKey !== undefined) {
+    try {
+      decodeKey(secretsEncryptionKey);
+    } catch (err) {
+      problems.push(
+        `SECRETS_ENCRYPTION_KEY is malformed (${(err as Error).message}): it must be URL-safe base64 of exactly 32 random bytes (44 characters), e.g. from: node -e "console.log(require('crypto').randomBytes(32).toString('base64url')+'=')"`,
+      );
+      secretsEncryptionKey = undefined;
+    }
+  } else if (mode === "production") {
+    problems.push(
+      "SECRETS_ENCRYPTION_KEY is required in production: URL-safe base64 of exactly 32 random bytes (44 characters)",
+    );
+  } else if (database) {
+    const keyFile =
+      database.kind === "sqlite" && database.path !== ":memory:"
+        ? resolve(dirname(database.path), "secrets-encryption.key")
+        : resolve(cwd, ".exosphere/secrets-encryption.key");
+    if (existsSync(keyFile)) {
+      secretsEncryptionKey = readFileSync(keyFile, "utf8").trim();
+      warnings.push(`SECRETS_ENCRYPTION_KEY is not set: using the development key kept in ${keyFile}`);
+    } else {
+      secretsEncryptionKey = generateKey();
+      mkdirSync(dirname(keyFile), { recursive: true });
+      writeFileSync(keyFile, `${secretsEncryptionKey}\n`, { mode: 0o600 });
+      warnings.push(`SECRETS_ENCRYPTION_KEY is not set: generated a development key and kept it in ${keyFile}`);
+    }
+  }
+
+  const logLevel = parseLogLevel(flags["log-level"] ?? get("LOG_LEVEL"), problems);
+  const corsOrigins = (get("CORS_ORIGINS") ?? "")
+    .split(",")
+    .map((o) => o.trim())
+    .filter((o) => o !== "");
+  const sync = (get("SQLITE_SYNCHRONOUS") ?? "NORMAL").toUpperCase();
+  if (sync !== "NORMAL" && sync !== "FULL") problems.push(`SQLITE_SYNCHRONOUS must be NORMAL or FULL, got "${sync}"`);
+
+  const config: Config = {
+    mode,
+    host,
+    port,
+    database: database ?? { kind: "sqlite", path: ":memory:", url: "sqlite://:memory:" },
+    apiKey: apiKey ?? "",
+    secretsEncryptionKey: secretsEncryptionKey ?? "",
+    logLevel,
+    leaseMs: int("STATE_LEASE_MS", get("STATE_LEASE_MS"), 600_000, 100, 7 * 24 * 3600_000, problems),
+    reaperIntervalMs: int("LEASE_REAPER_INTERVAL_MS", get("LEASE_REAPER_INTERVAL_MS"), 1000, 10, 600_000, problems),
+    sweepIntervalMs: int("RUN_SWEEP_INTERVAL_MS", get("RUN_SWEEP_INTERVAL_MS"), 5000, 10, 3600_000, problems),
+    corsOrigins: corsOrigins.length > 0 ? corsOrigins : DEFAULT_CORS_ORIGINS,
+    maxBodyBytes: int("MAX_BODY_BYTES", get("MAX_BODY_BYTES"), 8 * 1024 * 1024, 1024, 1024 ** 3, problems),
+    maxFanout: int("MAX_FANOUT", get("MAX_FANOUT"), 100_000, 1, 10_000_000, problems),
+    maxBatchSize: int("MAX_BATCH_SIZE", get("MAX_BATCH_SIZE"), 100, 1, 10_000, problems),
+    maxPageSize: int("MAX_PAGE_SIZE", get("MAX_PAGE_SIZE"), 1000, 1, 100_000, problems),
+    maxWaitMs: int("MAX_WAIT_MS", get("MAX_WAIT_MS"), 30_000, 0, 300_000, problems),
+    sqliteSynchronous: sync === "FULL" ? "FULL" : "NORMAL",
+    pgPoolSize: int("PG_POOL_SIZE", get("PG_POOL_SIZE"), 10, 1, 1000, problems),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { config: Object.freeze(config), warnings };
+}
+
+/** `sqlite:///abs/path.db`, `sqlite://relative.db`, `sqlite://:memory:`, `postgres://...`. */
+export function parseDatabaseUrl(url: string, cwd: string): DatabaseConfig {
+  if (/^postgres(ql)?:\/\//.test(url)) return { kind: "postgres", url };
+  const match = /^sqlite:\/\/(.*)$/.exec(url);
+  if (!match) {
+    throw new Error(
+      `must start with sqlite:// (e.g. sqlite:///var/lib/exosphere/exosphere.db) or postgres:// (e.g. postgres://user:pass@host:5432/exosphere), got "${url}"`,
+    );
+  }
+  const rest = match[1] ?? "";
+  if (rest === ":memory:") return { kind: "sqlite", path: ":memory:", url };
+  if (rest === "" || rest === "/") throw new Error(`names no file: "${url}"`);
+  return { kind: "sqlite", path: isAbsolute(rest) ? rest : resolve(cwd, rest), url };
+}
+
+function parseFlags(argv: readonly string[], problems: string[]): Record<string, string> {
+  const flags: Record<string, string> = {};
+  const known = new Set(["mode", "host", "port", "database-url", "log-level"]);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (!m || !known.has(m[1] as string)) {
+      problems.push(`unknown argument "${arg}" (known: ${[...known].map((k) => `--${k}`).join(", ")})`);
+      continue;
+    }
+    const value = m[2] ?? argv[++i];
+    if (value === undefined) problems.push(`--${m[1]} needs a value`);
+    else flags[m[1] as string] = value;
+  }
+  return flags;
+}
+
+function int(name: string, raw: string | undefined, fallback: number, min: number, max: number, problems: string[]): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    problems.push(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+    return fallback;
+  }
+  return n;
+}
+
+const LEVELS: Record<string, LogLevel> = {
+  trace: "trace",
+  debug: "debug",
+  info: "info",
+  warn: "warn",
+  warning: "warn",
+  error: "error",
+  critical: "fatal",
+  fatal: "fatal",
+  silent: "silent",
+};
+
+function parseLogLevel(raw: string | undefined, problems: string[]): LogLevel {
+  if (raw === undefined) return "info";
+  const level = LEVELS[raw.toLowerCase()];
+  if (!level) problems.push(`LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR (or trace/fatal/silent), got "${raw}"`);
+  return level ?? "info";
+}

@@ -1,0 +1,150 @@
+/**
+ * Domain errors. They carry a stable SCREAMING_SNAKE `code` and never know HTTP:
+ * `http/error-handler.ts` maps codes to status codes in one table.
+ */
+export abstract class DomainError extends Error {
+  abstract readonly code: string;
+  /** Extra machine-readable context, returned to clients beside `detail`. */
+  readonly details?: unknown;
+
+  constructor(message: string, options?: { cause?: unknown; details?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    if (options?.details !== undefined) this.details = options.details;
+  }
+}
+
+export class StateNotFoundError extends DomainError {
+  readonly code = "STATE_NOT_FOUND";
+  constructor(readonly stateId: string) {
+    super("State not found");
+  }
+}
+
+export class InvalidStateIdError extends DomainError {
+  readonly code = "INVALID_STATE_ID";
+  constructor(readonly stateId: string) {
+    super(`Invalid state id format: ${stateId} (expected 24 lowercase hex characters)`);
+  }
+}
+
+export class InvalidNodeIdError extends DomainError {
+  readonly code = "INVALID_NODE_ID";
+  constructor(readonly nodeId: string) {
+    super(`Invalid node ID format: ${nodeId}`);
+  }
+}
+
+export class NodeNotFoundInRunError extends DomainError {
+  readonly code = "NODE_NOT_FOUND";
+  constructor(nodeId: string, runId: string, graphName: string) {
+    super(`Node ${nodeId} not found in run ${runId} for graph ${graphName}`);
+  }
+}
+
+/** A report or signal for a state that is not claimed (E9, E11, E12). */
+export class StateNotQueuedError extends DomainError {
+  readonly code = "STATE_NOT_QUEUED";
+  constructor(readonly stateId: string, readonly status: string) {
+    super("State is not queued", { details: { state_id: stateId, status } });
+  }
+}
+
+export class StateAlreadyExecutedError extends DomainError {
+  readonly code = "STATE_ALREADY_EXECUTED";
+  constructor(readonly stateId: string, readonly status: string) {
+    super("State is already executed", { details: { state_id: stateId, status } });
+  }
+}
+
+export class StateNotQueuedOrExecutedError extends DomainError {
+  readonly code = "STATE_NOT_QUEUED_OR_EXECUTED";
+  constructor(readonly stateId: string, readonly status: string) {
+    super("State is not queued or executed", { details: { state_id: stateId, status } });
+  }
+}
+
+/** Heartbeat or secrets for a state the caller no longer holds. */
+export class LeaseNotHeldError extends DomainError {
+  readonly code = "LEASE_NOT_HELD";
+  constructor(readonly stateId: string, readonly status: string) {
+    super(`State ${stateId} is not claimed (status ${status}); its lease is no longer held`, {
+      details: { state_id: stateId, status },
+    });
+  }
+}
+
+export class StateNotRetryableError extends DomainError {
+  readonly code = "STATE_NOT_RETRYABLE";
+  constructor(readonly stateId: string, readonly status: string, reason?: string) {
+    super(
+      reason ??
+        `State ${stateId} has status ${status}; only ERRORED or NEXT_CREATED_ERROR states can be retried`,
+      { details: { state_id: stateId, status } },
+    );
+  }
+}
+
+export class DuplicateRetryError extends DomainError {
+  readonly code = "DUPLICATE_RETRY";
+  constructor(readonly fanoutId: string) {
+    super("Duplicate retry state detected", { details: { fanout_id: fanoutId } });
+  }
+}
+
+export class GraphNotFoundError extends DomainError {
+  readonly code = "GRAPH_NOT_FOUND";
+  constructor(message: string) {
+    super(message);
+  }
+}
+
+export class GraphStructureError extends DomainError {
+  readonly code = "GRAPH_STRUCTURE_INVALID";
+  constructor(readonly errors: readonly string[]) {
+    super(`Error validating graph template: ${errors.join("; ")}`, { details: { errors } });
+  }
+}
+
+export class GraphNotValidError extends DomainError {
+  readonly code = "GRAPH_NOT_VALID";
+  constructor(readonly validationErrors: readonly string[]) {
+    super("Graph template is not valid", { details: { validation_errors: validationErrors } });
+  }
+}
+
+export class InvalidTriggerInputError extends DomainError {
+  readonly code = "INVALID_INPUT";
+  constructor(reason: string) {
+    super(`Invalid input: ${reason}`);
+  }
+}
+
+export class MissingStoreKeysError extends DomainError {
+  readonly code = "MISSING_STORE_KEYS";
+  constructor(readonly keys: readonly string[]) {
+    super(`Missing store keys: {${keys.map((k) => `'${k}'`).join(", ")}}`, { details: { keys } });
+  }
+}
+
+export class SecretsUnavailableError extends DomainError {
+  readonly code = "SECRETS_UNAVAILABLE";
+  constructor(message: string) {
+    super(message);
+  }
+}
+
+export class LimitExceededError extends DomainError {
+  readonly code = "LIMIT_EXCEEDED";
+  constructor(message: string, details?: unknown) {
+    super(message, { details });
+  }
+}
+
+/** The database is unreachable or dropped the connection; the request may be retried. */
+export class StorageUnavailableError extends DomainError {
+  readonly code = "STORAGE_UNAVAILABLE";
+  constructor(cause?: unknown) {
+    super("The database is unavailable; retry the request", { cause });
+  }
+}

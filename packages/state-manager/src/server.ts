@@ -1,0 +1,78 @@
+/**
+ * Composition root: opens the store, builds engine and app, starts background work. Used by
+ * `main.ts` and by tests that want a real server in-process.
+ */
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { buildApp } from "./app.js";
+import type { Config } from "./config.js";
+import { BackgroundTasks } from "./engine/background.js";
+import { type Clock, systemClock } from "./engine/clock.js";
+import { Dispatcher } from "./engine/dispatcher.js";
+import { Engine } from "./engine/engine.js";
+import { SecretsCipher } from "./engine/secrets-cipher.js";
+import { openStore } from "./storage/open-store.js";
+import type { Store } from "./storage/store.js";
+
+export interface RunningServer {
+  readonly app: FastifyInstance;
+  readonly store: Store;
+  readonly engine: Engine;
+  readonly dispatcher: Dispatcher;
+  /** `http://host:port` once listening. */
+  readonly url: string;
+  /** Stops accepting, ends long-polls, finishes in-flight requests, closes the database. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly clock?: Clock;
+  readonly random?: () => number;
+  /** Listen on the configured host/port. @defaultValue true */
+  readonly listen?: boolean;
+}
+
+export async function startServer(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningServer> {
+  const clock = options.clock ?? systemClock;
+  const dispatcher = new Dispatcher(clock);
+  const store = await openStore(config, logger, dispatcher);
+  const engine = new Engine({
+    store,
+    clock,
+    dispatcher,
+    cipher: SecretsCipher.fromBase64Url(config.secretsEncryptionKey),
+    logger,
+    leaseMs: config.leaseMs,
+    maxFanout: config.maxFanout,
+    ...(options.random && { random: options.random }),
+  });
+  const app = await buildApp({ config, engine, store, logger });
+  const background = new BackgroundTasks(engine, logger, config);
+  let url = "";
+  app.addHook("preClose", async () => {
+    // Long-polls answer at once (empty) instead of holding shutdown for up to wait_ms.
+    dispatcher.wakeAll();
+  });
+  if (options.listen !== false) {
+    url = await app.listen({ host: config.host, port: config.port });
+  } else {
+    await app.ready();
+  }
+  background.start();
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    store,
+    engine,
+    dispatcher,
+    url,
+    close() {
+      closing ??= (async () => {
+        await background.stop();
+        await app.close();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * SQLite store (better-sqlite3, WAL). better-sqlite3 is synchronous and one connection is shared,
+ * so transactions are serialised by an async mutex: a transaction's awaits must never let another
+ * request's statements run inside it.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { CREATE_MIGRATIONS_TABLE, loadMigrations, pendingMigrations } from "../migrations.js";
+import { SqlStoreTx } from "../sql-store-tx.js";
+import { type SqlExecutor, UniqueViolationError } from "../sql-executor.js";
+import type { Store, StoreTx } from "../store.js";
+
+export interface SqliteStoreOptions {
+  /** File path, or ":memory:". */
+  readonly path: string;
+  /** `NORMAL` survives a process crash (kill -9); `FULL` also survives power loss. @defaultValue "NORMAL" */
+  readonly synchronous?: "NORMAL" | "FULL";
+}
+
+type Statement = Database.Statement<unknown[], unknown>;
+
+export class SqliteStore implements Store {
+  readonly dialect = "sqlite" as const;
+  readonly isSerialized = true;
+  readonly #db: Database.Database;
+  readonly #statements = new Map<string, Statement>();
+  readonly #executor: SqlExecutor;
+  readonly #tx: StoreTx;
+  #lock: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  private constructor(db: Database.Database) {
+    this.#db = db;
+    this.#executor = {
+      all: async <T>(sql: string, params: readonly unknown[] = []) =>
+        this.#run(() => this.#prepare(sql).all(...params) as T[]),
+      get: async <T>(sql: string, params: readonly unknown[] = []) =>
+        this.#run(() => this.#prepare(sql).get(...params) as T | undefined),
+      run: async (sql: string, params: readonly unknown[] = []) =>
+        this.#run(() => this.#prepare(sql).run(...params).changes),
+    };
+    this.#tx = new SqlStoreTx(this.#executor, { skipLockedClause: "", forUpdateClause: "" });
+  }
+
+  static open(options: SqliteStoreOptions): SqliteStore {
+    if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
+    const db = new Database(options.path);
+    db.pragma("journal_mode = WAL");
+    db.pragma(`synchronous = ${options.synchronous ?? "NORMAL"}`);
+    db.pragma("busy_timeout = 5000");
+    const store = new SqliteStore(db);
+    store.#migrate();
+    return store;
+  }
+
+  #migrate(): void {
+    this.#db.exec(CREATE_MIGRATIONS_TABLE);
+    const applied = (this.#db.prepare("SELECT id FROM schema_migrations").all() as { id: number }[]).map(
+      (r) => r.id,
+    );
+    for (const migration of pendingMigrations(loadMigrations("sqlite"), applied)) {
+      this.#db.transaction(() => {
+        this.#db.exec(migration.sql);
+        this.#db
+          .prepare("INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)")
+          .run(migration.id, migration.name, Date.now());
+      })();
+    }
+  }
+
+  #prepare(sql: string): Statement {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      // Variable-length IN lists make many texts; keep the cache bounded.
+      if (this.#statements.size > 2000) this.#statements.clear();
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  #run<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY") {
+        throw new UniqueViolationError((err as Error).message, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    const previous = this.#lock;
+    let release!: () => void;
+    this.#lock = new Promise<void>((resolve) => (release = resolve));
+    await previous;
+    try {
+      if (this.#closed) throw new Error("store is closed");
+      this.#db.exec("BEGIN IMMEDIATE");
+      try {
+        const result = await fn(this.#tx);
+        this.#db.exec("COMMIT");
+        return result;
+      } catch (err) {
+        if (this.#db.inTransaction) this.#db.exec("ROLLBACK");
+        throw err;
+      }
+    } finally {
+      release();
+    }
+  }
+
+  async ping(): Promise<void> {
+    this.#db.prepare("SELECT 1").get();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    // Wait for the transaction in flight, if any.
+    await this.transaction(async () => undefined).catch(() => undefined);
+    this.#closed = true;
+    this.#db.close();
+  }
+}
