@@ -1,0 +1,148 @@
+/**
+ * Real servers for tests: in-process (`startServer`) on 127.0.0.1 with a fresh SQLite file or a
+ * fresh PostgreSQL database, plus a tiny HTTP client. No mocks of our own code.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { inject } from "vitest";
+import { type Config, loadConfig } from "../../src/config.js";
+import type { Clock } from "../../src/engine/clock.js";
+import { createLogger } from "../../src/logger.js";
+import { type RunningServer, startServer } from "../../src/server.js";
+import { createDatabase } from "./postgres-cluster.js";
+
+export const API_KEY = "test-key";
+export const ENCRYPTION_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+export type DialectName = "sqlite" | "postgres";
+
+/** Dialects to run storage-touching suites on. PostgreSQL is skipped only outside CI when absent. */
+export const DIALECTS: DialectName[] = ["sqlite", "postgres"];
+
+export function postgresAvailable(): boolean {
+  return inject("postgresUrl") !== null;
+}
+
+let dbCounter = 0;
+
+export async function databaseUrlFor(dialect: DialectName): Promise<{ url: string; cleanup: () => void }> {
+  if (dialect === "sqlite") {
+    const dir = mkdtempSync(join(tmpdir(), "exo-sqlite-"));
+    return { url: `sqlite://${join(dir, "test.db")}`, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const base = inject("postgresUrl");
+  if (!base) throw new Error("PostgreSQL is not available");
+  const name = `t_${process.pid}_${Date.now().toString(36)}_${dbCounter++}`;
+  return { url: await createDatabase(base, name), cleanup: () => undefined };
+}
+
+export interface TestServer {
+  readonly url: string;
+  readonly server: RunningServer;
+  readonly config: Config;
+  readonly api: ApiClient;
+  readonly databaseUrl: string;
+  close(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  readonly env?: Record<string, string>;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+  /** Reuse a database (restart scenarios). */
+  readonly databaseUrl?: string;
+}
+
+export async function startTestServer(dialect: DialectName, options: TestServerOptions = {}): Promise<TestServer> {
+  const db = options.databaseUrl ? { url: options.databaseUrl, cleanup: () => undefined } : await databaseUrlFor(dialect);
+  const { config } = loadConfig([], {
+    HOST: "127.0.0.1",
+    PORT: "0",
+    DATABASE_URL: db.url,
+    STATE_MANAGER_SECRET: API_KEY,
+    SECRETS_ENCRYPTION_KEY: ENCRYPTION_KEY,
+    LOG_LEVEL: process.env["TEST_LOG_LEVEL"] ?? "silent",
+    ...options.env,
+  });
+  const server = await startServer(config, createLogger(config.logLevel), {
+    ...(options.clock && { clock: options.clock }),
+    ...(options.random && { random: options.random }),
+  });
+  const address = server.app.server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    server,
+    config,
+    databaseUrl: db.url,
+    api: new ApiClient(url, API_KEY),
+    async close() {
+      await server.close();
+      if (!options.databaseUrl) db.cleanup();
+    },
+  };
+}
+
+export interface ApiResponse<T = any> {
+  readonly status: number;
+  readonly body: T;
+  readonly headers: Headers;
+}
+
+export class ApiClient {
+  constructor(
+    readonly baseUrl: string,
+    readonly apiKey: string | undefined,
+  ) {}
+
+  async request<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    init: { headers?: Record<string, string>; rawBody?: string } = {},
+  ): Promise<ApiResponse<T>> {
+    const headers: Record<string, string> = { "content-type": "application/json", ...init.headers };
+    if (this.apiKey !== undefined) headers["x-api-key"] = this.apiKey;
+    const res = await fetch(this.baseUrl + path, {
+      method,
+      headers,
+      body: init.rawBody ?? (body === undefined ? undefined : JSON.stringify(body)),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text === "" ? undefined : JSON.parse(text);
+    } catch {
+      // leave as text: a test asserting JSON will fail on it
+    }
+    return { status: res.status, body: parsed as T, headers: res.headers };
+  }
+
+  get<T = any>(path: string) {
+    return this.request<T>("GET", path);
+  }
+  post<T = any>(path: string, body?: unknown) {
+    return this.request<T>("POST", path, body);
+  }
+  put<T = any>(path: string, body?: unknown) {
+    return this.request<T>("PUT", path, body);
+  }
+}
+
+/** Polls `check` until it returns a truthy value or the timeout passes. */
+export async function waitFor<T>(check: () => Promise<T> | T, { timeoutMs = 10_000, intervalMs = 20 } = {}): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`waitFor timed out${last ? `: ${String(last)}` : ""}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
