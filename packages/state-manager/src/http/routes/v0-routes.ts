@@ -31,12 +31,13 @@ const params = (request: FastifyRequest): Params => request.params as Params;
 const ns = (request: FastifyRequest): string => params(request)["ns"] as string;
 
 /** Aborts when the client closes the connection before we answer (long-poll). */
-function clientGone(request: FastifyRequest, reply: FastifyReply): AbortSignal {
+function clientGone(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
+  // 'close' fires on completion too; only a close before the response ended means "gone".
+  // (No listener on the socket itself: with keep-alive it outlives the request.)
   reply.raw.on("close", () => {
     if (!reply.raw.writableEnded) controller.abort();
   });
-  request.raw.socket?.once("close", () => controller.abort());
   return controller.signal;
 }
 
@@ -174,7 +175,7 @@ export function v0Routes({ engine, store, config }: Deps): RouteSpec[] {
             ...(body.lease_ms !== undefined && { leaseMs: body.lease_ms }),
             claimedBy: body.runtime_name ?? null,
           },
-          body.wait_ms > 0 ? clientGone(request, reply) : undefined,
+          body.wait_ms > 0 ? clientGone(reply) : undefined,
         );
         return {
           count: states.length,
