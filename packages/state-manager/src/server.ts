@@ -47,7 +47,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
     ...(options.random && { random: options.random }),
   });
   const app = await buildApp({ config, engine, store, logger });
-  const background = new BackgroundTasks(engine, logger, config);
+  const background = new BackgroundTasks(engine, logger, { ...config, sweepOnce: store.isSerialized });
   let url = "";
   app.addHook("preClose", async () => {
     // Long-polls answer at once (empty) instead of holding shutdown for up to wait_ms.

@@ -9,6 +9,11 @@ import type { Engine } from "./engine.js";
 export interface BackgroundOptions {
   readonly reaperIntervalMs: number;
   readonly sweepIntervalMs: number;
+  /**
+   * The store settles joins and runs inside each transaction (SQLite), so a run can only be
+   * left unsettled by a bug: sweep once at start instead of on an interval.
+   */
+  readonly sweepOnce?: boolean;
 }
 
 export class BackgroundTasks {
@@ -27,19 +32,24 @@ export class BackgroundTasks {
       // Drain in batches so a burst of expiries does not wait for the next tick.
       while (!this.#stopped && (await this.engine.reapExpiredLeases()) > 0);
     });
-    this.#loop("run sweeper", this.options.sweepIntervalMs, async () => {
-      await this.engine.settleStuckRuns();
-    });
+    this.#loop(
+      "run sweeper",
+      this.options.sweepIntervalMs,
+      async () => {
+        while (!this.#stopped && (await this.engine.settleStuckRuns()) > 0);
+      },
+      this.options.sweepOnce === true,
+    );
   }
 
-  #loop(name: string, intervalMs: number, task: () => Promise<void>): void {
+  #loop(name: string, intervalMs: number, task: () => Promise<void>, once = false): void {
     const tick = async () => {
       if (this.#stopped) return;
       const run = task().catch((err: unknown) => this.log.error({ err }, `${name} failed`));
       this.#running.push(run);
       await run;
       this.#running = this.#running.filter((p) => p !== run);
-      if (!this.#stopped) this.#timers.push(setTimeout(() => void tick(), intervalMs));
+      if (!this.#stopped && !once) this.#timers.push(setTimeout(() => void tick(), intervalMs));
     };
     this.#timers.push(setTimeout(() => void tick(), Math.min(intervalMs, 100)));
   }
