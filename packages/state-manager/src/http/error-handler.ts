@@ -4,11 +4,13 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { DomainError } from "../domain/errors.js";
+import { isStorageUnavailableError } from "../storage/storage-errors.js";
 import { RequestValidationError } from "./validation.js";
 
 export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   UNAUTHORIZED: 401,
   NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
   VALIDATION_FAILED: 422,
   INVALID_JSON: 422,
   BODY_TOO_LARGE: 413,
@@ -45,18 +47,7 @@ export function errorBody(code: string, detail: unknown, extra?: Record<string, 
 }
 
 /** PostgreSQL / network failures that mean "database unavailable", not "bug". */
-function isStorageUnavailable(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  if (typeof code !== "string") {
-    return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(
-      String((err as Error)?.message),
-    );
-  }
-  return (
-    ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "57P01", "57P02", "57P03"].includes(code) ||
-    code.startsWith("08")
-  );
-}
+const isStorageUnavailable = isStorageUnavailableError;
 
 export function handleError(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
   if (err instanceof RequestValidationError) {
