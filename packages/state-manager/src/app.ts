@@ -29,6 +29,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     genReqId: requestIdFor,
     bodyLimit: config.maxBodyBytes,
     routerOptions: { ignoreTrailingSlash: true },
+    // Router-level errors (a malformed %-escape in the URL, an over-long path parameter) get our
+    // JSON envelope and request id like every other answer, not Fastify's own body.
+    frameworkErrors: (err, request, reply) => {
+      void reply.header(REQUEST_ID_HEADER, request.id);
+      handleError(err, request, reply);
+    },
     logController: new LogController({
       requestIdLogLabel: "requestId",
       disableRequestLogging: config.logLevel !== "debug" && config.logLevel !== "trace",

@@ -38,7 +38,10 @@ function parseRef(body: string, text: string): TemplateRef {
   const segments = body.split(".").map((s) => s.trim());
   if (segments.length === 3 && segments[1] === "outputs") {
     const [identifier = "", , field = ""] = segments;
-    if (identifier === "store") return { kind: "store", key: field };
+    if (identifier === "store") {
+      if (field === "") throw new TemplateSyntaxError(`empty store key in ${JSON.stringify(text)}`);
+      return { kind: "store", key: field };
+    }
     if (identifier === "" || field === "") {
       throw new TemplateSyntaxError(`empty identifier or field in "\${{${body}}}" of ${JSON.stringify(text)}`);
     }

@@ -137,8 +137,11 @@ export const heartbeatBody = z
   .nullish()
   .transform((v) => v ?? {});
 
+/** A decimal integer path segment ("0x10", "1e2" and "" are not integers, as in FastAPI). */
+const intSegment = z.string().regex(/^[+-]?\d+$/, "Input should be a valid integer");
+
 export const pageParams = (limits: Limits) =>
   z.object({
-    page: z.coerce.number().int().min(1).max(1_000_000),
-    size: z.coerce.number().int().min(1).max(limits.maxPageSize),
+    page: intSegment.transform(Number).pipe(z.number().int().min(1).max(1_000_000)),
+    size: intSegment.transform(Number).pipe(z.number().int().min(1).max(limits.maxPageSize)),
   });
