@@ -67,6 +67,7 @@ export class Dispatcher {
   readonly #clock: Clock;
   readonly #waiters = new Map<string, Set<Waiter>>();
   #publish: ((namespace: string, nodeName: string, runnableAt: number) => void) | undefined;
+  #closed = false;
 
   constructor(clock: Clock) {
     this.#clock = clock;
@@ -116,8 +117,19 @@ export class Dispatcher {
     return n;
   }
 
-  /** Ends every wait now (shutdown). */
+  /** True once `shutdown` ran: long-polls answer instead of waiting again. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Ends every wait now; the woken pollers claim again (and may wait again). */
   wakeAll(): void {
     for (const set of this.#waiters.values()) for (const waiter of set) waiter.wakeNow();
+  }
+
+  /** Shutdown: ends every wait now and keeps later waits from starting. */
+  shutdown(): void {
+    this.#closed = true;
+    this.wakeAll();
   }
 }

@@ -247,7 +247,8 @@ export class Engine {
       const defaults = graph.version.store_config.default_values;
       const inputs: Record<string, string> = {};
       for (const key of Object.keys(root.template.inputs)) {
-        const raw = body.inputs[key] ?? (root.template.inputs[key] as string);
+        // Own keys only: an input named like an Object.prototype member ("constructor") is data.
+        const raw = Object.hasOwn(body.inputs, key) ? (body.inputs[key] as string) : (root.template.inputs[key] as string);
         try {
           inputs[key] = renderTemplate(parseTemplate(raw), (ref) => {
             if (ref.kind !== "store") {
@@ -255,7 +256,11 @@ export class Engine {
                 `input "${key}" of the root node may only use store placeholders`,
               );
             }
-            const value = body.store[ref.key] ?? defaults[ref.key];
+            const value = Object.hasOwn(body.store, ref.key)
+              ? body.store[ref.key]
+              : Object.hasOwn(defaults, ref.key)
+                ? defaults[ref.key]
+                : undefined;
             if (value === undefined) {
               throw new InvalidTriggerInputError(`store key "${ref.key}" used by input "${key}" has no value`);
             }
@@ -266,7 +271,7 @@ export class Engine {
           throw err;
         }
       }
-      const missing = graph.version.store_config.required_keys.filter((k) => !(k in body.store));
+      const missing = graph.version.store_config.required_keys.filter((k) => !Object.hasOwn(body.store, k));
       if (missing.length > 0) throw new MissingStoreKeysError([...missing].sort());
 
       const now = this.#clock.now();
@@ -382,10 +387,10 @@ export class Engine {
           return claimed;
         }
         const now = this.#clock.now();
-        if (!waiter || now >= deadline || signal?.aborted) return [];
+        if (!waiter || now >= deadline || signal?.aborted || this.#dispatcher.closed) return [];
         // Never spin: a state due "now" that the claim missed is retried after a short pause.
         await waiter.wait(Math.min(deadline, Math.max(next ?? deadline, now + 5)), signal);
-        if (signal?.aborted) return [];
+        if (signal?.aborted || this.#dispatcher.closed) return [];
       } finally {
         if (waiter) this.#dispatcher.unsubscribe(waiter);
       }
