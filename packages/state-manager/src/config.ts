@@ -50,6 +50,8 @@ export interface Config {
   readonly sqliteSynchronous: "NORMAL" | "FULL";
   /** PostgreSQL connection pool size per process. @defaultValue 10 */
   readonly pgPoolSize: number;
+  /** How long start-up keeps retrying an unreachable PostgreSQL before giving up. @defaultValue 60000 */
+  readonly pgConnectTimeoutMs: number;
 }
 
 export const DEV_API_KEY = "exosphere@123";
@@ -181,6 +183,7 @@ export function loadConfig(
     maxWaitMs: int("MAX_WAIT_MS", get("MAX_WAIT_MS"), 30_000, 0, 300_000, problems),
     sqliteSynchronous: sync === "FULL" ? "FULL" : "NORMAL",
     pgPoolSize: int("PG_POOL_SIZE", get("PG_POOL_SIZE"), 10, 1, 1000, problems),
+    pgConnectTimeoutMs: int("PG_CONNECT_TIMEOUT_MS", get("PG_CONNECT_TIMEOUT_MS"), 60_000, 0, 3600_000, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return { config: Object.freeze(config), warnings };

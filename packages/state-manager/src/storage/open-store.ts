@@ -13,8 +13,11 @@ export async function openStore(config: Config, logger: Logger, dispatcher: Disp
   return PostgresStore.open({
     connectionString: config.database.url,
     poolSize: config.pgPoolSize,
+    connectTimeoutMs: config.pgConnectTimeoutMs,
     logger,
     onNotify: (namespace, nodeName, runnableAt) => dispatcher.deliver(namespace, nodeName, runnableAt),
     onReady: (publish) => dispatcher.setPublisher(publish),
+    // Wake-ups sent while LISTEN was down are lost: every local long-poll claims again.
+    onResync: () => dispatcher.wakeAll(),
   });
 }

@@ -362,13 +362,15 @@ export class SqlStoreTx implements StoreTx {
   async claimStates(request: ClaimRequest): Promise<StateRow[]> {
     // One index range scan per node name (states_runnable), merged here: a single query with
     // `node_name IN (...) ORDER BY enqueue_after` must sort every runnable row of those nodes,
-    // which is slow with tens of thousands queued.
+    // which is slow with tens of thousands queued. The scans take no locks; on PostgreSQL the
+    // second step locks, oldest first, only as many candidates as it claims and skips those
+    // another claimer holds, so concurrent claimers neither block nor starve each other.
     const candidates: { id: string; enqueue_after: number; seq: number }[] = [];
     for (const nodeName of request.nodeNames) {
       const rows = await this.#db.all<{ id: string; enqueue_after: number | string; seq: number | string }>(
         `SELECT id, enqueue_after, seq FROM states
          WHERE namespace = ? AND node_name = ? AND status = 'CREATED' AND enqueue_after <= ?
-         ORDER BY enqueue_after, seq LIMIT ?${this.#opts.skipLockedClause}`,
+         ORDER BY enqueue_after, seq LIMIT ?`,
         [request.namespace, nodeName, request.now, request.limit],
       );
       for (const r of rows) {
@@ -377,7 +379,16 @@ export class SqlStoreTx implements StoreTx {
     }
     if (candidates.length === 0) return [];
     candidates.sort((a, b) => a.enqueue_after - b.enqueue_after || a.seq - b.seq);
-    const chosen = candidates.slice(0, request.limit).map((c) => c.id);
+    let chosen = candidates.slice(0, request.limit).map((c) => c.id);
+    if (this.#opts.skipLockedClause !== "") {
+      const locked = await this.#db.all<{ id: string }>(
+        `SELECT id FROM states WHERE id IN (${placeholders(candidates.length)}) AND status = 'CREATED'
+         ORDER BY enqueue_after, seq LIMIT ?${this.#opts.skipLockedClause}`,
+        [...candidates.map((c) => c.id), request.limit],
+      );
+      chosen = locked.map((r) => r.id);
+      if (chosen.length === 0) return [];
+    }
     const rows = await this.#db.all<RawState>(
       `UPDATE states SET status = 'QUEUED', claimed_at = ?, lease_expires_at = ?, claimed_by = ?, updated_at = ?
        WHERE id IN (${placeholders(chosen.length)}) AND status = 'CREATED'

@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import { CREATE_MIGRATIONS_TABLE, loadMigrations, pendingMigrations } from "../migrations.js";
 import { type SqlExecutor, UniqueViolationError } from "../sql-executor.js";
 import { SqlStoreTx } from "../sql-store-tx.js";
+import { isStorageUnavailableError } from "../storage-errors.js";
 import type { Store, StoreTx } from "../store.js";
 
 export interface PostgresStoreOptions {
@@ -22,6 +23,11 @@ export interface PostgresStoreOptions {
   readonly onReady?: (publish: (namespace: string, nodeName: string, runnableAt: number) => void) => void;
   /** How long start-up keeps retrying an unreachable database. @defaultValue 60000 */
   readonly connectTimeoutMs?: number;
+  /**
+   * Called when the LISTEN connection came back after a failure: wake-ups published while it
+   * was down were lost, so local waiters should look again.
+   */
+  readonly onResync?: () => void;
 }
 
 const CHANNEL = "exosphere_runnable";
@@ -123,7 +129,12 @@ export class PostgresStore implements Store {
 
   async #listen(): Promise<void> {
     if (!this.#options.onNotify || this.#closed) return;
-    const client = new pg.Client({ connectionString: this.#options.connectionString, types });
+    const client = new pg.Client({
+      connectionString: this.#options.connectionString,
+      types,
+      connectionTimeoutMillis: 5000,
+      keepAlive: true,
+    });
     client.on("notification", (msg) => {
       if (msg.channel !== CHANNEL || !msg.payload) return;
       try {
@@ -133,15 +144,47 @@ export class PostgresStore implements Store {
         this.#log.warn({ err }, "ignored a malformed wake-up notification");
       }
     });
+    let failed = false;
     client.on("error", (err) => {
-      this.#log.error({ err }, "LISTEN connection failed; reconnecting");
+      // pg may report one broken connection more than once (error message, then socket end).
+      if (failed) return;
+      failed = true;
+      if (this.#listener !== client) return; // still connecting: the caller handles it
       this.#listener = undefined;
       client.end().catch(() => undefined);
-      if (!this.#closed) setTimeout(() => void this.#listen().catch(() => undefined), 1000);
+      if (this.#closed) return;
+      this.#log.error({ err }, "LISTEN connection failed; reconnecting");
+      void this.#relisten();
     });
-    await client.connect();
-    await client.query(`LISTEN ${CHANNEL}`);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+    } catch (err) {
+      failed = true;
+      client.end().catch(() => undefined);
+      throw err;
+    }
+    if (this.#closed) {
+      await client.end().catch(() => undefined);
+      return;
+    }
     this.#listener = client;
+  }
+
+  /** Re-establishes LISTEN until it works (or the store closes), then asks waiters to re-check. */
+  async #relisten(): Promise<void> {
+    for (let attempt = 1; !this.#closed; attempt++) {
+      await new Promise((r) => setTimeout(r, Math.min(5000, 200 * attempt)));
+      if (this.#closed) return;
+      try {
+        await this.#listen();
+        this.#log.info({ attempt }, "LISTEN connection re-established");
+        this.#options.onResync?.();
+        return;
+      } catch (err) {
+        this.#log.warn({ attempt, err: (err as Error).message }, "LISTEN connection still failing; retrying");
+      }
+    }
   }
 
   /** Coalesces wake-ups of one tick into one NOTIFY (payload limit is 8000 bytes). */
@@ -168,8 +211,17 @@ export class PostgresStore implements Store {
     for (let attempt = 1; ; attempt++) {
       const client = await this.#pool.connect();
       let broken = false;
+      // A checked-out client has no 'error' listener of the pool's: a backend terminated between
+      // two statements (or after the failing one) would otherwise be an uncaught exception.
+      const onError = (err: Error) => {
+        broken = true;
+        this.#log.warn({ err: err.message }, "PostgreSQL connection failed during a transaction");
+      };
+      client.on("error", onError);
+      let begun = false;
       try {
         await client.query("BEGIN");
+        begun = true;
         const result = await fn(new SqlStoreTx(executorFor(client), {
           skipLockedClause: " FOR UPDATE SKIP LOCKED",
           forUpdateClause: " FOR UPDATE",
@@ -184,8 +236,14 @@ export class PostgresStore implements Store {
         }
         const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
         if (code !== undefined && RETRYABLE.has(code) && attempt < 5) continue;
+        // A pooled connection that died while idle fails at BEGIN: nothing ran, so try another.
+        if (!begun && isStorageUnavailableError(err) && attempt < 3) {
+          broken = true;
+          continue;
+        }
         throw err;
       } finally {
+        client.removeListener("error", onError);
         client.release(broken);
       }
     }
