@@ -49,9 +49,16 @@ export async function startServer(config: Config, logger: Logger, options: Start
   const app = await buildApp({ config, engine, store, logger });
   const background = new BackgroundTasks(engine, logger, { ...config, sweepOnce: store.isSerialized });
   let url = "";
+  let shuttingDown = false;
   app.addHook("preClose", async () => {
     // Long-polls answer at once (empty) instead of holding shutdown for up to wait_ms.
-    dispatcher.wakeAll();
+    shuttingDown = true;
+    dispatcher.shutdown();
+  });
+  app.addHook("onSend", async (_request, reply) => {
+    // Answers finished during shutdown close their keep-alive connection, so that close() does
+    // not wait for the client's idle socket (a woken long-poll answers after close() began).
+    if (shuttingDown) void reply.header("connection", "close");
   });
   if (options.listen !== false) {
     url = await app.listen({ host: config.host, port: config.port });

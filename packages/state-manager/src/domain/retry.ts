@@ -43,7 +43,8 @@ export const MAX_RETRY_DELAY_MS = 365 * 24 * 60 * 60 * 1000;
  */
 export function computeRetryDelay(policy: RetryPolicy, n: number, random: () => number): number {
   const b = policy.backoff_factor;
-  const exponential = b * Math.pow(policy.exponent, n - 1);
+  // Clamped before the jitter: an infinite base would make `0 · ∞ = NaN` and skip max_delay.
+  const exponential = Math.min(b * Math.pow(policy.exponent, n - 1), Number.MAX_SAFE_INTEGER);
   const linear = b * n;
   const uniform = (max: number) => random() * max;
   let delay: number;
