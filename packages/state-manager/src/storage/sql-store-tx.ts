@@ -362,33 +362,46 @@ export class SqlStoreTx implements StoreTx {
   async claimStates(request: ClaimRequest): Promise<StateRow[]> {
     // One index range scan per node name (states_runnable), merged here: a single query with
     // `node_name IN (...) ORDER BY enqueue_after` must sort every runnable row of those nodes,
-    // which is slow with tens of thousands queued. The scans take no locks; on PostgreSQL the
-    // second step locks, oldest first, only as many candidates as it claims and skips those
-    // another claimer holds, so concurrent claimers neither block nor starve each other.
-    const candidates: { id: string; enqueue_after: number; seq: number }[] = [];
-    for (const nodeName of request.nodeNames) {
-      const rows = await this.#db.all<{ id: string; enqueue_after: number | string; seq: number | string }>(
+    // which is slow with tens of thousands queued.
+    const locking = this.#opts.skipLockedClause !== "";
+    const nodeNames = [...new Set(request.nodeNames)];
+    const scan = (nodeName: string, limit: number, lock: boolean) =>
+      this.#db.all<{ id: string; enqueue_after: number | string; seq: number | string }>(
         `SELECT id, enqueue_after, seq FROM states
          WHERE namespace = ? AND node_name = ? AND status = 'CREATED' AND enqueue_after <= ?
-         ORDER BY enqueue_after, seq LIMIT ?`,
-        [request.namespace, nodeName, request.now, request.limit],
+         ORDER BY enqueue_after, seq LIMIT ?${lock ? this.#opts.skipLockedClause : ""}`,
+        [request.namespace, nodeName, request.now, limit],
       );
-      for (const r of rows) {
-        candidates.push({ id: r.id, enqueue_after: Number(r.enqueue_after), seq: Number(r.seq) });
+    let quotas = new Map<string, number>([[nodeNames[0] as string, request.limit]]);
+    if (nodeNames.length > 1 || !locking) {
+      // Oldest `limit` across all node names (SQLite: these are the claim; writers are serialised).
+      const candidates: { id: string; node: string; enqueue_after: number; seq: number }[] = [];
+      for (const node of nodeNames) {
+        for (const r of await scan(node, request.limit, false)) {
+          candidates.push({ id: r.id, node, enqueue_after: Number(r.enqueue_after), seq: Number(r.seq) });
+        }
       }
+      if (candidates.length === 0) return [];
+      candidates.sort((a, b) => a.enqueue_after - b.enqueue_after || a.seq - b.seq);
+      const taken = candidates.slice(0, request.limit);
+      if (!locking) return this.#markClaimed(request, taken.map((c) => c.id));
+      quotas = new Map();
+      for (const c of taken) quotas.set(c.node, (quotas.get(c.node) ?? 0) + 1);
     }
-    if (candidates.length === 0) return [];
-    candidates.sort((a, b) => a.enqueue_after - b.enqueue_after || a.seq - b.seq);
-    let chosen = candidates.slice(0, request.limit).map((c) => c.id);
-    if (this.#opts.skipLockedClause !== "") {
-      const locked = await this.#db.all<{ id: string }>(
-        `SELECT id FROM states WHERE id IN (${placeholders(candidates.length)}) AND status = 'CREATED'
-         ORDER BY enqueue_after, seq LIMIT ?${this.#opts.skipLockedClause}`,
-        [...candidates.map((c) => c.id), request.limit],
-      );
-      chosen = locked.map((r) => r.id);
-      if (chosen.length === 0) return [];
+    // PostgreSQL: each node's share is taken by a scan that locks exactly the rows it returns and
+    // skips rows other claimers hold (FOR UPDATE SKIP LOCKED), so concurrent claimers get disjoint
+    // sets, never wait, and none comes back empty while unlocked work is queued. (Locking only
+    // among unlocked-scan candidates would hand every concurrent claimer the same oldest rows and
+    // starve all but one.)
+    const chosen: string[] = [];
+    for (const [node, quota] of quotas) {
+      for (const r of await scan(node, quota, true)) chosen.push(r.id);
     }
+    if (chosen.length === 0) return [];
+    return this.#markClaimed(request, chosen);
+  }
+
+  async #markClaimed(request: ClaimRequest, chosen: readonly string[]): Promise<StateRow[]> {
     const rows = await this.#db.all<RawState>(
       `UPDATE states SET status = 'QUEUED', claimed_at = ?, lease_expires_at = ?, claimed_by = ?, updated_at = ?
        WHERE id IN (${placeholders(chosen.length)}) AND status = 'CREATED'

@@ -5,7 +5,16 @@
  */
 
 /** Socket / DNS errors node-postgres passes through. */
-const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+]);
 
 /** SQLSTATEs: 57P01 admin_shutdown (pg_terminate_backend), 57P02 crash_shutdown, 57P03 cannot_connect_now, 3D000 database gone. */
 const SQLSTATES = new Set(["57P01", "57P02", "57P03", "3D000"]);
@@ -19,7 +28,14 @@ export function isStorageUnavailableError(err: unknown): boolean {
     const code = (e as { code?: unknown }).code;
     if (typeof code === "string") {
       // 08: connection exception; 53: insufficient resources (too many connections, out of memory).
-      if (NETWORK_CODES.has(code) || SQLSTATES.has(code) || code.startsWith("08") || code.startsWith("53")) return true;
+      if (
+        NETWORK_CODES.has(code) ||
+        SQLSTATES.has(code) ||
+        code.startsWith("08") ||
+        code.startsWith("53")
+      ) {
+        return true;
+      }
     } else if (MESSAGES.test(String((e as Error).message))) {
       return true;
     }

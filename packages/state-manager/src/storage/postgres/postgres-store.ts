@@ -34,6 +34,8 @@ const CHANNEL = "exosphere_runnable";
 /** Arbitrary constant: serialises migrations of replicas starting together. */
 const MIGRATION_LOCK = 727_274_001;
 const RETRYABLE = new Set(["40001", "40P01"]);
+/** Below PostgreSQL's 8000-byte NOTIFY payload limit. */
+const NOTIFY_PAYLOAD_BYTES = 7000;
 
 const types = {
   getTypeParser: (oid: number, format?: "text" | "binary") =>
@@ -64,11 +66,20 @@ export class PostgresStore implements Store {
       max: options.poolSize ?? 10,
       types,
       connectionTimeoutMillis: 5000,
+      // Notice a database host that vanished without closing its sockets in seconds, not hours.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
     });
     const store = new PostgresStore(pool, options);
     await store.#waitForDatabase(options.connectTimeoutMs ?? 60_000);
-    await store.#migrate();
-    await store.#listen();
+    try {
+      await store.#migrate();
+      await store.#listen();
+    } catch (err) {
+      // E.g. a database migrated by a newer version: leave no connections behind.
+      await store.close().catch(() => undefined);
+      throw err;
+    }
     options.onReady?.((namespace, nodeName, at) => store.#publish(namespace, nodeName, at));
     return store;
   }
@@ -134,6 +145,7 @@ export class PostgresStore implements Store {
       types,
       connectionTimeoutMillis: 5000,
       keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
     });
     client.on("notification", (msg) => {
       if (msg.channel !== CHANNEL || !msg.payload) return;
@@ -196,14 +208,28 @@ export class PostgresStore implements Store {
     this.#flushScheduled = true;
     setImmediate(() => {
       this.#flushScheduled = false;
-      const items = [...this.#pending.values()].map((p) => [p.namespace, p.nodeName, p.at]);
+      const items = [...this.#pending.values()].map((p) => JSON.stringify([p.namespace, p.nodeName, p.at]));
       this.#pending = new Map();
-      for (let i = 0; i < items.length; i += 50) {
-        const payload = JSON.stringify(items.slice(i, i + 50));
+      // Batches by size: names may be long, and a payload over 8000 bytes is rejected.
+      const send = (batch: string[]) => {
+        if (batch.length === 0) return;
         this.#pool
-          .query("SELECT pg_notify($1, $2)", [CHANNEL, payload])
+          .query("SELECT pg_notify($1, $2)", [CHANNEL, `[${batch.join(",")}]`])
           .catch((err: unknown) => this.#log.warn({ err }, "could not publish a wake-up"));
+      };
+      let batch: string[] = [];
+      let bytes = 2;
+      for (const item of items) {
+        const size = Buffer.byteLength(item) + 1;
+        if (batch.length > 0 && bytes + size > NOTIFY_PAYLOAD_BYTES) {
+          send(batch);
+          batch = [];
+          bytes = 2;
+        }
+        batch.push(item);
+        bytes += size;
       }
+      send(batch);
     });
   }
 
@@ -237,10 +263,7 @@ export class PostgresStore implements Store {
         const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
         if (code !== undefined && RETRYABLE.has(code) && attempt < 5) continue;
         // A pooled connection that died while idle fails at BEGIN: nothing ran, so try another.
-        if (!begun && isStorageUnavailableError(err) && attempt < 3) {
-          broken = true;
-          continue;
-        }
+        if (!begun && isStorageUnavailableError(err) && attempt < 3) continue;
         throw err;
       } finally {
         client.removeListener("error", onError);
@@ -262,6 +285,7 @@ export class PostgresStore implements Store {
 }
 
 const converted = new Map<string, { text: string; name: string }>();
+const MAX_NAMED_PARAMS = 64;
 
 /** `?` placeholders to `$n`, cached per text, with a named (prepared) statement per text. */
 function toPg(sql: string): { text: string; name: string } {
@@ -280,7 +304,14 @@ function executorFor(client: pg.PoolClient): SqlExecutor {
   const query = async <T>(sql: string, params: readonly unknown[] = []) => {
     const { text, name } = toPg(sql);
     try {
-      return await client.query<T & pg.QueryResultRow>({ text, name, values: params as unknown[] });
+      // Named (prepared once per connection) only for short parameter lists: texts with long IN
+      // lists or multi-row VALUES vary with their length, and each named one would stay cached
+      // in every backend for the life of its connection.
+      return await client.query<T & pg.QueryResultRow>(
+        params.length <= MAX_NAMED_PARAMS
+          ? { text, name, values: params as unknown[] }
+          : { text, values: params as unknown[] },
+      );
     } catch (err) {
       if ((err as { code?: string }).code === "23505") {
         throw new UniqueViolationError((err as { constraint?: string }).constraint, { cause: err });

@@ -50,7 +50,12 @@ export class SqliteStore implements Store {
     db.pragma(`synchronous = ${options.synchronous ?? "NORMAL"}`);
     db.pragma("busy_timeout = 5000");
     const store = new SqliteStore(db);
-    store.#migrate();
+    try {
+      store.#migrate();
+    } catch (err) {
+      db.close(); // e.g. a database migrated by a newer version: do not keep the file open
+      throw err;
+    }
     return store;
   }
 
