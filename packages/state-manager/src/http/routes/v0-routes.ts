@@ -60,13 +60,15 @@ export function v0Routes({ engine, store, config }: Deps): RouteSpec[] {
       tag: "system",
       summary: "Readiness: the database answers",
       successStatus: 200,
-      handler: async (_request, reply) => {
+      handler: async (request, reply) => {
         try {
           await store.ping();
           return { status: "ready", database: store.dialect };
         } catch (err) {
+          // /ready needs no key: the cause (which may name hosts) goes to the log only.
+          request.log.warn({ err }, "readiness check: database unavailable");
           void reply.code(503);
-          return { detail: "The database is unavailable", code: "STORAGE_UNAVAILABLE", database: store.dialect, error: String((err as Error).message) };
+          return { detail: "The database is unavailable", code: "STORAGE_UNAVAILABLE", database: store.dialect };
         }
       },
     },
