@@ -3,7 +3,11 @@
  * file then creates its own database on it. With CI=true a missing PostgreSQL fails the run.
  */
 import type { TestProject } from "vitest/node";
-import { findPostgresBin, type PostgresCluster, startPostgresCluster } from "./helpers/postgres-cluster.js";
+import {
+  findPostgresBin,
+  type PostgresCluster,
+  startPostgresCluster,
+} from "./helpers/postgres-cluster.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -21,7 +25,9 @@ export async function setup(project: TestProject): Promise<void> {
   }
   if (!findPostgresBin()) {
     if (process.env["CI"] === "true") {
-      throw new Error("CI=true but no PostgreSQL server binaries were found and TEST_DATABASE_URL is not set");
+      throw new Error(
+        "CI=true but no PostgreSQL server binaries were found and TEST_DATABASE_URL is not set",
+      );
     }
     project.provide("postgresUrl", null);
     return;

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "./helpers/postgres-cluster.js";
+import { splitMergeNodes } from "./helpers/workflow.js";
 import {
   API_KEY,
   databaseUrlFor,
@@ -299,36 +300,7 @@ async function scenario(
   });
   const fan = await ok(a, "PUT", `/v0/namespace/${ns}/graph/fan`, {
     secrets: {},
-    nodes: [
-      {
-        node_name: "Root",
-        namespace: ns,
-        identifier: "root",
-        inputs: { data: "x" },
-        next_nodes: ["split"],
-      },
-      {
-        node_name: "Splitter",
-        namespace: ns,
-        identifier: "split",
-        inputs: { data: "${{ root.outputs.data }}" },
-        next_nodes: ["work"],
-      },
-      {
-        node_name: "Worker",
-        namespace: ns,
-        identifier: "work",
-        inputs: { chunk: "${{ split.outputs.chunk }}" },
-        next_nodes: ["merge"],
-      },
-      {
-        node_name: "Merger",
-        namespace: ns,
-        identifier: "merge",
-        inputs: { results: "${{ work.outputs.result }}" },
-        unites: { identifier: "root", strategy: "ALL_SUCCESS" },
-      },
-    ],
+    nodes: splitMergeNodes(ns, { root: "root", rootData: "x", strategy: "ALL_SUCCESS" }),
   });
   expect(fan.validation_status).toBe("VALID");
   const single = await ok(a, "PUT", `/v0/namespace/${ns}/graph/single`, {

@@ -31,6 +31,8 @@ import {
   registerNodes,
   runStatus,
   trigger,
+  splitMergeNodes,
+  SPLIT_MERGE_NODE_SPECS,
   upsertGraph,
 } from "./helpers/workflow.js";
 
@@ -497,43 +499,9 @@ describe.skipIf(!postgresAvailable())("postgres: one database, several replicas"
       const a = await start(undefined, fast);
       const b = await start(a.databaseUrl, fast);
       const ns = "sweep";
-      await registerNodes(a.api, ns, [
-        { name: "Root", inputs: ["data"], outputs: ["data"] },
-        { name: "Splitter", inputs: ["data"], outputs: ["chunk"] },
-        { name: "Worker", inputs: ["chunk"], outputs: ["result"] },
-        { name: "Merger", inputs: ["results"], outputs: ["total"] },
-      ]);
+      await registerNodes(a.api, ns, SPLIT_MERGE_NODE_SPECS);
       await upsertGraph(a.api, ns, "merge", {
-        nodes: [
-          {
-            node_name: "Root",
-            namespace: ns,
-            identifier: "root",
-            inputs: { data: "x" },
-            next_nodes: ["split"],
-          },
-          {
-            node_name: "Splitter",
-            namespace: ns,
-            identifier: "split",
-            inputs: { data: "${{ root.outputs.data }}" },
-            next_nodes: ["work"],
-          },
-          {
-            node_name: "Worker",
-            namespace: ns,
-            identifier: "work",
-            inputs: { chunk: "${{ split.outputs.chunk }}" },
-            next_nodes: ["merge"],
-          },
-          {
-            node_name: "Merger",
-            namespace: ns,
-            identifier: "merge",
-            inputs: { results: "${{ work.outputs.result }}" },
-            unites: { identifier: "root" },
-          },
-        ],
+        nodes: splitMergeNodes(ns, { root: "root", rootData: "x" }),
       });
       const runIds = await Promise.all(
         Array.from({ length: 10 }, (_, i) =>

@@ -24,6 +24,8 @@ import {
   registerNodes,
   runStatus,
   trigger,
+  splitMergeNodes,
+  SPLIT_MERGE_NODE_SPECS,
   upsertGraph,
 } from "./helpers/workflow.js";
 
@@ -189,43 +191,9 @@ for (const dialect of DIALECTS) {
           LOG_LEVEL: "warn",
         };
         let server = await startMain(env);
-        await registerNodes(server.api, NS, [
-          { name: "Root", inputs: ["data"], outputs: ["data"] },
-          { name: "Splitter", inputs: ["data"], outputs: ["chunk"] },
-          { name: "Worker", inputs: ["chunk"], outputs: ["result"] },
-          { name: "Merger", inputs: ["results"], outputs: ["total"] },
-        ]);
+        await registerNodes(server.api, NS, SPLIT_MERGE_NODE_SPECS);
         const up = await upsertGraph(server.api, NS, "g", {
-          nodes: [
-            {
-              node_name: "Root",
-              namespace: NS,
-              identifier: "start",
-              inputs: { data: "x" },
-              next_nodes: ["split"],
-            },
-            {
-              node_name: "Splitter",
-              namespace: NS,
-              identifier: "split",
-              inputs: { data: "${{ start.outputs.data }}" },
-              next_nodes: ["work"],
-            },
-            {
-              node_name: "Worker",
-              namespace: NS,
-              identifier: "work",
-              inputs: { chunk: "${{ split.outputs.chunk }}" },
-              next_nodes: ["merge"],
-            },
-            {
-              node_name: "Merger",
-              namespace: NS,
-              identifier: "merge",
-              inputs: { results: "${{ work.outputs.result }}" },
-              unites: { identifier: "start" },
-            },
-          ],
+          nodes: splitMergeNodes(NS, { rootData: "x" }),
         });
         expect(up.body.validation_status).toBe("VALID");
         const data = Array.from({ length: CHUNKS }, (_, i) => String(i + 1)).join(",");

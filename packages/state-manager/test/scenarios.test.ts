@@ -1,123 +1,173 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DIALECTS, postgresAvailable, startTestServer, type TestServer } from "./helpers/test-server.js";
-import { drive, registerNodes, runFinished, runStatus, trigger, upsertGraph } from "./helpers/workflow.js";
+import {
+  DIALECTS,
+  postgresAvailable,
+  startTestServer,
+  type TestServer,
+} from "./helpers/test-server.js";
+import {
+  drive,
+  registerNodes,
+  runFinished,
+  runStatus,
+  trigger,
+  upsertGraph,
+  splitMergeNodes,
+} from "./helpers/workflow.js";
 
 for (const dialect of DIALECTS) {
-  describe.skipIf(dialect === "postgres" && !postgresAvailable())(`${dialect}: workflows end to end`, () => {
-    let t: TestServer;
-    const ns = "scen";
-    beforeAll(async () => {
-      t = await startTestServer(dialect);
-      await registerNodes(t.api, ns, [
-        { name: "Step", inputs: ["x"], outputs: ["x"] },
-        { name: "Splitter", inputs: ["data"], outputs: ["chunk"] },
-        { name: "Worker", inputs: ["chunk"], outputs: ["result"] },
-        { name: "Merger", inputs: ["results"], outputs: ["total"] },
-        { name: "Root", inputs: ["data"], outputs: ["data"] },
-      ]);
-    });
-    afterAll(async () => t?.close());
-
-    it("runs a chain of three nodes, each reading the previous output", async () => {
-      const graph = await upsertGraph(t.api, ns, "chain", {
-        nodes: [
-          { node_name: "Step", namespace: ns, identifier: "a", inputs: { x: "start" }, next_nodes: ["b"] },
-          { node_name: "Step", namespace: ns, identifier: "b", inputs: { x: "${{ a.outputs.x }}+b" }, next_nodes: ["c"] },
-          { node_name: "Step", namespace: ns, identifier: "c", inputs: { x: "${{ b.outputs.x }}+c" } },
-        ],
+  describe.skipIf(dialect === "postgres" && !postgresAvailable())(
+    `${dialect}: workflows end to end`,
+    () => {
+      let t: TestServer;
+      const ns = "scen";
+      beforeAll(async () => {
+        t = await startTestServer(dialect);
+        await registerNodes(t.api, ns, [
+          { name: "Step", inputs: ["x"], outputs: ["x"] },
+          { name: "Splitter", inputs: ["data"], outputs: ["chunk"] },
+          { name: "Worker", inputs: ["chunk"], outputs: ["result"] },
+          { name: "Merger", inputs: ["results"], outputs: ["total"] },
+          { name: "Root", inputs: ["data"], outputs: ["data"] },
+        ]);
       });
-      expect(graph.status).toBe(201);
-      expect(graph.body.validation_status).toBe("VALID");
-      const runId = await trigger(t.api, ns, "chain");
-      const seen: string[] = [];
-      await drive(t.api, ns, { Step: (s) => (seen.push(s.inputs.x as string), { outputs: [{ x: s.inputs.x as string }] }) }, () =>
-        runFinished(t.api, ns, runId),
-      );
-      expect(seen).toEqual(["start", "start+b", "start+b+c"]);
-      const run = await runStatus(t.api, ns, runId);
-      expect(run).toMatchObject({ status: "SUCCESS", success_count: 3, total_count: 3 });
-    });
+      afterAll(async () => t?.close());
 
-    it("fans a root out to 10 states with no next nodes: run SUCCESS, 10 of 10", async () => {
-      await upsertGraph(t.api, ns, "fan10", {
-        nodes: [{ node_name: "Root", namespace: ns, identifier: "root", inputs: { data: "x" } }],
-      });
-      const runId = await trigger(t.api, ns, "fan10");
-      await drive(
-        t.api,
-        ns,
-        { Root: () => ({ outputs: Array.from({ length: 10 }, (_, i) => ({ data: String(i) })) }) },
-        () => runFinished(t.api, ns, runId),
-      );
-      const run = await runStatus(t.api, ns, runId);
-      expect(run).toMatchObject({ status: "SUCCESS", success_count: 10, total_count: 10, pending_count: 0 });
-    });
-
-    for (const strategy of ["ALL_SUCCESS", "ALL_DONE"] as const) {
-      it(`split → process → merge with ${strategy} merges every branch's output`, async () => {
-        await upsertGraph(t.api, ns, `merge-${strategy}`, {
+      it("runs a chain of three nodes, each reading the previous output", async () => {
+        const graph = await upsertGraph(t.api, ns, "chain", {
           nodes: [
-            { node_name: "Root", namespace: ns, identifier: "start", inputs: { data: "initial" }, next_nodes: ["split"] },
-            { node_name: "Splitter", namespace: ns, identifier: "split", inputs: { data: "${{ start.outputs.data }}" }, next_nodes: ["work"] },
-            { node_name: "Worker", namespace: ns, identifier: "work", inputs: { chunk: "${{ split.outputs.chunk }}" }, next_nodes: ["merge"] },
-            { node_name: "Merger", namespace: ns, identifier: "merge", inputs: { results: "${{ work.outputs.result }}" }, unites: { identifier: "start", strategy } },
+            {
+              node_name: "Step",
+              namespace: ns,
+              identifier: "a",
+              inputs: { x: "start" },
+              next_nodes: ["b"],
+            },
+            {
+              node_name: "Step",
+              namespace: ns,
+              identifier: "b",
+              inputs: { x: "${{ a.outputs.x }}+b" },
+              next_nodes: ["c"],
+            },
+            {
+              node_name: "Step",
+              namespace: ns,
+              identifier: "c",
+              inputs: { x: "${{ b.outputs.x }}+c" },
+            },
           ],
         });
-        const runId = await trigger(t.api, ns, `merge-${strategy}`, { inputs: { data: "1,2,3,4" } });
-        let merged: string | undefined;
+        expect(graph.status).toBe(201);
+        expect(graph.body.validation_status).toBe("VALID");
+        const runId = await trigger(t.api, ns, "chain");
+        const seen: string[] = [];
         await drive(
           t.api,
           ns,
           {
-            Root: (s) => ({ outputs: [{ data: s.inputs.data as string }] }),
-            Splitter: (s) => ({ outputs: (s.inputs.data as string).split(",").map((chunk) => ({ chunk })) }),
-            Worker: (s) => ({ outputs: [{ result: `r${s.inputs.chunk}` }] }),
-            Merger: (s) => ((merged = s.inputs.results), { outputs: [{ total: "ok" }] }),
+            Step: (s) => (
+              seen.push(s.inputs.x as string),
+              { outputs: [{ x: s.inputs.x as string }] }
+            ),
           },
           () => runFinished(t.api, ns, runId),
         );
-        expect(JSON.parse(merged as string)).toEqual(["r1", "r2", "r3", "r4"]);
-        expect(await runStatus(t.api, ns, runId)).toMatchObject({ status: "SUCCESS", total_count: 10 });
+        expect(seen).toEqual(["start", "start+b", "start+b+c"]);
+        const run = await runStatus(t.api, ns, runId);
+        expect(run).toMatchObject({ status: "SUCCESS", success_count: 3, total_count: 3 });
       });
 
-      it(`split → process → merge with ${strategy} resolves when one branch fails for good`, async () => {
-        const graph = `fail-${strategy}`;
-        await upsertGraph(t.api, ns, graph, {
-          retry_policy: { max_retries: 0 },
-          nodes: [
-            { node_name: "Root", namespace: ns, identifier: "start", inputs: { data: "initial" }, next_nodes: ["split"] },
-            { node_name: "Splitter", namespace: ns, identifier: "split", inputs: { data: "${{ start.outputs.data }}" }, next_nodes: ["work"] },
-            { node_name: "Worker", namespace: ns, identifier: "work", inputs: { chunk: "${{ split.outputs.chunk }}" }, next_nodes: ["merge"] },
-            { node_name: "Merger", namespace: ns, identifier: "merge", inputs: { results: "${{ work.outputs.result }}" }, unites: { identifier: "start", strategy } },
-          ],
+      it("fans a root out to 10 states with no next nodes: run SUCCESS, 10 of 10", async () => {
+        await upsertGraph(t.api, ns, "fan10", {
+          nodes: [{ node_name: "Root", namespace: ns, identifier: "root", inputs: { data: "x" } }],
         });
-        const runId = await trigger(t.api, ns, graph, { inputs: { data: "1,2,3" } });
-        let merged: string | undefined;
+        const runId = await trigger(t.api, ns, "fan10");
         await drive(
           t.api,
           ns,
           {
-            Root: (s) => ({ outputs: [{ data: s.inputs.data as string }] }),
-            Splitter: (s) => ({ outputs: (s.inputs.data as string).split(",").map((chunk) => ({ chunk })) }),
-            Worker: (s) => (s.inputs.chunk === "2" ? { error: "boom" } : { outputs: [{ result: `r${s.inputs.chunk}` }] }),
-            Merger: (s) => ((merged = s.inputs.results), { outputs: [{ total: "ok" }] }),
+            Root: () => ({ outputs: Array.from({ length: 10 }, (_, i) => ({ data: String(i) })) }),
           },
           () => runFinished(t.api, ns, runId),
         );
         const run = await runStatus(t.api, ns, runId);
-        expect(run.status).toBe("FAILED");
-        const dag = await t.api.get(`/v0/namespace/${ns}/states/run/${runId}/graph`);
-        const merges = (dag.body.nodes as any[]).filter((n) => n.identifier === "merge");
-        expect(merges).toHaveLength(1);
-        if (strategy === "ALL_SUCCESS") {
-          expect(merged).toBeUndefined();
-          expect(merges[0].status).toBe("ERRORED");
-          expect(merges[0].error).toMatch(/join failed/);
-        } else {
-          expect(JSON.parse(merged as string)).toEqual(["r1", "r3"]);
-          expect(merges[0].status).toBe("SUCCESS");
-        }
+        expect(run).toMatchObject({
+          status: "SUCCESS",
+          success_count: 10,
+          total_count: 10,
+          pending_count: 0,
+        });
       });
-    }
-  });
+
+      for (const strategy of ["ALL_SUCCESS", "ALL_DONE"] as const) {
+        it(`split → process → merge with ${strategy} merges every branch's output`, async () => {
+          await upsertGraph(t.api, ns, `merge-${strategy}`, {
+            nodes: splitMergeNodes(ns, { strategy }),
+          });
+          const runId = await trigger(t.api, ns, `merge-${strategy}`, {
+            inputs: { data: "1,2,3,4" },
+          });
+          let merged: string | undefined;
+          await drive(
+            t.api,
+            ns,
+            {
+              Root: (s) => ({ outputs: [{ data: s.inputs.data as string }] }),
+              Splitter: (s) => ({
+                outputs: (s.inputs.data as string).split(",").map((chunk) => ({ chunk })),
+              }),
+              Worker: (s) => ({ outputs: [{ result: `r${s.inputs.chunk}` }] }),
+              Merger: (s) => ((merged = s.inputs.results), { outputs: [{ total: "ok" }] }),
+            },
+            () => runFinished(t.api, ns, runId),
+          );
+          expect(JSON.parse(merged as string)).toEqual(["r1", "r2", "r3", "r4"]);
+          expect(await runStatus(t.api, ns, runId)).toMatchObject({
+            status: "SUCCESS",
+            total_count: 10,
+          });
+        });
+
+        it(`split → process → merge with ${strategy} resolves when one branch fails for good`, async () => {
+          const graph = `fail-${strategy}`;
+          await upsertGraph(t.api, ns, graph, {
+            retry_policy: { max_retries: 0 },
+            nodes: splitMergeNodes(ns, { strategy }),
+          });
+          const runId = await trigger(t.api, ns, graph, { inputs: { data: "1,2,3" } });
+          let merged: string | undefined;
+          await drive(
+            t.api,
+            ns,
+            {
+              Root: (s) => ({ outputs: [{ data: s.inputs.data as string }] }),
+              Splitter: (s) => ({
+                outputs: (s.inputs.data as string).split(",").map((chunk) => ({ chunk })),
+              }),
+              Worker: (s) =>
+                s.inputs.chunk === "2"
+                  ? { error: "boom" }
+                  : { outputs: [{ result: `r${s.inputs.chunk}` }] },
+              Merger: (s) => ((merged = s.inputs.results), { outputs: [{ total: "ok" }] }),
+            },
+            () => runFinished(t.api, ns, runId),
+          );
+          const run = await runStatus(t.api, ns, runId);
+          expect(run.status).toBe("FAILED");
+          const dag = await t.api.get(`/v0/namespace/${ns}/states/run/${runId}/graph`);
+          const merges = (dag.body.nodes as any[]).filter((n) => n.identifier === "merge");
+          expect(merges).toHaveLength(1);
+          if (strategy === "ALL_SUCCESS") {
+            expect(merged).toBeUndefined();
+            expect(merges[0].status).toBe("ERRORED");
+            expect(merges[0].error).toMatch(/join failed/);
+          } else {
+            expect(JSON.parse(merged as string)).toEqual(["r1", "r3"]);
+            expect(merges[0].status).toBe("SUCCESS");
+          }
+        });
+      }
+    },
+  );
 }

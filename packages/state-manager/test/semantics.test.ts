@@ -23,6 +23,8 @@ import {
   runFinished,
   runStatus,
   trigger,
+  splitMergeNodes,
+  SPLIT_MERGE_NODE_SPECS,
   upsertGraph,
 } from "./helpers/workflow.js";
 
@@ -51,7 +53,7 @@ async function details(api: ApiClient, ns: string, graph: string, runId: string,
 async function setup(
   api: ApiClient,
   ns: string,
-  nodes: NodeSpec[],
+  nodes: readonly NodeSpec[],
   graph: string,
   body: Record<string, unknown>,
 ) {
@@ -571,50 +573,10 @@ for (const dialect of DIALECTS) {
 
         it("reopens an ALL_SUCCESS join that had failed, and the run finishes SUCCESS with every branch merged", async () => {
           const ns = "sem-manual-join";
-          await setup(
-            api,
-            ns,
-            [
-              { name: "Root", inputs: ["data"], outputs: ["data"] },
-              { name: "Splitter", inputs: ["data"], outputs: ["chunk"] },
-              { name: "Worker", inputs: ["chunk"], outputs: ["result"] },
-              { name: "Merger", inputs: ["results"], outputs: ["total"] },
-            ],
-            "g",
-            {
-              retry_policy: { max_retries: 0 },
-              nodes: [
-                {
-                  node_name: "Root",
-                  namespace: ns,
-                  identifier: "start",
-                  inputs: { data: "1,2,3" },
-                  next_nodes: ["split"],
-                },
-                {
-                  node_name: "Splitter",
-                  namespace: ns,
-                  identifier: "split",
-                  inputs: { data: "${{ start.outputs.data }}" },
-                  next_nodes: ["work"],
-                },
-                {
-                  node_name: "Worker",
-                  namespace: ns,
-                  identifier: "work",
-                  inputs: { chunk: "${{ split.outputs.chunk }}" },
-                  next_nodes: ["merge"],
-                },
-                {
-                  node_name: "Merger",
-                  namespace: ns,
-                  identifier: "merge",
-                  inputs: { results: "${{ work.outputs.result }}" },
-                  unites: { identifier: "start", strategy: "ALL_SUCCESS" },
-                },
-              ],
-            },
-          );
+          await setup(api, ns, SPLIT_MERGE_NODE_SPECS, "g", {
+            retry_policy: { max_retries: 0 },
+            nodes: splitMergeNodes(ns, { rootData: "1,2,3", strategy: "ALL_SUCCESS" }),
+          });
           const runId = await trigger(api, ns, "g");
           let failNext = true;
           let merged: string | undefined;

@@ -49,7 +49,17 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
     }
   };
   const port = await freePort();
-  asPostgres(join(bin, "initdb"), ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]);
+  asPostgres(join(bin, "initdb"), [
+    "-D",
+    data,
+    "-A",
+    "trust",
+    "-U",
+    "postgres",
+    "--no-sync",
+    "-E",
+    "UTF8",
+  ]);
   asPostgres(join(bin, "pg_ctl"), [
     "-D",
     data,

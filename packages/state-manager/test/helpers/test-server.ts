@@ -26,10 +26,15 @@ export function postgresAvailable(): boolean {
 
 let dbCounter = 0;
 
-export async function databaseUrlFor(dialect: DialectName): Promise<{ url: string; cleanup: () => void }> {
+export async function databaseUrlFor(
+  dialect: DialectName,
+): Promise<{ url: string; cleanup: () => void }> {
   if (dialect === "sqlite") {
     const dir = mkdtempSync(join(tmpdir(), "exo-sqlite-"));
-    return { url: `sqlite://${join(dir, "test.db")}`, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+    return {
+      url: `sqlite://${join(dir, "test.db")}`,
+      cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    };
   }
   const base = inject("postgresUrl");
   if (!base) throw new Error("PostgreSQL is not available");
@@ -54,8 +59,13 @@ export interface TestServerOptions {
   readonly databaseUrl?: string;
 }
 
-export async function startTestServer(dialect: DialectName, options: TestServerOptions = {}): Promise<TestServer> {
-  const db = options.databaseUrl ? { url: options.databaseUrl, cleanup: () => undefined } : await databaseUrlFor(dialect);
+export async function startTestServer(
+  dialect: DialectName,
+  options: TestServerOptions = {},
+): Promise<TestServer> {
+  const db = options.databaseUrl
+    ? { url: options.databaseUrl, cleanup: () => undefined }
+    : await databaseUrlFor(dialect);
   const { config } = loadConfig([], {
     HOST: "127.0.0.1",
     PORT: "0",
@@ -132,7 +142,10 @@ export class ApiClient {
 }
 
 /** Polls `check` until it returns a truthy value or the timeout passes. */
-export async function waitFor<T>(check: () => Promise<T> | T, { timeoutMs = 10_000, intervalMs = 20 } = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  check: () => Promise<T> | T,
+  { timeoutMs = 10_000, intervalMs = 20 } = {},
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -142,7 +155,8 @@ export async function waitFor<T>(check: () => Promise<T> | T, { timeoutMs = 10_0
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`waitFor timed out${last ? `: ${String(last)}` : ""}`);
+    if (Date.now() > deadline)
+      throw new Error(`waitFor timed out${last ? `: ${String(last)}` : ""}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

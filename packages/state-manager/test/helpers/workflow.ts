@@ -29,17 +29,29 @@ export async function registerNodes(api: ApiClient, namespace: string, nodes: re
       secrets: n.secrets ?? [],
     })),
   });
-  if (res.status !== 200) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
+  if (res.status !== 200)
+    throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res;
 }
 
-export async function upsertGraph(api: ApiClient, namespace: string, graph: string, body: Record<string, unknown>) {
+export async function upsertGraph(
+  api: ApiClient,
+  namespace: string,
+  graph: string,
+  body: Record<string, unknown>,
+) {
   return api.put(`/v0/namespace/${namespace}/graph/${graph}`, { secrets: {}, ...body });
 }
 
-export async function trigger(api: ApiClient, namespace: string, graph: string, body: Record<string, unknown> = {}) {
+export async function trigger(
+  api: ApiClient,
+  namespace: string,
+  graph: string,
+  body: Record<string, unknown> = {},
+) {
   const res = await api.post(`/v0/namespace/${namespace}/graph/${graph}/trigger`, body);
-  if (res.status !== 200) throw new Error(`trigger failed: ${res.status} ${JSON.stringify(res.body)}`);
+  if (res.status !== 200)
+    throw new Error(`trigger failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.run_id as string;
 }
 
@@ -63,11 +75,14 @@ export async function claim(
     batch_size: batchSize,
     wait_ms: waitMs,
   });
-  if (res.status !== 200) throw new Error(`enqueue failed: ${res.status} ${JSON.stringify(res.body)}`);
+  if (res.status !== 200)
+    throw new Error(`enqueue failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.states as ClaimedState[];
 }
 
-export type Handler = (state: ClaimedState) =>
+export type Handler = (
+  state: ClaimedState,
+) =>
   | { outputs: Record<string, string>[] }
   | { error: string }
   | { prune: Record<string, unknown> }
@@ -100,8 +115,11 @@ export async function drive(
             ? await api.post(`${base}/errored`, { error: result.error })
             : "prune" in result
               ? await api.post(`${base}/prune`, { data: result.prune })
-              : await api.post(`${base}/re-enqueue-after`, { enqueue_after: result.requeueAfterMs });
-      if (res.status !== 200) throw new Error(`report failed: ${res.status} ${JSON.stringify(res.body)}`);
+              : await api.post(`${base}/re-enqueue-after`, {
+                  enqueue_after: result.requeueAfterMs,
+                });
+      if (res.status !== 200)
+        throw new Error(`report failed: ${res.status} ${JSON.stringify(res.body)}`);
     }
   }
   return claims;
@@ -112,7 +130,63 @@ export async function runStatus(api: ApiClient, namespace: string, runId: string
   return (res.body.runs as any[]).find((r) => r.run_id === runId);
 }
 
-export async function runFinished(api: ApiClient, namespace: string, runId: string): Promise<boolean> {
+export async function runFinished(
+  api: ApiClient,
+  namespace: string,
+  runId: string,
+): Promise<boolean> {
   const run = await runStatus(api, namespace, runId);
   return run !== undefined && run.status !== "PENDING";
+}
+
+/** The nodes of the contract's §16 workflow: root → split (fans out) → work → merge. */
+export const SPLIT_MERGE_NODE_SPECS: readonly NodeSpec[] = [
+  { name: "Root", inputs: ["data"], outputs: ["data"] },
+  { name: "Splitter", inputs: ["data"], outputs: ["chunk"] },
+  { name: "Worker", inputs: ["chunk"], outputs: ["result"] },
+  { name: "Merger", inputs: ["results"], outputs: ["total"] },
+];
+
+/**
+ * Graph nodes of the §16 workflow: `merge` unites on the root and reads every `work` result as a
+ * JSON array string.
+ */
+export function splitMergeNodes(
+  namespace: string,
+  {
+    root = "start",
+    rootData = "initial",
+    strategy,
+  }: { root?: string; rootData?: string; strategy?: "ALL_SUCCESS" | "ALL_DONE" } = {},
+) {
+  return [
+    {
+      node_name: "Root",
+      namespace,
+      identifier: root,
+      inputs: { data: rootData },
+      next_nodes: ["split"],
+    },
+    {
+      node_name: "Splitter",
+      namespace,
+      identifier: "split",
+      inputs: { data: `\${{ ${root}.outputs.data }}` },
+      next_nodes: ["work"],
+    },
+    {
+      node_name: "Worker",
+      namespace,
+      identifier: "work",
+      inputs: { chunk: "${{ split.outputs.chunk }}" },
+      next_nodes: ["merge"],
+    },
+    {
+      node_name: "Merger",
+      namespace,
+      identifier: "merge",
+      inputs: { results: "${{ work.outputs.result }}" },
+      unites: { identifier: root, ...(strategy && { strategy }) },
+    },
+  ];
 }
