@@ -86,9 +86,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setNotFoundHandler((request, reply) => {
     // Contract §1.6: a known path with the wrong method is 405, not 404.
     const url = request.url.split("?", 1)[0] ?? request.url;
-    const allowed = ["GET", "PUT", "POST"].filter((method) => app.findRoute({ method, url }) !== null);
+    const allowed = ["GET", "PUT", "POST"].filter(
+      (method) => app.findRoute({ method, url }) !== null,
+    );
     if (allowed.length > 0) {
-      void reply.code(405).header("allow", allowed.join(", ")).send(errorBody("METHOD_NOT_ALLOWED", "Method Not Allowed"));
+      void reply
+        .code(405)
+        .header("allow", allowed.join(", "))
+        .send(errorBody("METHOD_NOT_ALLOWED", "Method Not Allowed"));
       return;
     }
     void reply.code(404).send(errorBody("NOT_FOUND", "Not Found"));

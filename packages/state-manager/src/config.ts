@@ -92,7 +92,11 @@ export function loadConfig(
     return value === undefined || value.trim() === "" ? undefined : value.trim();
   };
 
-  const modeRaw = (flags["mode"] ?? get("MODE") ?? (env["NODE_ENV"] === "production" ? "production" : "development")).toLowerCase();
+  const modeRaw = (
+    flags["mode"] ??
+    get("MODE") ??
+    (env["NODE_ENV"] === "production" ? "production" : "development")
+  ).toLowerCase();
   let mode: Mode = "development";
   if (modeRaw === "production" || modeRaw === "development") mode = modeRaw;
   else problems.push(`--mode / MODE must be "development" or "production", got "${modeRaw}"`);
@@ -110,7 +114,10 @@ export function loadConfig(
     );
   } else {
     try {
-      database = parseDatabaseUrl(databaseUrl ?? `sqlite:///${resolve(cwd, ".exosphere/exosphere.db")}`, cwd);
+      database = parseDatabaseUrl(
+        databaseUrl ?? `sqlite:///${resolve(cwd, ".exosphere/exosphere.db")}`,
+        cwd,
+      );
     } catch (err) {
       problems.push(`DATABASE_URL ${(err as Error).message}`);
     }
@@ -119,10 +126,14 @@ export function loadConfig(
   let apiKey = get("STATE_MANAGER_SECRET");
   if (apiKey === undefined) {
     if (mode === "production") {
-      problems.push("STATE_MANAGER_SECRET is required in production: the API key clients send as x-api-key");
+      problems.push(
+        "STATE_MANAGER_SECRET is required in production: the API key clients send as x-api-key",
+      );
     } else {
       apiKey = DEV_API_KEY;
-      warnings.push(`STATE_MANAGER_SECRET is not set: using the development key "${DEV_API_KEY}"; set it before exposing this server`);
+      warnings.push(
+        `STATE_MANAGER_SECRET is not set: using the development key "${DEV_API_KEY}"; set it before exposing this server`,
+      );
     }
   }
 
@@ -147,12 +158,16 @@ export function loadConfig(
         : resolve(cwd, ".exosphere/secrets-encryption.key");
     if (existsSync(keyFile)) {
       secretsEncryptionKey = readFileSync(keyFile, "utf8").trim();
-      warnings.push(`SECRETS_ENCRYPTION_KEY is not set: using the development key kept in ${keyFile}`);
+      warnings.push(
+        `SECRETS_ENCRYPTION_KEY is not set: using the development key kept in ${keyFile}`,
+      );
     } else {
       secretsEncryptionKey = generateKey();
       mkdirSync(dirname(keyFile), { recursive: true });
       writeFileSync(keyFile, `${secretsEncryptionKey}\n`, { mode: 0o600 });
-      warnings.push(`SECRETS_ENCRYPTION_KEY is not set: generated a development key and kept it in ${keyFile}`);
+      warnings.push(
+        `SECRETS_ENCRYPTION_KEY is not set: generated a development key and kept it in ${keyFile}`,
+      );
     }
   }
 
@@ -162,7 +177,8 @@ export function loadConfig(
     .map((o) => o.trim())
     .filter((o) => o !== "");
   const sync = (get("SQLITE_SYNCHRONOUS") ?? "NORMAL").toUpperCase();
-  if (sync !== "NORMAL" && sync !== "FULL") problems.push(`SQLITE_SYNCHRONOUS must be NORMAL or FULL, got "${sync}"`);
+  if (sync !== "NORMAL" && sync !== "FULL")
+    {problems.push(`SQLITE_SYNCHRONOUS must be NORMAL or FULL, got "${sync}"`);}
 
   const config: Config = {
     mode,
@@ -172,18 +188,53 @@ export function loadConfig(
     apiKey: apiKey ?? "",
     secretsEncryptionKey: secretsEncryptionKey ?? "",
     logLevel,
-    leaseMs: int("STATE_LEASE_MS", get("STATE_LEASE_MS"), 600_000, 100, 7 * 24 * 3600_000, problems),
-    reaperIntervalMs: int("LEASE_REAPER_INTERVAL_MS", get("LEASE_REAPER_INTERVAL_MS"), 1000, 10, 600_000, problems),
-    sweepIntervalMs: int("RUN_SWEEP_INTERVAL_MS", get("RUN_SWEEP_INTERVAL_MS"), 5000, 10, 3600_000, problems),
+    leaseMs: int(
+      "STATE_LEASE_MS",
+      get("STATE_LEASE_MS"),
+      600_000,
+      100,
+      7 * 24 * 3600_000,
+      problems,
+    ),
+    reaperIntervalMs: int(
+      "LEASE_REAPER_INTERVAL_MS",
+      get("LEASE_REAPER_INTERVAL_MS"),
+      1000,
+      10,
+      600_000,
+      problems,
+    ),
+    sweepIntervalMs: int(
+      "RUN_SWEEP_INTERVAL_MS",
+      get("RUN_SWEEP_INTERVAL_MS"),
+      5000,
+      10,
+      3600_000,
+      problems,
+    ),
     corsOrigins: corsOrigins.length > 0 ? corsOrigins : DEFAULT_CORS_ORIGINS,
-    maxBodyBytes: int("MAX_BODY_BYTES", get("MAX_BODY_BYTES"), 8 * 1024 * 1024, 1024, 1024 ** 3, problems),
+    maxBodyBytes: int(
+      "MAX_BODY_BYTES",
+      get("MAX_BODY_BYTES"),
+      8 * 1024 * 1024,
+      1024,
+      1024 ** 3,
+      problems,
+    ),
     maxFanout: int("MAX_FANOUT", get("MAX_FANOUT"), 100_000, 1, 10_000_000, problems),
     maxBatchSize: int("MAX_BATCH_SIZE", get("MAX_BATCH_SIZE"), 100, 1, 10_000, problems),
     maxPageSize: int("MAX_PAGE_SIZE", get("MAX_PAGE_SIZE"), 1000, 1, 100_000, problems),
     maxWaitMs: int("MAX_WAIT_MS", get("MAX_WAIT_MS"), 30_000, 0, 300_000, problems),
     sqliteSynchronous: sync === "FULL" ? "FULL" : "NORMAL",
     pgPoolSize: int("PG_POOL_SIZE", get("PG_POOL_SIZE"), 10, 1, 1000, problems),
-    pgConnectTimeoutMs: int("PG_CONNECT_TIMEOUT_MS", get("PG_CONNECT_TIMEOUT_MS"), 60_000, 0, 3600_000, problems),
+    pgConnectTimeoutMs: int(
+      "PG_CONNECT_TIMEOUT_MS",
+      get("PG_CONNECT_TIMEOUT_MS"),
+      60_000,
+      0,
+      3600_000,
+      problems,
+    ),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return { config: Object.freeze(config), warnings };
@@ -211,7 +262,9 @@ function parseFlags(argv: readonly string[], problems: string[]): Record<string,
     const arg = argv[i] as string;
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
     if (!m || !known.has(m[1] as string)) {
-      problems.push(`unknown argument "${arg}" (known: ${[...known].map((k) => `--${k}`).join(", ")})`);
+      problems.push(
+        `unknown argument "${arg}" (known: ${[...known].map((k) => `--${k}`).join(", ")})`,
+      );
       continue;
     }
     const value = m[2] ?? argv[++i];
@@ -221,7 +274,14 @@ function parseFlags(argv: readonly string[], problems: string[]): Record<string,
   return flags;
 }
 
-function int(name: string, raw: string | undefined, fallback: number, min: number, max: number, problems: string[]): number {
+function int(
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+  problems: string[],
+): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) {
@@ -246,6 +306,9 @@ const LEVELS: Record<string, LogLevel> = {
 function parseLogLevel(raw: string | undefined, problems: string[]): LogLevel {
   if (raw === undefined) return "info";
   const level = LEVELS[raw.toLowerCase()];
-  if (!level) problems.push(`LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR (or trace/fatal/silent), got "${raw}"`);
+  if (!level)
+    {problems.push(
+      `LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR (or trace/fatal/silent), got "${raw}"`,
+    );}
   return level ?? "info";
 }

@@ -6,6 +6,6 @@ export function createLogger(level: LogLevel): Logger {
   return pino({
     level,
     base: { service: "exosphere-state-manager" },
-    redact: { paths: ["req.headers[\"x-api-key\"]", "req.headers.authorization"], remove: true },
+    redact: { paths: ['req.headers["x-api-key"]', "req.headers.authorization"], remove: true },
   });
 }

@@ -20,7 +20,11 @@ async function main(): Promise<void> {
   for (const warning of warnings) logger.warn(warning);
   const server = await startServer(config, logger);
   logger.info(
-    { url: server.url, mode: config.mode, database: config.database.kind === "sqlite" ? config.database.path : "postgres" },
+    {
+      url: server.url,
+      mode: config.mode,
+      database: config.database.kind === "sqlite" ? config.database.path : "postgres",
+    },
     "state manager listening",
   );
   let stopping = false;
@@ -44,6 +48,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`exosphere-state-manager: failed to start: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.stderr.write(
+    `exosphere-state-manager: failed to start: ${(err as Error)?.stack ?? String(err)}\n`,
+  );
   process.exit(1);
 });

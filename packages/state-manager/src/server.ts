@@ -32,7 +32,11 @@ export interface StartOptions {
   readonly listen?: boolean;
 }
 
-export async function startServer(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  logger: Logger,
+  options: StartOptions = {},
+): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const dispatcher = new Dispatcher(clock);
   const store = await openStore(config, logger, dispatcher);
@@ -47,7 +51,10 @@ export async function startServer(config: Config, logger: Logger, options: Start
     ...(options.random && { random: options.random }),
   });
   const app = await buildApp({ config, engine, store, logger });
-  const background = new BackgroundTasks(engine, logger, { ...config, sweepOnce: store.isSerialized });
+  const background = new BackgroundTasks(engine, logger, {
+    ...config,
+    sweepOnce: store.isSerialized,
+  });
   let url = "";
   let shuttingDown = false;
   app.addHook("preClose", async () => {

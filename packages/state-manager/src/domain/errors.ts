@@ -45,21 +45,30 @@ export class NodeNotFoundInRunError extends DomainError {
 /** A report or signal for a state that is not claimed (E9, E11, E12). */
 export class StateNotQueuedError extends DomainError {
   readonly code = "STATE_NOT_QUEUED";
-  constructor(readonly stateId: string, readonly status: string) {
+  constructor(
+    readonly stateId: string,
+    readonly status: string,
+  ) {
     super("State is not queued", { details: { state_id: stateId, status } });
   }
 }
 
 export class StateAlreadyExecutedError extends DomainError {
   readonly code = "STATE_ALREADY_EXECUTED";
-  constructor(readonly stateId: string, readonly status: string) {
+  constructor(
+    readonly stateId: string,
+    readonly status: string,
+  ) {
     super("State is already executed", { details: { state_id: stateId, status } });
   }
 }
 
 export class StateNotQueuedOrExecutedError extends DomainError {
   readonly code = "STATE_NOT_QUEUED_OR_EXECUTED";
-  constructor(readonly stateId: string, readonly status: string) {
+  constructor(
+    readonly stateId: string,
+    readonly status: string,
+  ) {
     super("State is not queued or executed", { details: { state_id: stateId, status } });
   }
 }
@@ -67,7 +76,10 @@ export class StateNotQueuedOrExecutedError extends DomainError {
 /** Heartbeat or secrets for a state the caller no longer holds. */
 export class LeaseNotHeldError extends DomainError {
   readonly code = "LEASE_NOT_HELD";
-  constructor(readonly stateId: string, readonly status: string) {
+  constructor(
+    readonly stateId: string,
+    readonly status: string,
+  ) {
     super(`State ${stateId} is not claimed (status ${status}); its lease is no longer held`, {
       details: { state_id: stateId, status },
     });
@@ -76,7 +88,11 @@ export class LeaseNotHeldError extends DomainError {
 
 export class StateNotRetryableError extends DomainError {
   readonly code = "STATE_NOT_RETRYABLE";
-  constructor(readonly stateId: string, readonly status: string, reason?: string) {
+  constructor(
+    readonly stateId: string,
+    readonly status: string,
+    reason?: string,
+  ) {
     super(
       reason ??
         `State ${stateId} has status ${status}; only ERRORED or NEXT_CREATED_ERROR states can be retried`,

@@ -29,7 +29,10 @@ export interface CronTrigger {
   readonly value: { readonly expression: string };
 }
 
-export const DEFAULT_STORE_CONFIG: StoreConfig = Object.freeze({ required_keys: [], default_values: {} });
+export const DEFAULT_STORE_CONFIG: StoreConfig = Object.freeze({
+  required_keys: [],
+  default_values: {},
+});
 
 /** What a graph upsert carries besides its secrets. */
 export interface GraphDefinition {

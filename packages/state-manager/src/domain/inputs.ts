@@ -4,7 +4,10 @@ import { formatRef, renderTemplate, type TemplateRef } from "./template.js";
 
 export interface RenderContext {
   /** The state whose completion creates the new one (for a unite state: the target state). */
-  readonly current: { readonly identifier: string; readonly outputs: Readonly<Record<string, unknown>> };
+  readonly current: {
+    readonly identifier: string;
+    readonly outputs: Readonly<Record<string, unknown>>;
+  };
   /** Outputs of an ancestor state found through `parents`, if any. */
   readonly ancestorOutputs: (identifier: string) => Readonly<Record<string, unknown>> | undefined;
   /** For unite nodes: `field` of every successful state of `identifier` in the join, in creation order. */
@@ -28,7 +31,12 @@ export function renderInputs(node: CompiledNode, ctx: RenderContext): Record<str
   return result;
 }
 
-function resolveRef(node: CompiledNode, input: string, ref: TemplateRef, ctx: RenderContext): string {
+function resolveRef(
+  node: CompiledNode,
+  input: string,
+  ref: TemplateRef,
+  ctx: RenderContext,
+): string {
   const where = `input "${input}" of node "${node.identifier}"`;
   if (ref.kind === "store") {
     const value = ctx.store(ref.key);
@@ -53,11 +61,15 @@ function resolveRef(node: CompiledNode, input: string, ref: TemplateRef, ctx: Re
       ? ctx.current.outputs
       : ctx.ancestorOutputs(ref.identifier);
   if (outputs === undefined) {
-    throw new InputRenderError(`${where}: ${formatRef(ref)}: no state of "${ref.identifier}" among its parents`);
+    throw new InputRenderError(
+      `${where}: ${formatRef(ref)}: no state of "${ref.identifier}" among its parents`,
+    );
   }
   const value = outputs[ref.field];
   if (value === undefined) {
-    throw new InputRenderError(`${where}: ${formatRef(ref)}: output "${ref.field}" of "${ref.identifier}" is missing`);
+    throw new InputRenderError(
+      `${where}: ${formatRef(ref)}: output "${ref.field}" of "${ref.identifier}" is missing`,
+    );
   }
   if (typeof value !== "string") {
     throw new InputRenderError(

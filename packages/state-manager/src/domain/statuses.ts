@@ -22,7 +22,10 @@ export const ERRORED_STATUSES: readonly StateStatus[] = ["ERRORED", "NEXT_CREATE
 export const SUCCESS_STATUSES: readonly StateStatus[] = ["SUCCESS", "PRUNED"];
 
 /** Final statuses from which an operator may retry a state (E13). */
-export const MANUALLY_RETRYABLE_STATUSES: readonly StateStatus[] = ["ERRORED", "NEXT_CREATED_ERROR"];
+export const MANUALLY_RETRYABLE_STATUSES: readonly StateStatus[] = [
+  "ERRORED",
+  "NEXT_CREATED_ERROR",
+];
 
 export type RunStatus = "PENDING" | "SUCCESS" | "FAILED";
 
@@ -57,7 +60,9 @@ export interface RunCounts {
 }
 
 /** Contract §E15: counters and derived status of a run from its per-status state counts. */
-export function summariseRun(byStatus: ReadonlyMap<string, number>): RunCounts & { status: RunStatus } {
+export function summariseRun(
+  byStatus: ReadonlyMap<string, number>,
+): RunCounts & { status: RunStatus } {
   const count = (statuses: readonly string[]) =>
     statuses.reduce((sum, s) => sum + (byStatus.get(s) ?? 0), 0);
   let total = 0;

@@ -26,7 +26,9 @@ export function parseTemplate(text: string): ParsedTemplate {
   for (const piece of pieces.slice(1)) {
     const close = piece.indexOf("}}");
     if (close === -1) {
-      throw new TemplateSyntaxError(`placeholder is not closed with "}}" in ${JSON.stringify(text)}`);
+      throw new TemplateSyntaxError(
+        `placeholder is not closed with "}}" in ${JSON.stringify(text)}`,
+      );
     }
     const body = piece.slice(0, close);
     parts.push({ ref: parseRef(body, text), tail: piece.slice(close + 2) });
@@ -43,7 +45,9 @@ function parseRef(body: string, text: string): TemplateRef {
       return { kind: "store", key: field };
     }
     if (identifier === "" || field === "") {
-      throw new TemplateSyntaxError(`empty identifier or field in "\${{${body}}}" of ${JSON.stringify(text)}`);
+      throw new TemplateSyntaxError(
+        `empty identifier or field in "\${{${body}}}" of ${JSON.stringify(text)}`,
+      );
     }
     return { kind: "output", identifier, field };
   }
@@ -71,5 +75,7 @@ export function renderTemplate(template: ParsedTemplate, resolve: RefResolver): 
 }
 
 export function formatRef(ref: TemplateRef): string {
-  return ref.kind === "store" ? `\${{ store.${ref.key} }}` : `\${{ ${ref.identifier}.outputs.${ref.field} }}`;
+  return ref.kind === "store"
+    ? `\${{ store.${ref.key} }}`
+    : `\${{ ${ref.identifier}.outputs.${ref.field} }}`;
 }

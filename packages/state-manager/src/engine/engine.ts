@@ -21,7 +21,13 @@ import {
   StateNotQueuedOrExecutedError,
   StateNotRetryableError,
 } from "../domain/errors.js";
-import type { CompiledGraph, CompiledNode, CronTrigger, NodeTemplate, StoreConfig } from "../domain/graph.js";
+import type {
+  CompiledGraph,
+  CompiledNode,
+  CronTrigger,
+  NodeTemplate,
+  StoreConfig,
+} from "../domain/graph.js";
 import {
   analyseGraph,
   registryKey,
@@ -101,7 +107,10 @@ export interface RunSummary extends RunCounts {
 
 /** Work a transition leaves for after its writes: join checks, run completion, wake-ups. */
 class Followups {
-  readonly joins = new Map<string, { runId: string; graph: LoadedGraph; unite: string; targetId: string }>();
+  readonly joins = new Map<
+    string,
+    { runId: string; graph: LoadedGraph; unite: string; targetId: string }
+  >();
   readonly runs = new Set<string>();
   readonly wakeups: { namespace: string; nodeName: string; at: number }[] = [];
 
@@ -111,7 +120,11 @@ class Followups {
 
   wake(state: Pick<StateRow, "namespace" | "node_name" | "enqueue_after" | "status">): void {
     if (state.status === "CREATED") {
-      this.wakeups.push({ namespace: state.namespace, nodeName: state.node_name, at: state.enqueue_after });
+      this.wakeups.push({
+        namespace: state.namespace,
+        nodeName: state.node_name,
+        at: state.enqueue_after,
+      });
     }
   }
 }
@@ -191,13 +204,20 @@ export class Engine {
     return this.#store.transaction(async (tx) => {
       const pairs = new Map<string, { namespace: string; name: string }>();
       for (const n of input.nodes) {
-        pairs.set(registryKey(n.namespace, n.node_name), { namespace: n.namespace, name: n.node_name });
+        pairs.set(registryKey(n.namespace, n.node_name), {
+          namespace: n.namespace,
+          name: n.node_name,
+        });
       }
       const registry = new Map<string, RegisteredNodeInfo>();
       for (const row of await tx.findRegisteredNodes([...pairs.values()])) {
         registry.set(registryKey(row.namespace, row.name), row);
       }
-      const errors = validateAgainstRegistry(analysed.graph, registry, new Set(Object.keys(input.secrets)));
+      const errors = validateAgainstRegistry(
+        analysed.graph,
+        registry,
+        new Set(Object.keys(input.secrets)),
+      );
       const saved = await tx.insertGraphVersion(
         {
           namespace,
@@ -219,7 +239,8 @@ export class Engine {
 
   async getGraph(namespace: string, name: string): Promise<GraphRow> {
     const graph = await this.#store.transaction((tx) => tx.getGraph(namespace, name));
-    if (!graph) throw new GraphNotFoundError(`Graph template ${name} not found in namespace ${namespace}`);
+    if (!graph)
+      {throw new GraphNotFoundError(`Graph template ${name} not found in namespace ${namespace}`);}
     return graph;
   }
 
@@ -241,14 +262,17 @@ export class Engine {
           `Graph template not found for namespace ${namespace} and graph ${graphName}`,
         );
       }
-      if (current.validation_status !== "VALID") throw new GraphNotValidError(current.validation_errors);
+      if (current.validation_status !== "VALID")
+        {throw new GraphNotValidError(current.validation_errors);}
       const graph = await this.#graphs.load(tx, namespace, graphName, current.version);
       const root = graph.compiled.nodes.get(graph.compiled.root) as CompiledNode;
       const defaults = graph.version.store_config.default_values;
       const inputs: Record<string, string> = {};
       for (const key of Object.keys(root.template.inputs)) {
         // Own keys only: an input named like an Object.prototype member ("constructor") is data.
-        const raw = Object.hasOwn(body.inputs, key) ? (body.inputs[key] as string) : (root.template.inputs[key] as string);
+        const raw = Object.hasOwn(body.inputs, key)
+          ? (body.inputs[key] as string)
+          : (root.template.inputs[key] as string);
         try {
           inputs[key] = renderTemplate(parseTemplate(raw), (ref) => {
             if (ref.kind !== "store") {
@@ -262,7 +286,9 @@ export class Engine {
                 ? defaults[ref.key]
                 : undefined;
             if (value === undefined) {
-              throw new InvalidTriggerInputError(`store key "${ref.key}" used by input "${key}" has no value`);
+              throw new InvalidTriggerInputError(
+                `store key "${ref.key}" used by input "${key}" has no value`,
+              );
             }
             return value;
           });
@@ -271,7 +297,9 @@ export class Engine {
           throw err;
         }
       }
-      const missing = graph.version.store_config.required_keys.filter((k) => !Object.hasOwn(body.store, k));
+      const missing = graph.version.store_config.required_keys.filter(
+        (k) => !Object.hasOwn(body.store, k),
+      );
       if (missing.length > 0) throw new MissingStoreKeysError([...missing].sort());
 
       const now = this.#clock.now();
@@ -322,11 +350,20 @@ export class Engine {
 
   async getRunGraph(namespace: string, runId: string) {
     const states = await this.#store.transaction((tx) => tx.listRunStates(runId, namespace));
-    const summary = Object.fromEntries(STATE_STATUSES.map((s) => [s, 0])) as Record<StateStatus, number>;
+    const summary = Object.fromEntries(STATE_STATUSES.map((s) => [s, 0])) as Record<
+      StateStatus,
+      number
+    >;
     const ids = new Set(states.map((s) => s.id));
     const nodes = states.map((s) => {
       summary[s.status] += 1;
-      return { id: s.id, node_name: s.node_name, identifier: s.identifier, status: s.status, error: s.error };
+      return {
+        id: s.id,
+        node_name: s.node_name,
+        identifier: s.identifier,
+        status: s.status,
+        error: s.error,
+      };
     });
     const edges = states
       .filter((s) => s.direct_parent !== null && ids.has(s.direct_parent))
@@ -345,7 +382,12 @@ export class Engine {
   async getNodeDetails(namespace: string, graphName: string, runId: string, nodeId: string) {
     if (!isObjectId(nodeId)) throw new InvalidNodeIdError(nodeId);
     const state = await this.#store.transaction((tx) => tx.getState(nodeId));
-    if (!state || state.namespace !== namespace || state.run_id !== runId || state.graph_name !== graphName) {
+    if (
+      !state ||
+      state.namespace !== namespace ||
+      state.run_id !== runId ||
+      state.graph_name !== graphName
+    ) {
       throw new NodeNotFoundInRunError(nodeId, runId, graphName);
     }
     return state;
@@ -358,7 +400,11 @@ export class Engine {
    * is runnable, the wait ends, or `signal` aborts (the client went away). States claimed for a
    * client that left are given back at once rather than left to their lease.
    */
-  async enqueue(namespace: string, request: EnqueueRequest, signal?: AbortSignal): Promise<StateRow[]> {
+  async enqueue(
+    namespace: string,
+    request: EnqueueRequest,
+    signal?: AbortSignal,
+  ): Promise<StateRow[]> {
     const deadline = this.#clock.now() + request.waitMs;
     const leaseMs = request.leaseMs ?? this.#leaseMs;
     for (;;) {
@@ -376,7 +422,9 @@ export class Engine {
             claimedBy: request.claimedBy ?? null,
           });
           const next =
-            claimed.length === 0 && waiter ? await tx.nextRunnableAt(namespace, request.nodes) : undefined;
+            claimed.length === 0 && waiter
+              ? await tx.nextRunnableAt(namespace, request.nodes)
+              : undefined;
           return { claimed, next };
         });
         if (claimed.length > 0) {
@@ -420,7 +468,8 @@ export class Engine {
       if (!state || state.namespace !== namespace) throw new StateNotFoundError(stateId);
       const now = this.#clock.now();
       const until = now + (leaseMs ?? this.#leaseMs);
-      if (!(await tx.extendLease(stateId, until, now))) throw new LeaseNotHeldError(stateId, state.status);
+      if (!(await tx.extendLease(stateId, until, now)))
+        {throw new LeaseNotHeldError(stateId, state.status);}
       return until;
     });
   }
@@ -432,7 +481,12 @@ export class Engine {
       if (!state || state.namespace !== namespace) throw new StateNotFoundError(stateId);
       if (state.status !== "QUEUED") throw new LeaseNotHeldError(stateId, state.status);
       const registered = await tx.getRegisteredNode(state.namespace, state.node_name);
-      const graph = await this.#graphs.load(tx, state.namespace, state.graph_name, state.graph_version);
+      const graph = await this.#graphs.load(
+        tx,
+        state.namespace,
+        state.graph_name,
+        state.graph_version,
+      );
       const secrets: Record<string, string> = {};
       for (const name of registered?.secrets ?? []) {
         const stored = graph.version.secrets[name];
@@ -445,7 +499,11 @@ export class Engine {
   // ---------------------------------------------------------------- reports
 
   /** E9: records outputs (fan-out) and creates the next states in the same transaction. */
-  async executed(namespace: string, stateId: string, outputs: readonly Record<string, unknown>[]): Promise<void> {
+  async executed(
+    namespace: string,
+    stateId: string,
+    outputs: readonly Record<string, unknown>[],
+  ): Promise<void> {
     checkStateId(stateId);
     if (outputs.length > this.#maxFanout) {
       throw new LimitExceededError(
@@ -454,7 +512,12 @@ export class Engine {
     }
     await this.#write(async (tx, follow) => {
       const state = await this.#claimedState(tx, namespace, stateId, "executed");
-      const graph = await this.#graphs.load(tx, state.namespace, state.graph_name, state.graph_version);
+      const graph = await this.#graphs.load(
+        tx,
+        state.namespace,
+        state.graph_name,
+        state.graph_version,
+      );
       const node = graph.compiled.nodes.get(state.identifier) as CompiledNode;
       const now = this.#clock.now();
       const outs = outputs.length > 0 ? outputs : [{}];
@@ -472,7 +535,12 @@ export class Engine {
       let failure: string | null = null;
       if (node.directNext.length > 0) {
         try {
-          const ancestors = await this.#loadAncestorOutputs(tx, graph.compiled, node.directNext, state.parents);
+          const ancestors = await this.#loadAncestorOutputs(
+            tx,
+            graph.compiled,
+            node.directNext,
+            state.parents,
+          );
           const store = await this.#storeLookup(tx, graph, state.run_id, node.directNext);
           for (const parent of executed) {
             const parents: Parents = [...parent.parents, [parent.identifier, parent.id]];
@@ -514,7 +582,9 @@ export class Engine {
         now,
       );
       if (!moved) throw new StateNotQueuedError(state.id, "changed concurrently");
-      const siblings = executed.slice(1).map(({ seq: _seq, ...s }) => ({ ...s, status, error: failure }));
+      const siblings = executed
+        .slice(1)
+        .map(({ seq: _seq, ...s }) => ({ ...s, status, error: failure }));
       await tx.insertStates([...siblings, ...children]);
 
       const members: JoinMember[] = [];
@@ -535,12 +605,20 @@ export class Engine {
   }
 
   /** E10: a failed attempt goes through the graph's retry policy. */
-  async errored(namespace: string, stateId: string, error: string): Promise<{ retryCreated: boolean }> {
+  async errored(
+    namespace: string,
+    stateId: string,
+    error: string,
+  ): Promise<{ retryCreated: boolean }> {
     checkStateId(stateId);
     return this.#write(async (tx, follow) => {
       const state = await tx.getStateForUpdate(stateId);
       if (!state || state.namespace !== namespace) throw new StateNotFoundError(stateId);
-      if (state.status === "EXECUTED" || state.status === "SUCCESS" || state.status === "NEXT_CREATED_ERROR") {
+      if (
+        state.status === "EXECUTED" ||
+        state.status === "SUCCESS" ||
+        state.status === "NEXT_CREATED_ERROR"
+      ) {
         throw new StateAlreadyExecutedError(stateId, state.status);
       }
       if (state.status !== "QUEUED") throw new StateNotQueuedOrExecutedError(stateId, state.status);
@@ -549,15 +627,32 @@ export class Engine {
   }
 
   /** E11: ends the branch; counts as success for runs and joins. */
-  async prune(namespace: string, stateId: string, data: Record<string, unknown>): Promise<StateRow> {
+  async prune(
+    namespace: string,
+    stateId: string,
+    data: Record<string, unknown>,
+  ): Promise<StateRow> {
     checkStateId(stateId);
     return this.#write(async (tx, follow) => {
       const state = await this.#claimedState(tx, namespace, stateId, "prune");
       const now = this.#clock.now();
-      if (!(await tx.transitionState(stateId, "QUEUED", "PRUNED", { data, lease_expires_at: null }, now))) {
+      if (
+        !(await tx.transitionState(
+          stateId,
+          "QUEUED",
+          "PRUNED",
+          { data, lease_expires_at: null },
+          now,
+        ))
+      ) {
         throw new StateNotQueuedError(stateId, "changed concurrently");
       }
-      const graph = await this.#graphs.load(tx, state.namespace, state.graph_name, state.graph_version);
+      const graph = await this.#graphs.load(
+        tx,
+        state.namespace,
+        state.graph_name,
+        state.graph_version,
+      );
       await this.#settleMemberships(tx, follow, graph, state, "success");
       follow.runs.add(state.run_id);
       return state;
@@ -612,7 +707,12 @@ export class Engine {
       if (!(await tx.transitionState(stateId, state.status, "RETRY_CREATED", {}, now))) {
         throw new StateNotRetryableError(stateId, "changed concurrently");
       }
-      const graph = await this.#graphs.load(tx, state.namespace, state.graph_name, state.graph_version);
+      const graph = await this.#graphs.load(
+        tx,
+        state.namespace,
+        state.graph_name,
+        state.graph_version,
+      );
       await this.#settleMemberships(tx, follow, graph, state, "superseded");
       await tx.insertJoinMembers(this.#memberships(graph, copy, "pending"));
       // A failed join that this branch caused is reopened: its marker gives up the join's key.
@@ -639,13 +739,15 @@ export class Engine {
       const now = this.#clock.now();
       const expired = await tx.findExpiredLeases(now, limit);
       for (const state of expired) {
-        const claimedAt = state.claimed_at === null ? "an unknown time" : new Date(state.claimed_at).toISOString();
+        const claimedAt =
+          state.claimed_at === null ? "an unknown time" : new Date(state.claimed_at).toISOString();
         const error =
           `lease expired: claimed by ${state.claimed_by ?? "a runtime"} at ${claimedAt} and neither reported nor ` +
           `heartbeated before ${new Date(state.lease_expires_at ?? now).toISOString()}`;
         await this.#failAttempt(tx, follow, state, error);
       }
-      if (expired.length > 0) this.#log.warn({ count: expired.length }, "expired leases sent through the retry policy");
+      if (expired.length > 0)
+        {this.#log.warn({ count: expired.length }, "expired leases sent through the retry policy");}
       return expired.length;
     });
   }
@@ -661,7 +763,11 @@ export class Engine {
         const graph = await this.#graphs.load(tx, run.namespace, run.graph_name, run.graph_version);
         for (const node of graph.compiled.nodes.values()) {
           if (!node.template.unites) continue;
-          for (const target of await tx.listRunStatesOf(run.run_id, node.template.unites.identifier, "SUCCESS")) {
+          for (const target of await tx.listRunStatesOf(
+            run.run_id,
+            node.template.unites.identifier,
+            "SUCCESS",
+          )) {
             follow.addJoin(run.run_id, graph, node.identifier, target.id);
           }
         }
@@ -760,12 +866,21 @@ export class Engine {
 
     let inputs: Record<string, string>;
     try {
-      const ancestors = await this.#loadAncestorOutputs(tx, graph.compiled, [unite], target.parents);
+      const ancestors = await this.#loadAncestorOutputs(
+        tx,
+        graph.compiled,
+        [unite],
+        target.parents,
+      );
       const store = await this.#storeLookup(tx, graph, runId, [unite]);
       const joined = new Map<string, Record<string, unknown>[]>();
       for (const template of node.inputs.values()) {
         for (const { ref } of template.parts) {
-          if (ref.kind === "output" && node.between.has(ref.identifier) && !joined.has(ref.identifier)) {
+          if (
+            ref.kind === "output" &&
+            node.between.has(ref.identifier) &&
+            !joined.has(ref.identifier)
+          ) {
             joined.set(ref.identifier, await tx.listJoinOutputs(key, ref.identifier));
           }
         }
@@ -786,10 +901,18 @@ export class Engine {
       });
       return;
     }
-    await this.#insertUnite(tx, follow, graph, { ...this.#newState(now, { ...base, inputs }), unite_key: key });
+    await this.#insertUnite(tx, follow, graph, {
+      ...this.#newState(now, { ...base, inputs }),
+      unite_key: key,
+    });
   }
 
-  async #insertUnite(tx: StoreTx, follow: Followups, graph: LoadedGraph, state: NewState): Promise<void> {
+  async #insertUnite(
+    tx: StoreTx,
+    follow: Followups,
+    graph: LoadedGraph,
+    state: NewState,
+  ): Promise<void> {
     const full: NewState = { ...state, does_unites: true };
     if (!(await tx.insertStateIfAbsent(full))) return; // another transaction fired this join
     const outcome = joinOutcomeOf(full.status);
@@ -810,13 +933,22 @@ export class Engine {
     for (const join of node?.joins ?? []) {
       const targetId = parentOf(state.parents, join.target);
       if (targetId !== undefined) {
-        members.push({ group_key: `${join.unite}:${targetId}`, state_id: state.id, run_id: state.run_id, outcome });
+        members.push({
+          group_key: `${join.unite}:${targetId}`,
+          state_id: state.id,
+          run_id: state.run_id,
+          outcome,
+        });
       }
     }
     return members;
   }
 
-  #followJoins(follow: Followups, graph: LoadedGraph, state: Pick<NewState, "identifier" | "parents" | "run_id">): void {
+  #followJoins(
+    follow: Followups,
+    graph: LoadedGraph,
+    state: Pick<NewState, "identifier" | "parents" | "run_id">,
+  ): void {
     const node = graph.compiled.nodes.get(state.identifier);
     for (const join of node?.joins ?? []) {
       const targetId = parentOf(state.parents, join.target);
@@ -838,7 +970,12 @@ export class Engine {
     if (outcome !== "superseded") this.#followJoins(follow, graph, state);
   }
 
-  async #claimedState(tx: StoreTx, namespace: string, stateId: string, _action: string): Promise<StateRow> {
+  async #claimedState(
+    tx: StoreTx,
+    namespace: string,
+    stateId: string,
+    _action: string,
+  ): Promise<StateRow> {
     const state = await tx.getStateForUpdate(stateId);
     if (!state || state.namespace !== namespace) throw new StateNotFoundError(stateId);
     if (state.status !== "QUEUED") throw new StateNotQueuedError(stateId, state.status);
@@ -846,13 +983,31 @@ export class Engine {
   }
 
   /** Retry if the policy allows, else ERRORED. Shared by E10 and the lease reaper. */
-  async #failAttempt(tx: StoreTx, follow: Followups, state: StateRow, error: string): Promise<boolean> {
-    const graph = await this.#graphs.load(tx, state.namespace, state.graph_name, state.graph_version);
+  async #failAttempt(
+    tx: StoreTx,
+    follow: Followups,
+    state: StateRow,
+    error: string,
+  ): Promise<boolean> {
+    const graph = await this.#graphs.load(
+      tx,
+      state.namespace,
+      state.graph_name,
+      state.graph_version,
+    );
     const policy = graph.version.retry_policy;
     const now = this.#clock.now();
     if (state.retry_count < policy.max_retries) {
       const delay = computeRetryDelay(policy, state.retry_count + 1, this.#random);
-      if (!(await tx.transitionState(state.id, "QUEUED", "RETRY_CREATED", { error, lease_expires_at: null }, now))) {
+      if (
+        !(await tx.transitionState(
+          state.id,
+          "QUEUED",
+          "RETRY_CREATED",
+          { error, lease_expires_at: null },
+          now,
+        ))
+      ) {
         throw new StateNotQueuedError(state.id, "changed concurrently");
       }
       const retry: NewState = {
@@ -869,7 +1024,15 @@ export class Engine {
       follow.wake(retry);
       return true;
     }
-    if (!(await tx.transitionState(state.id, "QUEUED", "ERRORED", { error, lease_expires_at: null }, now))) {
+    if (
+      !(await tx.transitionState(
+        state.id,
+        "QUEUED",
+        "ERRORED",
+        { error, lease_expires_at: null },
+        now,
+      ))
+    ) {
       throw new StateNotQueuedError(state.id, "changed concurrently");
     }
     await this.#settleMemberships(tx, follow, graph, state, "failed");

@@ -33,7 +33,9 @@ export class GraphCache {
   put(row: GraphVersionRow): LoadedGraph {
     const analysed = analyseGraph(row);
     if (!analysed.ok) {
-      throw new Error(`stored graph ${row.namespace}/${row.name}@${row.version} no longer analyses: ${analysed.errors.join("; ")}`);
+      throw new Error(
+        `stored graph ${row.namespace}/${row.name}@${row.version} no longer analyses: ${analysed.errors.join("; ")}`,
+      );
     }
     const loaded = { version: row, compiled: analysed.graph };
     const key = `${row.namespace}\u0000${row.name}\u0000${row.version}`;

@@ -8,7 +8,8 @@ export class SecretsCipher {
   readonly #key: Buffer;
 
   constructor(key: Buffer) {
-    if (key.length !== 32) throw new Error("SECRETS_ENCRYPTION_KEY must decode to exactly 32 bytes");
+    if (key.length !== 32)
+      {throw new Error("SECRETS_ENCRYPTION_KEY must decode to exactly 32 bytes");}
     this.#key = key;
   }
 
@@ -28,9 +29,10 @@ export class SecretsCipher {
     if (raw.length < 12 + 16) throw new Error("encrypted secret is too short");
     const decipher = createDecipheriv("aes-256-gcm", this.#key, raw.subarray(0, 12));
     decipher.setAuthTag(raw.subarray(raw.length - 16));
-    return Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]).toString(
-      "utf8",
-    );
+    return Buffer.concat([
+      decipher.update(raw.subarray(12, raw.length - 16)),
+      decipher.final(),
+    ]).toString("utf8");
   }
 }
 

@@ -42,14 +42,22 @@ export interface ErrorBody {
   [extra: string]: unknown;
 }
 
-export function errorBody(code: string, detail: unknown, extra?: Record<string, unknown>): ErrorBody {
+export function errorBody(
+  code: string,
+  detail: unknown,
+  extra?: Record<string, unknown>,
+): ErrorBody {
   return { detail, code, ...extra };
 }
 
 /** PostgreSQL / network failures that mean "database unavailable", not "bug". */
 const isStorageUnavailable = isStorageUnavailableError;
 
-export function handleError(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
+export function handleError(
+  err: FastifyError | Error,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
   if (err instanceof RequestValidationError) {
     request.log.info({ issues: err.issues }, "request failed validation");
     void reply.code(422).send(errorBody(err.code, err.issues));
@@ -58,7 +66,10 @@ export function handleError(err: FastifyError | Error, request: FastifyRequest, 
   if (err instanceof DomainError) {
     const status = STATUS_BY_CODE[err.code] ?? 400;
     request.log.info({ code: err.code }, err.message);
-    const extra = err.details !== undefined && typeof err.details === "object" ? { context: err.details } : undefined;
+    const extra =
+      err.details !== undefined && typeof err.details === "object"
+        ? { context: err.details }
+        : undefined;
     void reply.code(status).send(errorBody(err.code, err.message, extra));
     return;
   }
@@ -66,25 +77,52 @@ export function handleError(err: FastifyError | Error, request: FastifyRequest, 
   switch (fastifyCode) {
     case "FST_ERR_CTP_INVALID_JSON_BODY":
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
-      void reply.code(422).send(
-        errorBody("INVALID_JSON", [
-          { type: "json_invalid", loc: ["body"], msg: `JSON decode error: ${err.message}`, input: null },
-        ]),
-      );
+      void reply
+        .code(422)
+        .send(
+          errorBody("INVALID_JSON", [
+            {
+              type: "json_invalid",
+              loc: ["body"],
+              msg: `JSON decode error: ${err.message}`,
+              input: null,
+            },
+          ]),
+        );
       return;
     case "FST_ERR_CTP_BODY_TOO_LARGE":
-      void reply.code(413).send(errorBody("BODY_TOO_LARGE", `Request body is larger than the limit (MAX_BODY_BYTES)`));
+      void reply
+        .code(413)
+        .send(
+          errorBody("BODY_TOO_LARGE", `Request body is larger than the limit (MAX_BODY_BYTES)`),
+        );
       return;
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-      void reply.code(415).send(errorBody("UNSUPPORTED_MEDIA_TYPE", "Request bodies must be JSON (Content-Type: application/json)"));
+      void reply
+        .code(415)
+        .send(
+          errorBody(
+            "UNSUPPORTED_MEDIA_TYPE",
+            "Request bodies must be JSON (Content-Type: application/json)",
+          ),
+        );
       return;
     default:
       break;
   }
   if (err instanceof SyntaxError) {
-    void reply.code(422).send(
-      errorBody("INVALID_JSON", [{ type: "json_invalid", loc: ["body"], msg: `JSON decode error: ${err.message}`, input: null }]),
-    );
+    void reply
+      .code(422)
+      .send(
+        errorBody("INVALID_JSON", [
+          {
+            type: "json_invalid",
+            loc: ["body"],
+            msg: `JSON decode error: ${err.message}`,
+            input: null,
+          },
+        ]),
+      );
     return;
   }
   const statusCode = (err as FastifyError).statusCode;
@@ -95,9 +133,13 @@ export function handleError(err: FastifyError | Error, request: FastifyRequest, 
   }
   if (isStorageUnavailable(err)) {
     request.log.error({ err }, "database unavailable");
-    void reply.code(503).send(errorBody("STORAGE_UNAVAILABLE", "The database is unavailable; retry the request"));
+    void reply
+      .code(503)
+      .send(errorBody("STORAGE_UNAVAILABLE", "The database is unavailable; retry the request"));
     return;
   }
   request.log.error({ err }, "unhandled error");
-  void reply.code(500).send(errorBody("INTERNAL_ERROR", "internal server error", { success: false }));
+  void reply
+    .code(500)
+    .send(errorBody("INTERNAL_ERROR", "internal server error", { success: false }));
 }

@@ -3,7 +3,10 @@ import { z } from "zod";
 import { STATUS_BY_CODE } from "./error-handler.js";
 import type { RouteSpec } from "./route-spec.js";
 
-export function buildOpenApi(routes: readonly RouteSpec[], version: string): Record<string, unknown> {
+export function buildOpenApi(
+  routes: readonly RouteSpec[],
+  version: string,
+): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     const path = route.url.replace(/:([a-z_]+)/g, "{$1}");
@@ -11,7 +14,8 @@ export function buildOpenApi(routes: readonly RouteSpec[], version: string): Rec
       name: m[1],
       in: "path",
       required: true,
-      schema: m[1] === "page" || m[1] === "size" ? { type: "integer", minimum: 1 } : { type: "string" },
+      schema:
+        m[1] === "page" || m[1] === "size" ? { type: "integer", minimum: 1 } : { type: "string" },
     }));
     const operation: Record<string, unknown> = {
       summary: route.summary,
@@ -28,7 +32,11 @@ export function buildOpenApi(routes: readonly RouteSpec[], version: string): Rec
     if (route.body) {
       operation["requestBody"] = {
         required: !route.bodyOptional,
-        content: { "application/json": { schema: z.toJSONSchema(route.body, { io: "input", unrepresentable: "any" }) } },
+        content: {
+          "application/json": {
+            schema: z.toJSONSchema(route.body, { io: "input", unrepresentable: "any" }),
+          },
+        },
       };
     }
     paths[path] = { ...paths[path], [route.method.toLowerCase()]: operation };

@@ -34,22 +34,23 @@ export const registerNodesBody = z.object({
 });
 
 const uniqueTrimmedList = (what: string) =>
-  z
-    .array(trimmed(what))
-    .superRefine((items, ctx) => {
-      const seen = new Set<string>();
-      items.forEach((item, i) => {
-        if (seen.has(item)) ctx.addIssue({ code: "custom", message: `duplicate ${what} "${item}"`, path: [i] });
-        seen.add(item);
-      });
+  z.array(trimmed(what)).superRefine((items, ctx) => {
+    const seen = new Set<string>();
+    items.forEach((item, i) => {
+      if (seen.has(item))
+        {ctx.addIssue({ code: "custom", message: `duplicate ${what} "${item}"`, path: [i] });}
+      seen.add(item);
     });
+  });
 
 export const nodeTemplate = z.object({
   node_name: trimmed("node_name"),
   namespace: z.string(),
   identifier: trimmed("identifier").refine((s) => s !== "store", 'identifier must not be "store"'),
   inputs: jsonObject,
-  next_nodes: uniqueTrimmedList("next node").nullish().transform((v) => v ?? null),
+  next_nodes: uniqueTrimmedList("next node")
+    .nullish()
+    .transform((v) => v ?? null),
   unites: z
     .object({
       identifier: trimmed("unites.identifier"),
@@ -64,10 +65,19 @@ export const retryPolicy = z.object({
   strategy: z.enum(RETRY_STRATEGIES).default("EXPONENTIAL"),
   backoff_factor: z.number().int().positive().max(YEAR_MS).default(2000),
   exponent: z.number().int().positive().max(1000).default(2),
-  max_delay: z.number().int().positive().max(YEAR_MS).nullish().transform((v) => v ?? null),
+  max_delay: z
+    .number()
+    .int()
+    .positive()
+    .max(YEAR_MS)
+    .nullish()
+    .transform((v) => v ?? null),
 });
 
-const storeKey = trimmed("store key").refine((k) => !k.includes("."), "store keys must not contain '.'");
+const storeKey = trimmed("store key").refine(
+  (k) => !k.includes("."),
+  "store keys must not contain '.'",
+);
 
 export const storeConfig = z.object({
   required_keys: uniqueTrimmedList("store key")
@@ -80,15 +90,25 @@ export const storeConfig = z.object({
       for (const raw of Object.keys(values)) {
         const key = storeKey.safeParse(raw);
         if (!key.success) {
-          ctx.addIssue({ code: "custom", message: key.error.issues[0]?.message ?? "bad key", path: [raw] });
+          ctx.addIssue({
+            code: "custom",
+            message: key.error.issues[0]?.message ?? "bad key",
+            path: [raw],
+          });
         } else if (seen.has(key.data)) {
-          ctx.addIssue({ code: "custom", message: `duplicate store key "${key.data}" after trimming`, path: [raw] });
+          ctx.addIssue({
+            code: "custom",
+            message: `duplicate store key "${key.data}" after trimming`,
+            path: [raw],
+          });
         } else {
           seen.add(key.data);
         }
       }
     })
-    .transform((values) => Object.fromEntries(Object.entries(values).map(([k, v]) => [k.trim(), v])))
+    .transform((values) =>
+      Object.fromEntries(Object.entries(values).map(([k, v]) => [k.trim(), v])),
+    )
     .default({}),
 });
 
@@ -109,13 +129,23 @@ export const upsertGraphBody = z.object({
   nodes: z.array(nodeTemplate).max(10_000),
   retry_policy: retryPolicy.nullish().transform((v) => v ?? retryPolicy.parse({})),
   store_config: storeConfig.nullish().transform((v) => v ?? storeConfig.parse({})),
-  triggers: z.array(cronTrigger).max(100).nullish().transform((v) => v ?? []),
+  triggers: z
+    .array(cronTrigger)
+    .max(100)
+    .nullish()
+    .transform((v) => v ?? []),
 });
 
 export const triggerBody = z.object({
   inputs: stringMap.nullish().transform((v) => v ?? {}),
   store: stringMap.nullish().transform((v) => v ?? {}),
-  start_delay: z.number().int().min(0).max(YEAR_MS).nullish().transform((v) => v ?? 0),
+  start_delay: z
+    .number()
+    .int()
+    .min(0)
+    .max(YEAR_MS)
+    .nullish()
+    .transform((v) => v ?? 0),
 });
 
 export const enqueueBody = (limits: Limits) =>
@@ -123,17 +153,31 @@ export const enqueueBody = (limits: Limits) =>
     nodes: z.array(z.string().min(1)).min(1).max(1000),
     batch_size: z.number().int().min(1).max(limits.maxBatchSize),
     wait_ms: z.number().int().min(0).max(limits.maxWaitMs).default(0),
-    lease_ms: z.number().int().min(1000).max(7 * 24 * 3600 * 1000).optional(),
+    lease_ms: z
+      .number()
+      .int()
+      .min(1000)
+      .max(7 * 24 * 3600 * 1000)
+      .optional(),
     runtime_name: z.string().max(256).optional(),
   });
 
 export const executedBody = z.object({ outputs: z.array(jsonObject) });
 export const erroredBody = z.object({ error: z.string() });
 export const pruneBody = z.object({ data: jsonObject });
-export const reEnqueueAfterBody = z.object({ enqueue_after: z.number().int().positive().max(YEAR_MS) });
+export const reEnqueueAfterBody = z.object({
+  enqueue_after: z.number().int().positive().max(YEAR_MS),
+});
 export const manualRetryBody = z.object({ fanout_id: z.string().min(1).max(256) });
 export const heartbeatBody = z
-  .object({ lease_ms: z.number().int().min(1000).max(7 * 24 * 3600 * 1000).optional() })
+  .object({
+    lease_ms: z
+      .number()
+      .int()
+      .min(1000)
+      .max(7 * 24 * 3600 * 1000)
+      .optional(),
+  })
   .nullish()
   .transform((v) => v ?? {});
 

@@ -32,7 +32,10 @@ export function loadMigrations(dialect: Dialect): Migration[] {
 }
 
 export class DatabaseTooNewError extends Error {
-  constructor(readonly databaseVersion: number, readonly serverVersion: number) {
+  constructor(
+    readonly databaseVersion: number,
+    readonly serverVersion: number,
+  ) {
     super(
       `The database schema is at migration ${databaseVersion}, but this server only knows migrations up to ${serverVersion}: ` +
         "it was migrated by a newer Exosphere state manager. Upgrade this server (or point DATABASE_URL at another database).",
@@ -42,7 +45,10 @@ export class DatabaseTooNewError extends Error {
 }
 
 /** The migrations still to apply, in order; throws when the database is ahead of the code. */
-export function pendingMigrations(all: readonly Migration[], appliedIds: readonly number[]): Migration[] {
+export function pendingMigrations(
+  all: readonly Migration[],
+  appliedIds: readonly number[],
+): Migration[] {
   const known = all.at(-1)?.id ?? 0;
   const newest = Math.max(0, ...appliedIds);
   if (newest > known) throw new DatabaseTooNewError(newest, known);

@@ -16,7 +16,10 @@ export function placeholders(n: number): string {
 
 /** Thrown by executors when a unique constraint rejects a write. */
 export class UniqueViolationError extends Error {
-  constructor(readonly constraint: string | undefined, options?: { cause?: unknown }) {
+  constructor(
+    readonly constraint: string | undefined,
+    options?: { cause?: unknown },
+  ) {
     super(`unique constraint violated${constraint ? `: ${constraint}` : ""}`, options);
     this.name = "UniqueViolationError";
   }

@@ -151,7 +151,10 @@ export class SqlStoreTx implements StoreTx {
     now: number,
   ): Promise<GraphRow> {
     // The upsert takes the graphs row lock, so concurrent upserts get consecutive versions.
-    const graph = await this.#db.get<{ current_version: number | string; created_at: number | string }>(
+    const graph = await this.#db.get<{
+      current_version: number | string;
+      created_at: number | string;
+    }>(
       `INSERT INTO graphs (namespace, name, current_version, created_at, updated_at) VALUES (?, ?, 1, ?, ?)
        ON CONFLICT (namespace, name) DO UPDATE SET current_version = graphs.current_version + 1, updated_at = excluded.updated_at
        RETURNING current_version, created_at`,
@@ -333,7 +336,10 @@ export class SqlStoreTx implements StoreTx {
   }
 
   async insertStateIfAbsent(state: NewState): Promise<boolean> {
-    const changed = await this.#db.run(`${INSERT_STATE_SQL} ON CONFLICT DO NOTHING`, stateParams(state));
+    const changed = await this.#db.run(
+      `${INSERT_STATE_SQL} ON CONFLICT DO NOTHING`,
+      stateParams(state),
+    );
     return changed > 0;
   }
 
@@ -378,13 +384,22 @@ export class SqlStoreTx implements StoreTx {
       const candidates: { id: string; node: string; enqueue_after: number; seq: number }[] = [];
       for (const node of nodeNames) {
         for (const r of await scan(node, request.limit, false)) {
-          candidates.push({ id: r.id, node, enqueue_after: Number(r.enqueue_after), seq: Number(r.seq) });
+          candidates.push({
+            id: r.id,
+            node,
+            enqueue_after: Number(r.enqueue_after),
+            seq: Number(r.seq),
+          });
         }
       }
       if (candidates.length === 0) return [];
       candidates.sort((a, b) => a.enqueue_after - b.enqueue_after || a.seq - b.seq);
       const taken = candidates.slice(0, request.limit);
-      if (!locking) return this.#markClaimed(request, taken.map((c) => c.id));
+      if (!locking)
+        {return this.#markClaimed(
+          request,
+          taken.map((c) => c.id),
+        );}
       quotas = new Map();
       for (const c of taken) quotas.set(c.node, (quotas.get(c.node) ?? 0) + 1);
     }
@@ -411,7 +426,10 @@ export class SqlStoreTx implements StoreTx {
     return rows.map(toState).sort((a, b) => a.enqueue_after - b.enqueue_after || a.seq - b.seq);
   }
 
-  async nextRunnableAt(namespace: string, nodeNames: readonly string[]): Promise<number | undefined> {
+  async nextRunnableAt(
+    namespace: string,
+    nodeNames: readonly string[],
+  ): Promise<number | undefined> {
     let earliest: number | undefined;
     for (const nodeName of nodeNames) {
       const row = await this.#db.get<{ enqueue_after: number | string }>(
@@ -438,9 +456,7 @@ export class SqlStoreTx implements StoreTx {
     const params: unknown[] = [to, now];
     for (const [key, value] of Object.entries(patch)) {
       sets.push(`${key} = ?`);
-      params.push(
-        key === "outputs" || key === "data" ? JSON.stringify(value) : (value as unknown),
-      );
+      params.push(key === "outputs" || key === "data" ? JSON.stringify(value) : (value as unknown));
     }
     const changed = await this.#db.run(
       `UPDATE states SET ${sets.join(", ")} WHERE id = ? AND status = ?`,
@@ -490,7 +506,11 @@ export class SqlStoreTx implements StoreTx {
     return rows.map(toState);
   }
 
-  async listRunStatesOf(runId: string, identifier: string, status: StateStatus): Promise<StateRow[]> {
+  async listRunStatesOf(
+    runId: string,
+    identifier: string,
+    status: StateStatus,
+  ): Promise<StateRow[]> {
     const rows = await this.#db.all<RawState>(
       "SELECT * FROM states WHERE run_id = ? AND status = ? AND identifier = ? ORDER BY seq",
       [runId, status, identifier],
@@ -499,7 +519,9 @@ export class SqlStoreTx implements StoreTx {
   }
 
   async getStateByUniteKey(uniteKey: string): Promise<StateRow | undefined> {
-    const row = await this.#db.get<RawState>("SELECT * FROM states WHERE unite_key = ?", [uniteKey]);
+    const row = await this.#db.get<RawState>("SELECT * FROM states WHERE unite_key = ?", [
+      uniteKey,
+    ]);
     return row && toState(row);
   }
 

@@ -142,7 +142,9 @@ export interface StoreTx {
   ): Promise<RegisteredNodeRow>;
   listRegisteredNodes(namespace: string): Promise<RegisteredNodeRow[]>;
   /** Registered nodes matching any of the `(namespace, name)` pairs. */
-  findRegisteredNodes(keys: readonly { namespace: string; name: string }[]): Promise<RegisteredNodeRow[]>;
+  findRegisteredNodes(
+    keys: readonly { namespace: string; name: string }[],
+  ): Promise<RegisteredNodeRow[]>;
   getRegisteredNode(namespace: string, name: string): Promise<RegisteredNodeRow | undefined>;
   /** Distinct non-empty namespaces of registered nodes, ascending. */
   listNamespaces(): Promise<string[]>;
@@ -154,7 +156,11 @@ export interface StoreTx {
     now: number,
   ): Promise<GraphRow>;
   getGraph(namespace: string, name: string): Promise<GraphRow | undefined>;
-  getGraphVersion(namespace: string, name: string, version: number): Promise<GraphVersionRow | undefined>;
+  getGraphVersion(
+    namespace: string,
+    name: string,
+    version: number,
+  ): Promise<GraphVersionRow | undefined>;
   listGraphs(namespace: string): Promise<GraphRow[]>;
 
   // runs and their store

@@ -68,7 +68,11 @@ export function v0Routes({ engine, store, config }: Deps): RouteSpec[] {
           // /ready needs no key: the cause (which may name hosts) goes to the log only.
           request.log.warn({ err }, "readiness check: database unavailable");
           void reply.code(503);
-          return { detail: "The database is unavailable", code: "STORAGE_UNAVAILABLE", database: store.dialect };
+          return {
+            detail: "The database is unavailable",
+            code: "STORAGE_UNAVAILABLE",
+            database: store.dialect,
+          };
         }
       },
     },
@@ -103,19 +107,28 @@ export function v0Routes({ engine, store, config }: Deps): RouteSpec[] {
       successStatus: 200,
       handler: async (request) => {
         const nodes = await engine.listNodes(ns(request));
-        return { namespace: ns(request), count: nodes.length, nodes: nodes.map(registeredNodeJson) };
+        return {
+          namespace: ns(request),
+          count: nodes.length,
+          nodes: nodes.map(registeredNodeJson),
+        };
       },
     },
     {
       method: "PUT",
       url: "/v0/namespace/:ns/graph/:graph",
       tag: "v0",
-      summary: "Create or replace a graph template (E4): stores a new version, validated synchronously",
+      summary:
+        "Create or replace a graph template (E4): stores a new version, validated synchronously",
       successStatus: 201,
       body: upsertGraphBody,
       handler: async (request, reply) => {
         const body = parseWith(upsertGraphBody, request.body, "body");
-        const saved = await engine.upsertGraph(ns(request), params(request)["graph"] as string, body);
+        const saved = await engine.upsertGraph(
+          ns(request),
+          params(request)["graph"] as string,
+          body,
+        );
         void reply.code(201);
         return graphJson(saved);
       },
@@ -126,7 +139,8 @@ export function v0Routes({ engine, store, config }: Deps): RouteSpec[] {
       tag: "v0",
       summary: "Read a graph template (E5)",
       successStatus: 200,
-      handler: async (request) => graphJson(await engine.getGraph(ns(request), params(request)["graph"] as string)),
+      handler: async (request) =>
+        graphJson(await engine.getGraph(ns(request), params(request)["graph"] as string)),
     },
     {
       method: "GET",
@@ -153,7 +167,11 @@ export function v0Routes({ engine, store, config }: Deps): RouteSpec[] {
       body: triggerBody,
       handler: async (request) => {
         const body = parseWith(triggerBody, request.body ?? {}, "body");
-        const { run_id } = await engine.trigger(ns(request), params(request)["graph"] as string, body);
+        const { run_id } = await engine.trigger(
+          ns(request),
+          params(request)["graph"] as string,
+          body,
+        );
         return { status: "CREATED", run_id };
       },
     },
@@ -218,7 +236,11 @@ export function v0Routes({ engine, store, config }: Deps): RouteSpec[] {
       body: erroredBody,
       handler: async (request) => {
         const body = parseWith(erroredBody, request.body, "body");
-        const { retryCreated } = await engine.errored(ns(request), params(request)["sid"] as string, body.error);
+        const { retryCreated } = await engine.errored(
+          ns(request),
+          params(request)["sid"] as string,
+          body.error,
+        );
         return { status: "ERRORED", retry_created: retryCreated };
       },
     },
@@ -244,7 +266,11 @@ export function v0Routes({ engine, store, config }: Deps): RouteSpec[] {
       body: reEnqueueAfterBody,
       handler: async (request) => {
         const body = parseWith(reEnqueueAfterBody, request.body, "body");
-        const at = await engine.reEnqueueAfter(ns(request), params(request)["sid"] as string, body.enqueue_after);
+        const at = await engine.reEnqueueAfter(
+          ns(request),
+          params(request)["sid"] as string,
+          body.enqueue_after,
+        );
         return { enqueue_after: at, status: "CREATED" };
       },
     },
@@ -257,7 +283,11 @@ export function v0Routes({ engine, store, config }: Deps): RouteSpec[] {
       body: manualRetryBody,
       handler: async (request) => {
         const body = parseWith(manualRetryBody, request.body, "body");
-        const id = await engine.manualRetry(ns(request), params(request)["sid"] as string, body.fanout_id);
+        const id = await engine.manualRetry(
+          ns(request),
+          params(request)["sid"] as string,
+          body.fanout_id,
+        );
         return { id, status: "CREATED" };
       },
     },
@@ -307,7 +337,8 @@ export function v0Routes({ engine, store, config }: Deps): RouteSpec[] {
       tag: "v0",
       summary: "A run's states and edges (E16)",
       successStatus: 200,
-      handler: async (request) => engine.getRunGraph(ns(request), params(request)["run_id"] as string),
+      handler: async (request) =>
+        engine.getRunGraph(ns(request), params(request)["run_id"] as string),
     },
     {
       method: "GET",
@@ -318,7 +349,12 @@ export function v0Routes({ engine, store, config }: Deps): RouteSpec[] {
       handler: async (request) => {
         const p = params(request);
         return stateDetailsJson(
-          await engine.getNodeDetails(ns(request), p["graph"] as string, p["run_id"] as string, p["node_id"] as string),
+          await engine.getNodeDetails(
+            ns(request),
+            p["graph"] as string,
+            p["run_id"] as string,
+            p["node_id"] as string,
+          ),
         );
       },
     },
@@ -339,16 +375,20 @@ export function v0Routes({ engine, store, config }: Deps): RouteSpec[] {
       url: "/v0/namespace/:ns/state/:sid/heartbeat",
       tag: "extensions",
       summary: "Extend the lease of a claimed state",
-      description: "Answers 409 LEASE_NOT_HELD when the state is no longer claimed (reaped, reported or retried).",
+      description:
+        "Answers 409 LEASE_NOT_HELD when the state is no longer claimed (reaped, reported or retried).",
       successStatus: 200,
       body: heartbeatBody,
       bodyOptional: true,
       handler: async (request) => {
         const body = parseWith(heartbeatBody, request.body ?? {}, "body");
-        const until = await engine.heartbeat(ns(request), params(request)["sid"] as string, body.lease_ms);
+        const until = await engine.heartbeat(
+          ns(request),
+          params(request)["sid"] as string,
+          body.lease_ms,
+        );
         return { status: "QUEUED", lease_expires_at: until };
       },
     },
   ];
 }
-

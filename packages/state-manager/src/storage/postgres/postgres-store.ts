@@ -20,7 +20,9 @@ export interface PostgresStoreOptions {
   /** Called for wake-ups published by any replica (including this one). */
   readonly onNotify?: (namespace: string, nodeName: string, runnableAt: number) => void;
   /** Receives the function that publishes a wake-up to every replica. */
-  readonly onReady?: (publish: (namespace: string, nodeName: string, runnableAt: number) => void) => void;
+  readonly onReady?: (
+    publish: (namespace: string, nodeName: string, runnableAt: number) => void,
+  ) => void;
   /** How long start-up keeps retrying an unreachable database. @defaultValue 60000 */
   readonly connectTimeoutMs?: number;
   /**
@@ -113,18 +115,17 @@ export class PostgresStore implements Store {
     try {
       await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
       await client.query(CREATE_MIGRATIONS_TABLE);
-      const applied = (await client.query<{ id: number }>("SELECT id FROM schema_migrations")).rows.map((r) =>
-        Number(r.id),
-      );
+      const applied = (
+        await client.query<{ id: number }>("SELECT id FROM schema_migrations")
+      ).rows.map((r) => Number(r.id));
       for (const migration of pendingMigrations(loadMigrations("postgres"), applied)) {
         await client.query("BEGIN");
         try {
           await client.query(migration.sql);
-          await client.query("INSERT INTO schema_migrations (id, name, applied_at) VALUES ($1, $2, $3)", [
-            migration.id,
-            migration.name,
-            Date.now(),
-          ]);
+          await client.query(
+            "INSERT INTO schema_migrations (id, name, applied_at) VALUES ($1, $2, $3)",
+            [migration.id, migration.name, Date.now()],
+          );
           await client.query("COMMIT");
           this.#log.info({ migration: migration.name }, "applied migration");
         } catch (err) {
@@ -151,7 +152,8 @@ export class PostgresStore implements Store {
       if (msg.channel !== CHANNEL || !msg.payload) return;
       try {
         const items = JSON.parse(msg.payload) as [string, string, number][];
-        for (const [namespace, nodeName, at] of items) this.#options.onNotify?.(namespace, nodeName, at);
+        for (const [namespace, nodeName, at] of items)
+          {this.#options.onNotify?.(namespace, nodeName, at);}
       } catch (err) {
         this.#log.warn({ err }, "ignored a malformed wake-up notification");
       }
@@ -194,7 +196,10 @@ export class PostgresStore implements Store {
         this.#options.onResync?.();
         return;
       } catch (err) {
-        this.#log.warn({ attempt, err: (err as Error).message }, "LISTEN connection still failing; retrying");
+        this.#log.warn(
+          { attempt, err: (err as Error).message },
+          "LISTEN connection still failing; retrying",
+        );
       }
     }
   }
@@ -208,7 +213,9 @@ export class PostgresStore implements Store {
     this.#flushScheduled = true;
     setImmediate(() => {
       this.#flushScheduled = false;
-      const items = [...this.#pending.values()].map((p) => JSON.stringify([p.namespace, p.nodeName, p.at]));
+      const items = [...this.#pending.values()].map((p) =>
+        JSON.stringify([p.namespace, p.nodeName, p.at]),
+      );
       this.#pending = new Map();
       // Batches by size: names may be long, and a payload over 8000 bytes is rejected.
       const send = (batch: string[]) => {
@@ -248,10 +255,12 @@ export class PostgresStore implements Store {
       try {
         await client.query("BEGIN");
         begun = true;
-        const result = await fn(new SqlStoreTx(executorFor(client), {
-          skipLockedClause: " FOR UPDATE SKIP LOCKED",
-          forUpdateClause: " FOR UPDATE",
-        }));
+        const result = await fn(
+          new SqlStoreTx(executorFor(client), {
+            skipLockedClause: " FOR UPDATE SKIP LOCKED",
+            forUpdateClause: " FOR UPDATE",
+          }),
+        );
         await client.query("COMMIT");
         return result;
       } catch (err) {
@@ -260,7 +269,8 @@ export class PostgresStore implements Store {
         } catch {
           broken = true;
         }
-        const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
+        const code =
+          (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
         if (code !== undefined && RETRYABLE.has(code) && attempt < 5) continue;
         // A pooled connection that died while idle fails at BEGIN: nothing ran, so try another.
         if (!begun && isStorageUnavailableError(err) && attempt < 3) continue;
@@ -320,9 +330,12 @@ function executorFor(client: pg.PoolClient): SqlExecutor {
     }
   };
   return {
-    all: async <T>(sql: string, params?: readonly unknown[]) => (await query<T>(sql, params)).rows as T[],
-    get: async <T>(sql: string, params?: readonly unknown[]) => (await query<T>(sql, params)).rows[0] as T | undefined,
-    run: async (sql: string, params?: readonly unknown[]) => (await query(sql, params)).rowCount ?? 0,
+    all: async <T>(sql: string, params?: readonly unknown[]) =>
+      (await query<T>(sql, params)).rows as T[],
+    get: async <T>(sql: string, params?: readonly unknown[]) =>
+      (await query<T>(sql, params)).rows[0] as T | undefined,
+    run: async (sql: string, params?: readonly unknown[]) =>
+      (await query(sql, params)).rowCount ?? 0,
   };
 }
 

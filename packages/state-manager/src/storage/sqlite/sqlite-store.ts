@@ -61,9 +61,9 @@ export class SqliteStore implements Store {
 
   #migrate(): void {
     this.#db.exec(CREATE_MIGRATIONS_TABLE);
-    const applied = (this.#db.prepare("SELECT id FROM schema_migrations").all() as { id: number }[]).map(
-      (r) => r.id,
-    );
+    const applied = (
+      this.#db.prepare("SELECT id FROM schema_migrations").all() as { id: number }[]
+    ).map((r) => r.id);
     for (const migration of pendingMigrations(loadMigrations("sqlite"), applied)) {
       this.#db.transaction(() => {
         this.#db.exec(migration.sql);
