@@ -177,8 +177,9 @@ export function loadConfig(
     .map((o) => o.trim())
     .filter((o) => o !== "");
   const sync = (get("SQLITE_SYNCHRONOUS") ?? "NORMAL").toUpperCase();
-  if (sync !== "NORMAL" && sync !== "FULL")
-    {problems.push(`SQLITE_SYNCHRONOUS must be NORMAL or FULL, got "${sync}"`);}
+  if (sync !== "NORMAL" && sync !== "FULL") {
+    problems.push(`SQLITE_SYNCHRONOUS must be NORMAL or FULL, got "${sync}"`);
+  }
 
   const config: Config = {
     mode,
@@ -306,9 +307,10 @@ const LEVELS: Record<string, LogLevel> = {
 function parseLogLevel(raw: string | undefined, problems: string[]): LogLevel {
   if (raw === undefined) return "info";
   const level = LEVELS[raw.toLowerCase()];
-  if (!level)
-    {problems.push(
+  if (!level) {
+    problems.push(
       `LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR (or trace/fatal/silent), got "${raw}"`,
-    );}
+    );
+  }
   return level ?? "info";
 }

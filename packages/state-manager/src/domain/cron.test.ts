@@ -192,7 +192,7 @@ describe("parseCron: field sets", () => {
 
   it("expands aliases like croniter", () => {
     const fields = (expression: string) => {
-      const { expression: _, ...rest } = parseCron(expression);
+      const { expression: _expression, ...rest } = parseCron(expression);
       return rest;
     };
     expect(fields("@yearly")).toEqual(fields("0 0 1 1 *"));

@@ -32,10 +32,12 @@ export function analyseGraph(definition: GraphDefinition): StructureResult {
   }
   for (const node of templates) {
     for (const next of node.next_nodes ?? []) {
-      if (!byId.has(next))
-        {errors.push(`node "${node.identifier}": next node "${next}" does not exist`);}
-      if (next === node.identifier)
-        {errors.push(`node "${node.identifier}" lists itself in next_nodes`);}
+      if (!byId.has(next)) {
+        errors.push(`node "${node.identifier}": next node "${next}" does not exist`);
+      }
+      if (next === node.identifier) {
+        errors.push(`node "${node.identifier}" lists itself in next_nodes`);
+      }
     }
     if (node.unites) {
       if (node.unites.identifier === node.identifier) {
@@ -85,8 +87,9 @@ export function analyseGraph(definition: GraphDefinition): StructureResult {
   }
   const reachable = reach(root, edges);
   for (const id of byId.keys()) {
-    if (id !== root && !reachable.has(id))
-      {errors.push(`node "${id}" is not connected to the root node "${root}"`);}
+    if (id !== root && !reachable.has(id)) {
+      errors.push(`node "${id}" is not connected to the root node "${root}"`);
+    }
   }
   if (errors.length > 0) return { ok: false, errors };
 
@@ -212,8 +215,9 @@ function topologicalOrder(
 ): string[] {
   const indegree = new Map<string, number>();
   for (const id of byId.keys()) indegree.set(id, 0);
-  for (const tos of edges.values())
-    {for (const to of tos) indegree.set(to, (indegree.get(to) ?? 0) + 1);}
+  for (const tos of edges.values()) {
+    for (const to of tos) indegree.set(to, (indegree.get(to) ?? 0) + 1);
+  }
   const queue = [...byId.keys()].filter((id) => indegree.get(id) === 0);
   const order: string[] = [];
   while (queue.length > 0) {

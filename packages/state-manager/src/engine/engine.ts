@@ -239,8 +239,9 @@ export class Engine {
 
   async getGraph(namespace: string, name: string): Promise<GraphRow> {
     const graph = await this.#store.transaction((tx) => tx.getGraph(namespace, name));
-    if (!graph)
-      {throw new GraphNotFoundError(`Graph template ${name} not found in namespace ${namespace}`);}
+    if (!graph) {
+      throw new GraphNotFoundError(`Graph template ${name} not found in namespace ${namespace}`);
+    }
     return graph;
   }
 
@@ -262,8 +263,9 @@ export class Engine {
           `Graph template not found for namespace ${namespace} and graph ${graphName}`,
         );
       }
-      if (current.validation_status !== "VALID")
-        {throw new GraphNotValidError(current.validation_errors);}
+      if (current.validation_status !== "VALID") {
+        throw new GraphNotValidError(current.validation_errors);
+      }
       const graph = await this.#graphs.load(tx, namespace, graphName, current.version);
       const root = graph.compiled.nodes.get(graph.compiled.root) as CompiledNode;
       const defaults = graph.version.store_config.default_values;
@@ -468,8 +470,9 @@ export class Engine {
       if (!state || state.namespace !== namespace) throw new StateNotFoundError(stateId);
       const now = this.#clock.now();
       const until = now + (leaseMs ?? this.#leaseMs);
-      if (!(await tx.extendLease(stateId, until, now)))
-        {throw new LeaseNotHeldError(stateId, state.status);}
+      if (!(await tx.extendLease(stateId, until, now))) {
+        throw new LeaseNotHeldError(stateId, state.status);
+      }
       return until;
     });
   }
@@ -746,8 +749,9 @@ export class Engine {
           `heartbeated before ${new Date(state.lease_expires_at ?? now).toISOString()}`;
         await this.#failAttempt(tx, follow, state, error);
       }
-      if (expired.length > 0)
-        {this.#log.warn({ count: expired.length }, "expired leases sent through the retry policy");}
+      if (expired.length > 0) {
+        this.#log.warn({ count: expired.length }, "expired leases sent through the retry policy");
+      }
       return expired.length;
     });
   }

@@ -8,8 +8,9 @@ export class SecretsCipher {
   readonly #key: Buffer;
 
   constructor(key: Buffer) {
-    if (key.length !== 32)
-      {throw new Error("SECRETS_ENCRYPTION_KEY must decode to exactly 32 bytes");}
+    if (key.length !== 32) {
+      throw new Error("SECRETS_ENCRYPTION_KEY must decode to exactly 32 bytes");
+    }
     this.#key = key;
   }
 

@@ -77,18 +77,16 @@ export function handleError(
   switch (fastifyCode) {
     case "FST_ERR_CTP_INVALID_JSON_BODY":
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
-      void reply
-        .code(422)
-        .send(
-          errorBody("INVALID_JSON", [
-            {
-              type: "json_invalid",
-              loc: ["body"],
-              msg: `JSON decode error: ${err.message}`,
-              input: null,
-            },
-          ]),
-        );
+      void reply.code(422).send(
+        errorBody("INVALID_JSON", [
+          {
+            type: "json_invalid",
+            loc: ["body"],
+            msg: `JSON decode error: ${err.message}`,
+            input: null,
+          },
+        ]),
+      );
       return;
     case "FST_ERR_CTP_BODY_TOO_LARGE":
       void reply
@@ -111,18 +109,16 @@ export function handleError(
       break;
   }
   if (err instanceof SyntaxError) {
-    void reply
-      .code(422)
-      .send(
-        errorBody("INVALID_JSON", [
-          {
-            type: "json_invalid",
-            loc: ["body"],
-            msg: `JSON decode error: ${err.message}`,
-            input: null,
-          },
-        ]),
-      );
+    void reply.code(422).send(
+      errorBody("INVALID_JSON", [
+        {
+          type: "json_invalid",
+          loc: ["body"],
+          msg: `JSON decode error: ${err.message}`,
+          input: null,
+        },
+      ]),
+    );
     return;
   }
   const statusCode = (err as FastifyError).statusCode;

@@ -37,8 +37,9 @@ const uniqueTrimmedList = (what: string) =>
   z.array(trimmed(what)).superRefine((items, ctx) => {
     const seen = new Set<string>();
     items.forEach((item, i) => {
-      if (seen.has(item))
-        {ctx.addIssue({ code: "custom", message: `duplicate ${what} "${item}"`, path: [i] });}
+      if (seen.has(item)) {
+        ctx.addIssue({ code: "custom", message: `duplicate ${what} "${item}"`, path: [i] });
+      }
       seen.add(item);
     });
   });

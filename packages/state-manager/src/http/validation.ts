@@ -37,8 +37,9 @@ export function parseWith<T extends z.ZodType>(
 }
 
 function issueType(issue: z.core.$ZodIssue): string {
-  if (issue.code === "invalid_type")
-    {return issue.input === undefined ? "missing" : `${issue.expected}_type`;}
+  if (issue.code === "invalid_type") {
+    return issue.input === undefined ? "missing" : `${issue.expected}_type`;
+  }
   return issue.code;
 }
 
@@ -50,7 +51,8 @@ function inputAt(value: unknown, path: readonly PropertyKey[]): unknown {
   }
   // Keep error bodies small: large inputs are summarised, not echoed.
   if (typeof current === "string" && current.length > 200) return `${current.slice(0, 200)}…`;
-  if (current !== null && typeof current === "object")
-    {return Array.isArray(current) ? "[…]" : "{…}";}
+  if (current !== null && typeof current === "object") {
+    return Array.isArray(current) ? "[…]" : "{…}";
+  }
   return current;
 }

@@ -395,11 +395,12 @@ export class SqlStoreTx implements StoreTx {
       if (candidates.length === 0) return [];
       candidates.sort((a, b) => a.enqueue_after - b.enqueue_after || a.seq - b.seq);
       const taken = candidates.slice(0, request.limit);
-      if (!locking)
-        {return this.#markClaimed(
+      if (!locking) {
+        return this.#markClaimed(
           request,
           taken.map((c) => c.id),
-        );}
+        );
+      }
       quotas = new Map();
       for (const c of taken) quotas.set(c.node, (quotas.get(c.node) ?? 0) + 1);
     }

@@ -152,8 +152,9 @@ export class PostgresStore implements Store {
       if (msg.channel !== CHANNEL || !msg.payload) return;
       try {
         const items = JSON.parse(msg.payload) as [string, string, number][];
-        for (const [namespace, nodeName, at] of items)
-          {this.#options.onNotify?.(namespace, nodeName, at);}
+        for (const [namespace, nodeName, at] of items) {
+          this.#options.onNotify?.(namespace, nodeName, at);
+        }
       } catch (err) {
         this.#log.warn({ err }, "ignored a malformed wake-up notification");
       }
