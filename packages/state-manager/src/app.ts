@@ -5,6 +5,7 @@
 import cors from "@fastify/cors";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "pino";
+
 import type { Config } from "./config.js";
 import type { Engine } from "./engine/engine.js";
 import { isOpenPath, isSameKey } from "./http/auth.js";

@@ -4,6 +4,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
+
 import { decodeKey, generateKey } from "./engine/secrets-cipher.js";
 
 export type Mode = "development" | "production";

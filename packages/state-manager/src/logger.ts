@@ -1,4 +1,5 @@
-import { pino, type Logger } from "pino";
+import { type Logger, pino } from "pino";
+
 import type { LogLevel } from "./config.js";
 
 /** JSON-lines logger; secrets and payloads are never logged. */

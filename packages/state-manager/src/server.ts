@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+
 import { buildApp } from "./app.js";
 import type { Config } from "./config.js";
 import { BackgroundTasks } from "./engine/background.js";

@@ -4,6 +4,7 @@
  * several processes at once is safe.
  */
 import type { Logger } from "pino";
+
 import type { Engine } from "./engine.js";
 
 export interface BackgroundOptions {

@@ -3,6 +3,7 @@
  * taken from `domain/`. HTTP calls it; so do the background reaper and sweeper.
  */
 import type { Logger } from "pino";
+
 import {
   DuplicateRetryError,
   GraphNotFoundError,
@@ -30,8 +31,8 @@ import type {
 } from "../domain/graph.js";
 import {
   analyseGraph,
-  registryKey,
   type RegisteredNodeInfo,
+  registryKey,
   validateAgainstRegistry,
 } from "../domain/graph-validation.js";
 import { InputRenderError, type RenderContext, renderInputs } from "../domain/inputs.js";

@@ -3,6 +3,7 @@
  * contract's `{"detail": ...}` shape (clients print `detail`) and add a stable `code`.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+
 import { DomainError } from "../domain/errors.js";
 import { isStorageUnavailableError } from "../storage/storage-errors.js";
 import { RequestValidationError } from "./validation.js";

@@ -1,5 +1,6 @@
 /** OpenAPI 3.1 document generated from the route table (served at /openapi.json and /docs). */
 import { z } from "zod";
+
 import { STATUS_BY_CODE } from "./error-handler.js";
 import type { RouteSpec } from "./route-spec.js";
 

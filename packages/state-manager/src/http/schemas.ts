@@ -1,5 +1,6 @@
 /** Request body schemas of the v0 API and our extensions (contract §3, §4.1). */
 import { z } from "zod";
+
 import { validateCron } from "../domain/cron.js";
 import { UNITES_STRATEGIES } from "../domain/graph.js";
 import { RETRY_STRATEGIES } from "../domain/retry.js";

@@ -5,6 +5,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+
 import type { Dialect } from "./store.js";
 
 export interface Migration {

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+
 import type { Config } from "../config.js";
 import type { Dispatcher } from "../engine/dispatcher.js";
 import { PostgresStore } from "./postgres/postgres-store.js";

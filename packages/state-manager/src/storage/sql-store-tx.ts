@@ -4,7 +4,8 @@
  * `lockClause`, so it stays visible here rather than hidden in two copies of every query.
  */
 import type { JoinOutcome, RunStatus, StateStatus } from "../domain/statuses.js";
-import { PENDING_STATUSES, ERRORED_STATUSES } from "../domain/statuses.js";
+import { ERRORED_STATUSES, PENDING_STATUSES } from "../domain/statuses.js";
+import { newObjectId } from "./ids.js";
 import { placeholders, type SqlExecutor } from "./sql-executor.js";
 import type {
   ClaimRequest,
@@ -18,7 +19,6 @@ import type {
   StateRow,
   StoreTx,
 } from "./store.js";
-import { newObjectId } from "./ids.js";
 
 export interface SqlStoreTxOptions {
   /** Appended to SELECTs that pick rows to change: "" (SQLite) or " FOR UPDATE SKIP LOCKED". */

@@ -1,5 +1,6 @@
 /** Every v0 endpoint (contract §2, E1–E18) plus our extensions, as one table. */
 import type { FastifyReply, FastifyRequest } from "fastify";
+
 import type { Config } from "../../config.js";
 import type { Engine } from "../../engine/engine.js";
 import type { Store } from "../../storage/store.js";

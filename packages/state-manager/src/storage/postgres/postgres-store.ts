@@ -4,8 +4,10 @@
  * writes, joins fire once through a unique index, and wake-ups cross replicas via LISTEN/NOTIFY.
  */
 import { createHash } from "node:crypto";
+
 import pg from "pg";
 import type { Logger } from "pino";
+
 import { CREATE_MIGRATIONS_TABLE, loadMigrations, pendingMigrations } from "../migrations.js";
 import { type SqlExecutor, UniqueViolationError } from "../sql-executor.js";
 import { SqlStoreTx } from "../sql-store-tx.js";

@@ -5,10 +5,12 @@
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+
 import Database from "better-sqlite3";
+
 import { CREATE_MIGRATIONS_TABLE, loadMigrations, pendingMigrations } from "../migrations.js";
-import { SqlStoreTx } from "../sql-store-tx.js";
 import { type SqlExecutor, UniqueViolationError } from "../sql-executor.js";
+import { SqlStoreTx } from "../sql-store-tx.js";
 import type { Store, StoreTx } from "../store.js";
 
 export interface SqliteStoreOptions {
