@@ -1,0 +1,912 @@
+#!/usr/bin/env node
+/**
+ * Exosphere state-manager benchmarks (DESIGN §5).
+ *
+ * Starts the built server (packages/state-manager/dist/main.js) as a child process on a free port
+ * with a fresh temporary SQLite file, runs each workload with in-process async worker loops over
+ * Node's global fetch (undici, keep-alive), prints a results table and stops the server.
+ *
+ *   node bench/run.mjs                  full run, median of 3 trials per workload
+ *   node bench/run.mjs --quick          small smoke version (1 trial, tiny sizes)
+ *   node bench/run.mjs --trials 1       fewer trials
+ *   node bench/run.mjs --only latency,fanout
+ *
+ * Any HTTP answer other than the expected status, or a transport error, stops the benchmark and
+ * is printed in full: we report server errors, we do not work around them.
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { Agent, request as httpRequest } from "node:http";
+import { createServer } from "node:net";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+const WORKLOADS = ["latency", "throughput", "chain", "fanout"];
+
+function parseArgs(argv) {
+  const opts = {
+    quick: false,
+    trials: undefined,
+    only: WORKLOADS,
+    entry: undefined,
+    client: "fetch",
+    waitQuiet: true,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const [flag, inline] = arg.split("=", 2);
+    const value = () => inline ?? argv[++i];
+    if (flag === "--quick") opts.quick = true;
+    else if (flag === "--trials") opts.trials = Number(value());
+    else if (flag === "--only")
+      opts.only = value()
+        .split(",")
+        .map((s) => s.trim());
+    else if (flag === "--server") opts.entry = value();
+    else if (flag === "--client") opts.client = value();
+    else if (flag === "--no-wait-quiet") opts.waitQuiet = false;
+    else if (flag === "--help" || flag === "-h") {
+      process.stdout.write(
+        "usage: node bench/run.mjs [--quick] [--trials N] [--only latency,throughput,chain,fanout] [--server path/to/main.js] [--client fetch|http] [--no-wait-quiet]\n",
+      );
+      process.exit(0);
+    } else {
+      process.stderr.write(`unknown argument ${arg} (try --help)\n`);
+      process.exit(2);
+    }
+  }
+  for (const w of opts.only) {
+    if (!WORKLOADS.includes(w)) {
+      process.stderr.write(`unknown workload "${w}" (known: ${WORKLOADS.join(", ")})\n`);
+      process.exit(2);
+    }
+  }
+  if (opts.client !== "fetch" && opts.client !== "http") {
+    process.stderr.write(
+      '--client must be "fetch" (global fetch, the default) or "http" (node:http keep-alive agent)\n',
+    );
+    process.exit(2);
+  }
+  opts.trials ??= opts.quick ? 1 : 3;
+  if (!Number.isInteger(opts.trials) || opts.trials < 1) {
+    process.stderr.write("--trials must be a positive integer\n");
+    process.exit(2);
+  }
+  return opts;
+}
+
+const opts = parseArgs(process.argv.slice(2));
+
+const SIZES = opts.quick
+  ? {
+      latencySamples: 20,
+      latencyWarmup: 3,
+      trivialRuns: 500,
+      chainRuns: 50,
+      chainSteps: 5,
+      fanout: 200,
+    }
+  : {
+      latencySamples: 200,
+      latencyWarmup: 10,
+      trivialRuns: 20_000,
+      chainRuns: 1000,
+      chainSteps: 5,
+      fanout: 10_000,
+    };
+
+/** Worker model shared by the throughput, chain and fan-out workloads. */
+const WORKER_LOOPS = 16;
+const CLAIM_BATCH = 16;
+/** Idle claims long-poll this long, so a loop never spins on an empty queue. */
+const IDLE_WAIT_MS = 200;
+/** Parallel trigger requests when queueing runs up front. */
+const TRIGGER_CONCURRENCY = 32;
+
+const API_KEY = "bench-key";
+const repoRoot = fileURLToPath(new URL("..", import.meta.url));
+const serverEntry = opts.entry ?? join(repoRoot, "packages/state-manager/dist/main.js");
+
+// ---------------------------------------------------------------------------------------------
+// Server process
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function startServer() {
+  if (!existsSync(serverEntry)) {
+    throw new Error(
+      `${serverEntry} does not exist: build first with  cd /work/main && npx tsc -b packages/state-manager`,
+    );
+  }
+  const dir = mkdtempSync(join(tmpdir(), "exosphere-bench-"));
+  const dbPath = join(dir, "bench.db");
+  const port = await freePort();
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  delete env.MONGO_URI;
+  Object.assign(env, {
+    MODE: "development",
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    DATABASE_URL: `sqlite://${dbPath}`,
+    STATE_MANAGER_SECRET: API_KEY,
+    SECRETS_ENCRYPTION_KEY: randomBytes(32).toString("base64url") + "=",
+    LOG_LEVEL: "warn",
+  });
+  const watchdog = new URL("./parent-watchdog.mjs", import.meta.url).href;
+  // BENCH_SERVER_NODE_ARGS: extra node flags for the server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(/\s+/).filter((a) => a !== "");
+  const child = spawn(process.execPath, [...nodeArgs, "--import", watchdog, serverEntry], {
+    env,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  child.stdin.unref?.();
+  let output = "";
+  const append = (chunk) => {
+    output = (output + chunk.toString("utf8")).slice(-64 * 1024);
+  };
+  child.stdout.on("data", append);
+  child.stderr.on("data", append);
+  const exited = new Promise((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  let exitInfo;
+  void exited.then((info) => {
+    exitInfo = info;
+  });
+  const killOnExit = () => {
+    child.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once("exit", killOnExit);
+
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (exitInfo)
+      throw new Error(`server exited during start (${JSON.stringify(exitInfo)}):\n${output}`);
+    try {
+      const res = await fetch(`${url}/health`);
+      if (res.status === 200) {
+        await res.arrayBuffer();
+        break;
+      }
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline)
+      throw new Error(`server did not answer /health within 30 s:\n${output}`);
+    await sleep(50);
+  }
+  return {
+    url,
+    pid: child.pid,
+    dbPath,
+    output: () => output,
+    exited: () => exitInfo,
+    async stop() {
+      if (!exitInfo) {
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      process.removeListener("exit", killOnExit);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** ISO time of the newest file under `dir` (which server build was measured). */
+function newestMtime(dir) {
+  let newest = 0;
+  const walk = (d) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else newest = Math.max(newest, statSync(p).mtimeMs);
+    }
+  };
+  try {
+    walk(dir);
+  } catch {
+    return "unknown";
+  }
+  return new Date(newest).toISOString();
+}
+
+/** VmRSS / VmHWM of a process, in MiB, from /proc/<pid>/status. */
+function memoryOf(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
+    return { rssMiB: kb("VmRSS") / 1024, hwmMiB: kb("VmHWM") / 1024 };
+  } catch {
+    return { rssMiB: NaN, hwmMiB: NaN };
+  }
+}
+
+/** CPU seconds (user + system) used so far by a process, from /proc/<pid>/stat. */
+function cpuSecondsOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP client
+
+class BenchHttpError extends Error {
+  constructor(message, details) {
+    super(message);
+    this.name = "BenchHttpError";
+    this.details = details;
+  }
+}
+
+let server;
+let requestCount = 0;
+/** The first failure stops everything: later calls refuse to start. */
+let firstFailure;
+
+/** `--client http`: node:http with a keep-alive agent, a cheaper client than fetch (diagnostic). */
+const httpAgent = new Agent({ keepAlive: true, maxSockets: Infinity });
+
+function httpSend(method, path, payload, headers) {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(server.url + path, { method, headers, agent: httpAgent }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () =>
+        resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString("utf8") }),
+      );
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
+async function send(method, path, payload, headers) {
+  if (opts.client === "http") return httpSend(method, path, payload, headers);
+  const res = await fetch(server.url + path, { method, headers, body: payload });
+  return { status: res.status, text: await res.text() };
+}
+
+async function call(method, path, body, expected = 200) {
+  if (firstFailure) throw firstFailure;
+  requestCount++;
+  const headers = { "x-api-key": API_KEY };
+  let payload;
+  if (body !== undefined) {
+    headers["content-type"] = "application/json";
+    payload = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await send(method, path, payload, headers);
+  } catch (err) {
+    const failure = new BenchHttpError(
+      `${method} ${path}: transport error: ${err?.cause?.code ?? ""} ${err?.message ?? err}`,
+      {
+        method,
+        path,
+        error: String(err?.stack ?? err),
+        cause: String(err?.cause?.stack ?? err?.cause ?? ""),
+      },
+    );
+    firstFailure ??= failure;
+    throw failure;
+  }
+  if (res.status !== expected) {
+    const failure = new BenchHttpError(
+      `${method} ${path}: expected HTTP ${expected}, got ${res.status}`,
+      {
+        method,
+        path,
+        status: res.status,
+        requestBody: body === undefined ? undefined : JSON.stringify(body).slice(0, 2000),
+        responseBody: res.text.slice(0, 4000),
+      },
+    );
+    firstFailure ??= failure;
+    throw failure;
+  }
+  return res.text === "" ? undefined : JSON.parse(res.text);
+}
+
+const api = (ns) => `/v0/namespace/${encodeURIComponent(ns)}`;
+
+async function registerNodes(ns, nodes) {
+  await call("PUT", `${api(ns)}/nodes/`, {
+    runtime_name: "bench",
+    nodes: nodes.map(({ name, inputs, outputs }) => ({
+      name,
+      inputs_schema: stringObjectSchema(inputs),
+      outputs_schema: stringObjectSchema(outputs),
+      secrets: [],
+    })),
+  });
+}
+
+function stringObjectSchema(fields) {
+  return {
+    type: "object",
+    properties: Object.fromEntries(fields.map((f) => [f, { type: "string" }])),
+    required: fields,
+  };
+}
+
+async function upsertGraph(ns, graph, nodes) {
+  const saved = await call("PUT", `${api(ns)}/graph/${graph}`, { secrets: {}, nodes }, 201);
+  if (saved.validation_status !== "VALID") {
+    throw new Error(
+      `graph ${ns}/${graph} is ${saved.validation_status}: ${JSON.stringify(saved.validation_errors)}`,
+    );
+  }
+}
+
+const trigger = (ns, graph) => call("POST", `${api(ns)}/graph/${graph}/trigger`, {});
+const claim = (ns, nodes, batchSize, waitMs) =>
+  call("POST", `${api(ns)}/states/enqueue`, { nodes, batch_size: batchSize, wait_ms: waitMs });
+const executed = (ns, stateId, outputs) =>
+  call("POST", `${api(ns)}/state/${stateId}/executed`, { outputs });
+
+/** Every run of a namespace, paged 1000 at a time. */
+async function listAllRuns(ns) {
+  const runs = [];
+  for (let page = 1; ; page++) {
+    const res = await call("GET", `${api(ns)}/runs/${page}/1000`);
+    runs.push(...res.runs);
+    if (res.runs.length < 1000 || runs.length >= res.total) return runs;
+  }
+}
+
+async function expectAllRunsSucceeded(ns, expectedRuns) {
+  const runs = await listAllRuns(ns);
+  const byStatus = {};
+  for (const r of runs) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+  if (runs.length !== expectedRuns || byStatus.SUCCESS !== expectedRuns) {
+    throw new Error(
+      `${ns}: expected ${expectedRuns} runs all SUCCESS, found ${runs.length}: ${JSON.stringify(byStatus)}`,
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const now = () => performance.now();
+
+async function pool(count, concurrency, fn) {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(concurrency, count) }, async () => {
+    while (next < count) {
+      const i = next++;
+      await fn(i);
+    }
+  });
+  await Promise.all(lanes);
+}
+
+/** Nearest-rank percentile of sorted values. */
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+}
+
+const median = (values) => {
+  const sorted = [...values].filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+/**
+ * The worker model: `WORKER_LOOPS` loops, each claims up to `CLAIM_BATCH` states of `nodes` and
+ * reports every claimed state at once (so up to CLAIM_BATCH reports in flight per loop), waits for
+ * those reports, claims again. Stops once `total` states were reported. Returns the time of the
+ * first claim request and of the last report response.
+ */
+async function workerLoops(ns, nodes, total, outputsFor) {
+  let reported = 0;
+  let firstClaimAt;
+  let lastReportAt;
+  const loop = async () => {
+    while (reported < total) {
+      firstClaimAt ??= now();
+      const { states } = await claim(ns, nodes, CLAIM_BATCH, IDLE_WAIT_MS);
+      await Promise.all(
+        states.map(async (s) => {
+          await executed(ns, s.state_id, outputsFor(s));
+          reported++;
+          lastReportAt = now();
+        }),
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: WORKER_LOOPS }, loop));
+  return { firstClaimAt, lastReportAt, reported };
+}
+
+/** Busy CPU seconds of the whole machine (all cores), from /proc/stat. */
+function machineBusySeconds() {
+  try {
+    const [, ...ticks] = readFileSync("/proc/stat", "utf8")
+      .split("\n")[0]
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = ticks;
+    return (user + nice + system + irq + softirq + steal) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * CPU use over a measured interval, in % of one core: the server, this benchmark process, and
+ * everything else on the machine (other tests running at the same time disturb the figures).
+ */
+function cpuMeter() {
+  const serverStart = cpuSecondsOf(server.pid);
+  const selfStart = process.cpuUsage();
+  const machineStart = machineBusySeconds();
+  const t0 = now();
+  return () => {
+    const wall = (now() - t0) / 1000;
+    const self = process.cpuUsage(selfStart);
+    const serverCpu = cpuSecondsOf(server.pid) - serverStart;
+    const benchCpu = (self.user + self.system) / 1e6;
+    const otherCpu = machineBusySeconds() - machineStart - serverCpu - benchCpu;
+    return {
+      serverCpuPct: (serverCpu / wall) * 100,
+      benchCpuPct: (benchCpu / wall) * 100,
+      otherCpuPct: Math.max(0, (otherCpu / wall) * 100),
+    };
+  };
+}
+
+/**
+ * Before each trial: wait (up to 90 s) until the rest of the machine has used less than a quarter
+ * of one core for 2 s in a row, so other test suites disturb the trial less. The CPU column still
+ * shows what else ran during the trial.
+ */
+async function waitForQuietMachine() {
+  if (!opts.waitQuiet || opts.quick) return 0;
+  const t0 = Date.now();
+  while (Date.now() - t0 < 90_000) {
+    const meter = cpuMeter();
+    await sleep(2_000);
+    if (meter().otherCpuPct < 25) break;
+  }
+  return (Date.now() - t0) / 1000;
+}
+
+async function queueRuns(ns, graph, count) {
+  const t0 = now();
+  await pool(count, TRIGGER_CONCURRENCY, () => trigger(ns, graph));
+  return count / ((now() - t0) / 1000);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workloads. Each trial uses its own namespace on the same server.
+
+/** 1. Pickup latency: an idle runtime long-polls; one single-node run is triggered. */
+async function latencyTrial(ns) {
+  await registerNodes(ns, [{ name: "noop", inputs: ["x"], outputs: ["y"] }]);
+  await upsertGraph(ns, "single", [
+    {
+      node_name: "noop",
+      namespace: ns,
+      identifier: "only",
+      inputs: { x: "1" },
+      next_nodes: [],
+      unites: null,
+    },
+  ]);
+  const fromResponse = [];
+  const fromRequest = [];
+  let claimFirst = 0;
+  const meter = cpuMeter();
+  for (let i = 0; i < SIZES.latencyWarmup + SIZES.latencySamples; i++) {
+    const polled = claim(ns, ["noop"], 1, 10_000).then((res) => ({ res, at: now() }));
+    polled.catch(() => {});
+    await sleep(20); // let the long-poll park on the server
+    const sentAt = now();
+    await trigger(ns, "single");
+    const triggeredAt = now();
+    const { res, at } = await polled;
+    if (res.states.length !== 1)
+      throw new Error(`latency: long-poll answered ${res.states.length} states`);
+    await executed(ns, res.states[0].state_id, [{ y: "1" }]);
+    if (i < SIZES.latencyWarmup) continue;
+    if (at < triggeredAt) claimFirst++;
+    fromResponse.push(Math.max(0, at - triggeredAt));
+    fromRequest.push(at - sentAt);
+  }
+  const cpu = meter();
+  await expectAllRunsSucceeded(ns, SIZES.latencyWarmup + SIZES.latencySamples);
+  fromResponse.sort((a, b) => a - b);
+  fromRequest.sort((a, b) => a - b);
+  return {
+    p50: percentile(fromResponse, 50),
+    p99: percentile(fromResponse, 99),
+    reqP50: percentile(fromRequest, 50),
+    reqP99: percentile(fromRequest, 99),
+    claimFirst,
+    samples: fromResponse.length,
+    ...cpu,
+  };
+}
+
+/** 2. Trivial states per second: N single-node runs queued up front, then the worker loops. */
+async function throughputTrial(ns) {
+  await registerNodes(ns, [{ name: "noop", inputs: ["x"], outputs: ["y"] }]);
+  await upsertGraph(ns, "single", [
+    {
+      node_name: "noop",
+      namespace: ns,
+      identifier: "only",
+      inputs: { x: "1" },
+      next_nodes: [],
+      unites: null,
+    },
+  ]);
+  const triggerRate = await queueRuns(ns, "single", SIZES.trivialRuns);
+  const meter = cpuMeter();
+  const { firstClaimAt, lastReportAt, reported } = await workerLoops(
+    ns,
+    ["noop"],
+    SIZES.trivialRuns,
+    () => [{ y: "1" }],
+  );
+  const cpu = meter();
+  await expectAllRunsSucceeded(ns, SIZES.trivialRuns);
+  return { perSecond: reported / ((lastReportAt - firstClaimAt) / 1000), triggerRate, ...cpu };
+}
+
+/** 3. Chain: runs of s1 → s2 → ... → s5, first steps queued up front; steps per second. */
+async function chainTrial(ns) {
+  await registerNodes(ns, [{ name: "step", inputs: ["x"], outputs: ["x"] }]);
+  const steps = SIZES.chainSteps;
+  const nodes = Array.from({ length: steps }, (_, i) => ({
+    node_name: "step",
+    namespace: ns,
+    identifier: `s${i + 1}`,
+    inputs: { x: i === 0 ? "0" : `\${{ s${i}.outputs.x }}` },
+    next_nodes: i + 1 < steps ? [`s${i + 2}`] : [],
+    unites: null,
+  }));
+  await upsertGraph(ns, "chain", nodes);
+  const triggerRate = await queueRuns(ns, "chain", SIZES.chainRuns);
+  const total = SIZES.chainRuns * steps;
+  const meter = cpuMeter();
+  const { firstClaimAt, lastReportAt, reported } = await workerLoops(ns, ["step"], total, (s) => [
+    { x: String(Number(s.inputs.x) + 1) },
+  ]);
+  const cpu = meter();
+  await expectAllRunsSucceeded(ns, SIZES.chainRuns);
+  return { perSecond: reported / ((lastReportAt - firstClaimAt) / 1000), triggerRate, ...cpu };
+}
+
+/**
+ * 4. Fan-out N → join. Graph: start → split → work → merge, merge unites on start. `split` returns N
+ * outputs (N split states), each spawns one work state, and merge joins everything under the one
+ * start state. (Contract §6.6/§16: a unite waits for the descendants of ONE state of its target,
+ * and fan-out siblings are separate states, so uniting on the fanning node itself would create one
+ * merge per branch; the join target has to be upstream of the fan-out.)
+ * Measured: from split's `executed` response to the merge state's claim response.
+ */
+async function fanoutTrial(ns) {
+  const width = SIZES.fanout;
+  await registerNodes(ns, [
+    { name: "fan_start", inputs: ["x"], outputs: ["x"] },
+    { name: "fan_split", inputs: ["x"], outputs: ["x"] },
+    { name: "fan_work", inputs: ["x"], outputs: ["y"] },
+    { name: "fan_merge", inputs: ["ys"], outputs: ["n"] },
+  ]);
+  await upsertGraph(ns, "fan", [
+    {
+      node_name: "fan_start",
+      namespace: ns,
+      identifier: "start",
+      inputs: { x: "0" },
+      next_nodes: ["split"],
+      unites: null,
+    },
+    {
+      node_name: "fan_split",
+      namespace: ns,
+      identifier: "split",
+      inputs: { x: "${{ start.outputs.x }}" },
+      next_nodes: ["work"],
+      unites: null,
+    },
+    {
+      node_name: "fan_work",
+      namespace: ns,
+      identifier: "work",
+      inputs: { x: "${{ split.outputs.x }}" },
+      next_nodes: ["merge"],
+      unites: null,
+    },
+    {
+      node_name: "fan_merge",
+      namespace: ns,
+      identifier: "merge",
+      inputs: { ys: "${{ work.outputs.y }}" },
+      next_nodes: [],
+      unites: { identifier: "start", strategy: "ALL_SUCCESS" },
+    },
+  ]);
+  await trigger(ns, "fan");
+  const startClaim = await claim(ns, ["fan_start"], 1, 5_000);
+  if (startClaim.states.length !== 1) throw new Error("fanout: start state not claimable");
+  await executed(ns, startClaim.states[0].state_id, [{ x: "0" }]);
+  const splitClaim = await claim(ns, ["fan_split"], 1, 5_000);
+  if (splitClaim.states.length !== 1) throw new Error("fanout: split state not claimable");
+  const split = splitClaim.states[0];
+
+  // The merge watcher and the work loops are parked on long-polls before split reports.
+  let stopWatching = false;
+  const mergeWatch = (async () => {
+    while (!stopWatching) {
+      const res = await claim(ns, ["fan_merge"], 1, 30_000);
+      if (res.states.length > 0) return { state: res.states[0], at: now() };
+    }
+    return undefined;
+  })();
+  mergeWatch.catch(() => {});
+  const work = workerLoops(ns, ["fan_work"], width, (s) => [{ y: `y${s.inputs.x}` }]);
+  work.catch(() => {});
+  await sleep(100);
+
+  const outputs = Array.from({ length: width }, (_, i) => ({ x: String(i) }));
+  const meter = cpuMeter();
+  const sentAt = now();
+  await executed(ns, split.state_id, outputs);
+  const splitReportedAt = now();
+  const merge = await Promise.race([
+    mergeWatch,
+    work.then(async () => {
+      // Every work state is reported; give the join 60 s more before calling it stuck.
+      const timeout = sleep(60_000).then(() => undefined);
+      return Promise.race([mergeWatch, timeout]);
+    }),
+  ]);
+  const cpu = meter();
+  stopWatching = true;
+  if (!merge)
+    throw new Error(
+      `fanout: merge state never became claimable (work reported ${(await work).reported}/${width})`,
+    );
+  const { lastReportAt: lastWorkReportAt } = await work;
+  const ys = JSON.parse(merge.state.inputs.ys);
+  if (!Array.isArray(ys) || ys.length !== width) {
+    throw new Error(
+      `fanout: merge input ys has ${Array.isArray(ys) ? ys.length : typeof ys} items, expected ${width}`,
+    );
+  }
+  await executed(ns, merge.state.state_id, [{ n: String(ys.length) }]);
+  await expectAllRunsSucceeded(ns, 1);
+  return {
+    joinMs: merge.at - splitReportedAt,
+    splitExecutedMs: splitReportedAt - sentAt,
+    mergeAfterLastWorkMs: merge.at - lastWorkReportAt,
+    ...cpu,
+    ...memoryOf(server.pid),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+const fmt = (v, digits = 0) =>
+  Number.isFinite(v)
+    ? v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : "n/a";
+
+function table(rows) {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
+  const line = (r) => `| ${r.map((cell, c) => String(cell).padEnd(widths[c])).join(" | ")} |`;
+  return [
+    line(rows[0]),
+    `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
+    ...rows.slice(1).map(line),
+  ].join("\n");
+}
+
+async function main() {
+  const startedAt = new Date();
+  process.stdout.write(
+    `Exosphere bench ${opts.quick ? "(--quick: smoke sizes, not comparable to targets) " : ""}` +
+      `— ${startedAt.toISOString()}\n` +
+      `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), load average before: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ")}\n` +
+      `trials per workload: ${opts.trials} (median reported); workers: ${WORKER_LOOPS} loops × batch ${CLAIM_BATCH}; ` +
+      `client: ${opts.client === "fetch" ? "global fetch (undici, keep-alive)" : "node:http keep-alive agent"}; ` +
+      `before each trial: ${opts.waitQuiet && !opts.quick ? "wait ≤ 90 s for other processes < 25% of a core" : "no wait"}\n` +
+      `server build: ${serverEntry} (newest dist file ${newestMtime(join(serverEntry, ".."))})\n`,
+  );
+  server = await startServer();
+  process.stdout.write(`server pid ${server.pid} at ${server.url}, SQLite ${server.dbPath}\n\n`);
+
+  const results = {};
+  const trialFns = {
+    latency: latencyTrial,
+    throughput: throughputTrial,
+    chain: chainTrial,
+    fanout: fanoutTrial,
+  };
+  let failed;
+  try {
+    for (const name of opts.only) {
+      results[name] = [];
+      for (let t = 1; t <= opts.trials; t++) {
+        const ns = `bench-${name}-${t}`;
+        const waited = await waitForQuietMachine();
+        const r = { ...(await trialFns[name](ns)), waitedForQuietS: waited };
+        results[name].push(r);
+        process.stdout.write(
+          `  ${name} trial ${t}: ${JSON.stringify(r, (_, v) => (typeof v === "number" ? Math.round(v * 100) / 100 : v))}\n`,
+        );
+      }
+    }
+  } catch (err) {
+    failed = firstFailure ?? err;
+  }
+
+  const serverMemory = memoryOf(server.pid);
+  const serverExit = server.exited();
+  if (failed) {
+    process.stdout.write(`\nBENCHMARK STOPPED: ${failed.message}\n`);
+    if (failed.details) process.stdout.write(`${JSON.stringify(failed.details, null, 2)}\n`);
+    else if (failed.stack) process.stdout.write(`${failed.stack}\n`);
+    if (serverExit) process.stdout.write(`server process exited: ${JSON.stringify(serverExit)}\n`);
+    process.stdout.write(`server output (last 8 KiB):\n${server.output().slice(-8192)}\n`);
+    await server.stop();
+    process.exitCode = 1;
+    return;
+  }
+
+  const med = (name, key) => median((results[name] ?? []).map((r) => r[key]));
+  const each = (name, key, digits = 0) =>
+    (results[name] ?? []).map((r) => fmt(r[key], digits)).join(" / ");
+  const cpuCell = (name) =>
+    `${fmt(med(name, "serverCpuPct"))}% / ${fmt(med(name, "benchCpuPct"))}% / ${fmt(med(name, "otherCpuPct"))}%`;
+  const rows = [
+    ["Workload", "Metric", "Median", "Trials", "DESIGN §5 target", "CPU: server / bench / other"],
+  ];
+  if (results.latency) {
+    rows.push([
+      `pickup latency (${SIZES.latencySamples} samples)`,
+      "p50 / p99 ms, trigger response → claim",
+      `${fmt(med("latency", "p50"), 2)} / ${fmt(med("latency", "p99"), 2)}`,
+      `${each("latency", "p50", 2)} ; ${each("latency", "p99", 2)}`,
+      "≤ 3 / ≤ 10 ms",
+      cpuCell("latency"),
+    ]);
+    rows.push([
+      "",
+      "p50 / p99 ms, trigger request sent → claim",
+      `${fmt(med("latency", "reqP50"), 2)} / ${fmt(med("latency", "reqP99"), 2)}`,
+      `${each("latency", "reqP50", 2)} ; ${each("latency", "reqP99", 2)}`,
+      "(for information)",
+      "",
+    ]);
+  }
+  if (results.throughput) {
+    rows.push([
+      `trivial states, ${fmt(SIZES.trivialRuns)} queued`,
+      "states/s, first claim → last report",
+      fmt(med("throughput", "perSecond")),
+      each("throughput", "perSecond"),
+      "≥ 10,000",
+      cpuCell("throughput"),
+    ]);
+    rows.push([
+      "",
+      "triggers/s while queueing (32 parallel)",
+      fmt(med("throughput", "triggerRate")),
+      each("throughput", "triggerRate"),
+      "(for information)",
+      "",
+    ]);
+  }
+  if (results.chain) {
+    rows.push([
+      `${fmt(SIZES.chainRuns)} runs × ${SIZES.chainSteps}-step chain`,
+      "steps/s, first claim → last report",
+      fmt(med("chain", "perSecond")),
+      each("chain", "perSecond"),
+      "≥ 5,000",
+      cpuCell("chain"),
+    ]);
+  }
+  if (results.fanout) {
+    rows.push([
+      `fan-out ${fmt(SIZES.fanout)} → join`,
+      "ms, split executed response → merge claimed",
+      fmt(med("fanout", "joinMs")),
+      each("fanout", "joinMs"),
+      "≤ 2,000",
+      cpuCell("fanout"),
+    ]);
+    rows.push([
+      "",
+      "ms, the split executed call itself (N outputs)",
+      fmt(med("fanout", "splitExecutedMs")),
+      each("fanout", "splitExecutedMs"),
+      "(for information)",
+      "",
+    ]);
+    rows.push([
+      "",
+      "ms, last work report → merge claimed",
+      fmt(med("fanout", "mergeAfterLastWorkMs"), 1),
+      each("fanout", "mergeAfterLastWorkMs", 1),
+      "(for information)",
+      "",
+    ]);
+  }
+  rows.push([
+    "server memory at end",
+    "VmRSS / VmHWM (peak) MiB",
+    `${fmt(serverMemory.rssMiB)} / ${fmt(serverMemory.hwmMiB)}`,
+    "",
+    "RSS < 1 GB",
+    "",
+  ]);
+  process.stdout.write(`\n${table(rows)}\n\n`);
+  const latency = results.latency ?? [];
+  const claimFirst = latency.reduce((s, r) => s + r.claimFirst, 0);
+  if (claimFirst > 0) {
+    process.stdout.write(
+      `note: in ${claimFirst} of ${latency.reduce((s, r) => s + r.samples, 0)} latency samples the claim response arrived before the trigger response (counted as 0 ms).\n`,
+    );
+  }
+  process.stdout.write(
+    `requests: ${fmt(requestCount)}; load average after: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(
+        " ",
+      )}; finished ${new Date().toISOString()} (${fmt((Date.now() - startedAt.getTime()) / 1000)} s)\n`,
+  );
+  const warnings = server.output().trim();
+  if (warnings !== "")
+    process.stdout.write(`server output (LOG_LEVEL=warn, last 2 KiB):\n${warnings.slice(-2048)}\n`);
+  await server.stop();
+}
+
+main().catch(async (err) => {
+  process.stderr.write(`bench failed: ${err?.stack ?? err}\n`);
+  if (server) {
+    process.stderr.write(`server output (last 8 KiB):\n${server.output().slice(-8192)}\n`);
+    await server.stop().catch(() => {});
+  }
+  process.exitCode = 1;
+});
