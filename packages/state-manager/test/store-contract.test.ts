@@ -175,6 +175,21 @@ for (const dialect of DIALECTS) {
         expect(await store.transaction((tx) => tx.getState(s.id))).toBeUndefined();
       });
 
+      it("keeps concurrent transactions independent: one failing leaves the others committed", async () => {
+        const [a, b, c] = [state(), state(), state()];
+        const results = await Promise.allSettled([
+          store.transaction((tx) => tx.insertStates([a])),
+          store.transaction(async (tx) => {
+            await tx.insertStates([b]);
+            throw new Error("abort b");
+          }),
+          store.transaction((tx) => tx.insertStates([c])),
+        ]);
+        expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+        const found = await store.transaction((tx) => tx.getStates([a.id, b.id, c.id]));
+        expect(found.map((s) => s.id).sort()).toEqual([a.id, c.id].sort());
+      });
+
       it("tracks join members by outcome", async () => {
         const group = `merge:${newObjectId(Date.now())}`;
         const a = newObjectId(Date.now());
