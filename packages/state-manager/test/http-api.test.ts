@@ -481,9 +481,15 @@ for (const dialect of DIALECTS) {
             const res = await api.get(path);
             expectError(res, 404, "Not Found");
           }
+        });
+
+        it("answers a known path with the wrong method with 405 and an Allow header", async () => {
           const wrongMethod = await api.request("DELETE", "/v0/namespace/x/graph/g");
-          expect([404, 405]).toContain(wrongMethod.status);
-          expectError(wrongMethod, wrongMethod.status);
+          expectError(wrongMethod, 405, "Method Not Allowed");
+          expect(wrongMethod.headers.get("allow")).toBe("GET, PUT");
+          const getOnPost = await api.get("/v0/namespace/x/states/enqueue");
+          expectError(getOnPost, 405, "Method Not Allowed");
+          expect(getOnPost.headers.get("allow")).toBe("POST");
         });
 
         it("rejects malformed JSON with 422 in FastAPI's shape", async () => {
