@@ -37,6 +37,7 @@ function parseArgs(argv) {
     entry: undefined,
     client: "fetch",
     waitQuiet: true,
+    batchReports: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -51,9 +52,10 @@ function parseArgs(argv) {
     else if (flag === "--server") opts.entry = value();
     else if (flag === "--client") opts.client = value();
     else if (flag === "--no-wait-quiet") opts.waitQuiet = false;
+    else if (flag === "--batch-reports") opts.batchReports = true;
     else if (flag === "--help" || flag === "-h") {
       process.stdout.write(
-        "usage: node bench/run.mjs [--quick] [--trials N] [--only latency,throughput,chain,fanout] [--server path/to/main.js] [--client fetch|http] [--no-wait-quiet]\n",
+        "usage: node bench/run.mjs [--quick] [--trials N] [--only latency,throughput,chain,fanout] [--server path/to/main.js] [--client fetch|http] [--batch-reports] [--no-wait-quiet]\n",
       );
       process.exit(0);
     } else {
@@ -438,6 +440,22 @@ async function workerLoops(ns, nodes, total, outputsFor) {
     while (reported < total) {
       firstClaimAt ??= now();
       const { states } = await claim(ns, nodes, CLAIM_BATCH, IDLE_WAIT_MS);
+      if (opts.batchReports) {
+        // One POST /states/report for every state of the claim (the batched-report extension).
+        if (states.length > 0) {
+          const { results } = await call("POST", `${api(ns)}/states/report`, {
+            reports: states.map((s) => ({
+              state_id: s.state_id,
+              executed: { outputs: outputsFor(s) },
+            })),
+          });
+          const refused = results.find((r) => r.error);
+          if (refused) throw new Error(`batched report refused: ${JSON.stringify(refused)}`);
+          reported += states.length;
+          lastReportAt = now();
+        }
+        continue;
+      }
       await Promise.all(
         states.map(async (s) => {
           await executed(ns, s.state_id, outputsFor(s));
@@ -749,6 +767,7 @@ async function main() {
         .join(" ")}\n` +
       `trials per workload: ${opts.trials} (median reported); workers: ${WORKER_LOOPS} loops × batch ${CLAIM_BATCH}; ` +
       `client: ${opts.client === "fetch" ? "global fetch (undici, keep-alive)" : "node:http keep-alive agent"}; ` +
+      `reports: ${opts.batchReports ? "one POST /states/report per claim" : "one POST .../executed per state"}; ` +
       `before each trial: ${opts.waitQuiet && !opts.quick ? "wait ≤ 90 s for other processes < 25% of a core" : "no wait"}\n` +
       `server build: ${serverEntry} (newest dist file ${newestMtime(join(serverEntry, ".."))})\n`,
   );

@@ -166,6 +166,21 @@ export const enqueueBody = (limits: Limits) =>
 
 export const executedBody = z.object({ outputs: z.array(jsonObject) });
 export const erroredBody = z.object({ error: z.string() });
+
+/** Most reports in one batch request. */
+export const MAX_REPORTS_PER_BATCH = 1000;
+
+export const reportBatchBody = z.object({
+  reports: z
+    .array(
+      z.union([
+        z.object({ state_id: z.string(), executed: executedBody }),
+        z.object({ state_id: z.string(), errored: erroredBody }),
+      ]),
+    )
+    .min(1)
+    .max(MAX_REPORTS_PER_BATCH),
+});
 export const pruneBody = z.object({ data: jsonObject });
 export const reEnqueueAfterBody = z.object({
   enqueue_after: z.number().int().positive().max(YEAR_MS),

@@ -2,8 +2,10 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 
 import type { Config } from "../../config.js";
+import { DomainError } from "../../domain/errors.js";
 import type { Engine } from "../../engine/engine.js";
 import type { Store } from "../../storage/store.js";
+import { STATUS_BY_CODE } from "../error-handler.js";
 import type { RouteSpec } from "../route-spec.js";
 import {
   enqueueBody,
@@ -15,6 +17,7 @@ import {
   pruneBody,
   reEnqueueAfterBody,
   registerNodesBody,
+  reportBatchBody,
   triggerBody,
   upsertGraphBody,
 } from "../schemas.js";
@@ -369,6 +372,46 @@ export function v0Routes({ engine, store, config }: Deps): RouteSpec[] {
       handler: async () => {
         const namespaces = await engine.listNamespaces();
         return { namespaces, count: namespaces.length };
+      },
+    },
+    {
+      method: "POST",
+      url: "/v0/namespace/:ns/states/report",
+      tag: "extensions",
+      summary: "Report many claimed states at once (executed or errored)",
+      description:
+        'Each report is applied as its own transition, exactly as E9/E10 would, and answered in `results` in the same order: `{state_id, status: "EXECUTED"}`, `{state_id, status: "ERRORED", retry_created}`, or `{state_id, error: {status_code, detail, code}}` for a report that E9/E10 would refuse. The request itself answers 200 when its body is valid.',
+      successStatus: 200,
+      body: reportBatchBody,
+      handler: async (request) => {
+        const body = parseWith(reportBatchBody, request.body, "body");
+        const results = await Promise.all(
+          body.reports.map(async (report) => {
+            try {
+              if ("executed" in report) {
+                await engine.executed(ns(request), report.state_id, report.executed.outputs);
+                return { state_id: report.state_id, status: "EXECUTED" };
+              }
+              const { retryCreated } = await engine.errored(
+                ns(request),
+                report.state_id,
+                report.errored.error,
+              );
+              return { state_id: report.state_id, status: "ERRORED", retry_created: retryCreated };
+            } catch (err) {
+              if (!(err instanceof DomainError)) throw err;
+              return {
+                state_id: report.state_id,
+                error: {
+                  status_code: STATUS_BY_CODE[err.code] ?? 400,
+                  detail: err.message,
+                  code: err.code,
+                },
+              };
+            }
+          }),
+        );
+        return { results };
       },
     },
     {
