@@ -467,8 +467,7 @@ export class Engine {
   async heartbeat(namespace: string, stateId: string, leaseMs?: number): Promise<number> {
     checkStateId(stateId);
     return this.#store.transaction(async (tx) => {
-      const state = await tx.getState(stateId);
-      if (!state || state.namespace !== namespace) throw new StateNotFoundError(stateId);
+      const state = await stateIn(tx, namespace, stateId, false);
       const now = this.#clock.now();
       const until = now + (leaseMs ?? this.#leaseMs);
       if (!(await tx.extendLease(stateId, until, now))) {
@@ -481,8 +480,7 @@ export class Engine {
   async getSecrets(namespace: string, stateId: string): Promise<Record<string, string>> {
     checkStateId(stateId);
     return this.#store.transaction(async (tx) => {
-      const state = await tx.getState(stateId);
-      if (!state || state.namespace !== namespace) throw new StateNotFoundError(stateId);
+      const state = await stateIn(tx, namespace, stateId, false);
       if (state.status !== "QUEUED") throw new LeaseNotHeldError(stateId, state.status);
       const registered = await tx.getRegisteredNode(state.namespace, state.node_name);
       const graph = await this.#graphs.load(
@@ -515,7 +513,7 @@ export class Engine {
       );
     }
     await this.#write(async (tx, follow) => {
-      const state = await this.#claimedState(tx, namespace, stateId, "executed");
+      const state = await this.#claimedState(tx, namespace, stateId);
       const graph = await this.#graphs.load(
         tx,
         state.namespace,
@@ -616,8 +614,7 @@ export class Engine {
   ): Promise<{ retryCreated: boolean }> {
     checkStateId(stateId);
     return this.#write(async (tx, follow) => {
-      const state = await tx.getStateForUpdate(stateId);
-      if (!state || state.namespace !== namespace) throw new StateNotFoundError(stateId);
+      const state = await stateIn(tx, namespace, stateId, true);
       if (
         state.status === "EXECUTED" ||
         state.status === "SUCCESS" ||
@@ -638,7 +635,7 @@ export class Engine {
   ): Promise<StateRow> {
     checkStateId(stateId);
     return this.#write(async (tx, follow) => {
-      const state = await this.#claimedState(tx, namespace, stateId, "prune");
+      const state = await this.#claimedState(tx, namespace, stateId);
       const now = this.#clock.now();
       if (
         !(await tx.transitionState(
@@ -667,7 +664,7 @@ export class Engine {
   async reEnqueueAfter(namespace: string, stateId: string, delayMs: number): Promise<number> {
     checkStateId(stateId);
     return this.#write(async (tx, follow) => {
-      const state = await this.#claimedState(tx, namespace, stateId, "re-enqueue-after");
+      const state = await this.#claimedState(tx, namespace, stateId);
       const now = this.#clock.now();
       const at = now + delayMs;
       const moved = await tx.transitionState(
@@ -687,8 +684,7 @@ export class Engine {
   async manualRetry(namespace: string, stateId: string, fanoutId: string): Promise<string> {
     checkStateId(stateId);
     return this.#write(async (tx, follow) => {
-      const state = await tx.getStateForUpdate(stateId);
-      if (!state || state.namespace !== namespace) throw new StateNotFoundError(stateId);
+      const state = await stateIn(tx, namespace, stateId, true);
       if (isJoinFailure(state)) {
         throw new StateNotRetryableError(
           stateId,
@@ -975,14 +971,8 @@ export class Engine {
     if (outcome !== "superseded") this.#followJoins(follow, graph, state);
   }
 
-  async #claimedState(
-    tx: StoreTx,
-    namespace: string,
-    stateId: string,
-    _action: string,
-  ): Promise<StateRow> {
-    const state = await tx.getStateForUpdate(stateId);
-    if (!state || state.namespace !== namespace) throw new StateNotFoundError(stateId);
+  async #claimedState(tx: StoreTx, namespace: string, stateId: string): Promise<StateRow> {
+    const state = await stateIn(tx, namespace, stateId, true);
     if (state.status !== "QUEUED") throw new StateNotQueuedError(stateId, state.status);
     return state;
   }
@@ -1130,6 +1120,18 @@ export class Engine {
       updated_at: now,
     };
   }
+}
+
+/** The state with this id in this namespace (locked for the transaction when `lock`), or 404. */
+async function stateIn(
+  tx: StoreTx,
+  namespace: string,
+  stateId: string,
+  lock: boolean,
+): Promise<StateRow> {
+  const state = lock ? await tx.getStateForUpdate(stateId) : await tx.getState(stateId);
+  if (!state || state.namespace !== namespace) throw new StateNotFoundError(stateId);
+  return state;
 }
 
 function checkStateId(stateId: string): void {
