@@ -18,6 +18,7 @@ import type {
   RegisterNodesRequest,
   SecretsResponse,
 } from "./protocol/wire.js";
+import { type BatchedReport, MAX_REPORTS_PER_BATCH, ReportBatcher } from "./report-batcher.js";
 import { readSignal } from "./signals.js";
 import { backoffDelay, createDeferred, type Deferred, Notifier, sleep } from "./timing.js";
 
@@ -70,6 +71,16 @@ export interface RuntimeOptions {
   handleSignals?: boolean;
   /** Timeout of each HTTP request other than the long-poll's wait, ms. @defaultValue 30000 */
   requestTimeoutMs?: number;
+  /**
+   * Most `executed`/`errored` reports sent in one batched request (1 to 1000); 1 sends each
+   * report in its own request. @defaultValue 1000
+   */
+  reportBatchMax?: number;
+  /**
+   * How long a finished state's report waits for others to share its request, ms (0 to 1000; 0
+   * still groups the reports that become ready in the same event-loop turn). @defaultValue 2
+   */
+  reportBatchWindowMs?: number;
   /** @defaultValue {@link createConsoleLogger}() */
   logger?: Logger;
 }
@@ -152,6 +163,10 @@ export class Runtime {
   readonly #shutdownGraceMs: number;
   readonly #handleSignals: boolean;
   readonly #requestTimeoutMs: number;
+  readonly #reportBatchMax: number;
+  readonly #reportBatchWindowMs: number;
+  /** Sends `executed`/`errored` reports, many per request when the server allows it. */
+  readonly #reports: ReportBatcher;
 
   #phase: Phase = "idle";
   readonly #held = new Map<string, HeldState>();
@@ -197,9 +212,31 @@ export class Runtime {
         : numberOption(options.executeTimeoutMs, "executeTimeoutMs", 0, 1);
     this.#shutdownGraceMs = numberOption(options.shutdownGraceMs, "shutdownGraceMs", 30_000, 0);
     this.#requestTimeoutMs = numberOption(options.requestTimeoutMs, "requestTimeoutMs", 30_000, 1);
+    this.#reportBatchMax = integerOption(
+      options.reportBatchMax,
+      "reportBatchMax",
+      MAX_REPORTS_PER_BATCH,
+      1,
+      MAX_REPORTS_PER_BATCH,
+    );
+    this.#reportBatchWindowMs = numberOption(
+      options.reportBatchWindowMs,
+      "reportBatchWindowMs",
+      2,
+      0,
+      1_000,
+    );
     this.#handleSignals = options.handleSignals ?? true;
     this.#logger = options.logger ?? createConsoleLogger();
     this.#http = new HttpClient(resolveConnection(options), this.namespace, this.#requestTimeoutMs);
+    this.#reports = new ReportBatcher({
+      http: this.#http,
+      logger: this.#logger,
+      maxBatch: this.#reportBatchMax,
+      windowMs: this.#reportBatchWindowMs,
+      signal: this.#hardStopController.signal,
+      logFailure: (attempt, message, meta) => this.#logFailure(attempt, message, meta),
+    });
     // Nobody may be listening to readiness; a failed start is reported by start() itself.
     this.#ready.promise.catch(() => undefined);
   }
@@ -741,14 +778,18 @@ export class Runtime {
       this.#http.namespacePath(`/state/${encodeURIComponent(stateId)}/${verb}`);
     switch (outcome.kind) {
       case "executed": {
-        const refused = await this.#send(held, "executed", statePath("executed"), {
+        const refused = await this.#sendReport(held, {
+          stateId,
+          kind: "executed",
           outputs: outcome.outputs,
         });
         const status = statusOf(refused);
         if (status === 413 || status === 422) {
           // The outputs themselves were refused (too large, not strings): fail the state with the
           // reason instead of leaving it claimed until its lease runs out.
-          await this.#send(held, "errored", statePath("errored"), {
+          await this.#sendReport(held, {
+            stateId,
+            kind: "errored",
             error: truncate(`The state manager refused the outputs: ${describe(refused)}`),
           });
         }
@@ -760,7 +801,7 @@ export class Runtime {
           node: held.state.node_name,
           error: outcome.error,
         });
-        await this.#send(held, "errored", statePath("errored"), { error: outcome.error });
+        await this.#sendReport(held, { stateId, kind: "errored", error: outcome.error });
         return;
       case "prune":
         await this.#send(held, "prune", statePath("prune"), { data: outcome.data });
@@ -772,6 +813,50 @@ export class Runtime {
         return;
       default:
         assertNever(outcome);
+    }
+  }
+
+  /**
+   * Report `executed` or `errored` through the batcher (`POST .../states/report`, shared with the
+   * reports of other states that finish at about the same time), or on E9/E10 when the server has
+   * no batch endpoint or refused the whole batch. Same contract and logs as `#send`:
+   * resolves with the refusal when the state manager refused this report with a 4xx, else
+   * undefined.
+   */
+  async #sendReport(held: HeldState, report: BatchedReport): Promise<unknown> {
+    const stateId = held.state.state_id;
+    const what = report.kind;
+    const result = await this.#reports.submit(report);
+    switch (result.kind) {
+      case "reported":
+        this.#logger.debug(`reported ${what}`, { stateId, node: held.state.node_name });
+        return undefined;
+      case "refused":
+        this.#logger.warn(`state manager refused the ${what} report`, {
+          stateId,
+          node: held.state.node_name,
+          status: result.error.status,
+          leaseLost: held.lost,
+          error: describe(result.error),
+        });
+        return result.error;
+      case "stopped":
+        this.#logger.warn(
+          `gave up reporting ${what}: runtime stopped; the state manager will retry the state after its lease`,
+          {
+            stateId,
+          },
+        );
+        return undefined;
+      case "fallback":
+        return this.#send(
+          held,
+          what,
+          this.#http.namespacePath(`/state/${encodeURIComponent(stateId)}/${what}`),
+          report.kind === "executed" ? { outputs: report.outputs } : { error: report.error },
+        );
+      default:
+        return assertNever(result);
     }
   }
 
@@ -825,6 +910,7 @@ export class Runtime {
     try {
       await this.#claimLoop;
       this.#capacityFreed.notify();
+      this.#reports.flush();
 
       // Give back what was claimed but never started, so that another runtime can take it now
       // rather than after the lease; re-enqueue-after on a claimed state does not consume a retry.
@@ -1017,14 +1103,15 @@ function numberOption(
   option: string,
   fallback: number,
   min: number,
+  max = Number.POSITIVE_INFINITY,
 ): number {
   if (value === undefined) {
     return fallback;
   }
-  if (typeof value !== "number" || !Number.isFinite(value) || value < min) {
+  if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
     throw new ConfigurationError(
       ErrorCode.INVALID_OPTION,
-      `Runtime option \`${option}\` must be a number ≥ ${min} (milliseconds), got ${String(value)}.`,
+      `Runtime option \`${option}\` must be a number ${max === Number.POSITIVE_INFINITY ? `≥ ${min}` : `from ${min} to ${max}`} (milliseconds), got ${String(value)}.`,
     );
   }
   return value;

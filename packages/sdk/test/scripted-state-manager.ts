@@ -22,7 +22,10 @@ export interface ScriptedState {
   lease_expires_at?: number;
 }
 
-export type Responder = (request: RecordedRequest) => { status: number; body: unknown } | undefined;
+/** An answer, or `"drop"` to close the connection without answering (a network error). */
+export type Responder = (
+  request: RecordedRequest,
+) => { status: number; body: unknown } | "drop" | undefined;
 
 export class ScriptedStateManager {
   readonly requests: RecordedRequest[] = [];
@@ -66,6 +69,10 @@ export class ScriptedStateManager {
     };
     this.requests.push(request);
     const answer = this.responder?.(request) ?? this.#default(request);
+    if (answer === "drop") {
+      req.socket.destroy();
+      return;
+    }
     res.writeHead(answer.status, { "content-type": "application/json" });
     res.end(JSON.stringify(answer.body));
   }

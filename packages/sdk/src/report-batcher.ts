@@ -1,0 +1,339 @@
+import { StateManagerError } from "./errors.js";
+import { type HttpClient, isTransientError, statusOf } from "./http-client.js";
+import type { Logger } from "./logger.js";
+import { backoffDelay, sleep } from "./timing.js";
+
+/** Most reports the state manager accepts in one `POST .../states/report`. */
+export const MAX_REPORTS_PER_BATCH = 1_000;
+
+/**
+ * Most bytes of report bodies put into one request. Far below the state manager's default body
+ * limit (8 MiB); a single larger report still goes alone, and a batch the server refuses as too
+ * large is re-sent report by report (see {@link ReportBatcher}).
+ */
+const MAX_BATCH_BYTES = 1024 * 1024;
+
+/** One `executed` or `errored` report, as the runtime hands it to {@link ReportBatcher.submit}. */
+export type BatchedReport =
+  | {
+      readonly stateId: string;
+      readonly kind: "executed";
+      readonly outputs: Record<string, unknown>[];
+    }
+  | { readonly stateId: string; readonly kind: "errored"; readonly error: string };
+
+/**
+ * What became of one submitted report.
+ *
+ * - `reported`: the state manager applied it (`EXECUTED` or `ERRORED`).
+ * - `refused`: the state manager refused it for good (a 4xx for this report, exactly what E9/E10
+ *   would have answered); `error` is built as if E9/E10 had answered it.
+ * - `stopped`: the runtime's hard stop came first; the report was given up.
+ * - `fallback`: the batch endpoint is missing or refused the whole request; the caller must send
+ *   this report on its own endpoint (E9/E10).
+ */
+export type ReportResult =
+  | { readonly kind: "reported" }
+  | { readonly kind: "refused"; readonly error: StateManagerError }
+  | { readonly kind: "stopped" }
+  | { readonly kind: "fallback" };
+
+/** Settings of {@link ReportBatcher}. */
+export interface ReportBatcherOptions {
+  readonly http: HttpClient;
+  readonly logger: Logger;
+  /** Most reports per request, 1 to {@link MAX_REPORTS_PER_BATCH}. */
+  readonly maxBatch: number;
+  /**
+   * How long the first queued report waits for others before its request is sent, ms. 0 sends
+   * everything queued within the same event-loop turn together.
+   */
+  readonly windowMs: number;
+  /** Aborted at hard stop: queued and retried reports are given up (`stopped`). */
+  readonly signal: AbortSignal;
+  /** Log one failed attempt of a streak (the runtime's loud-then-quiet policy). */
+  readonly logFailure: (attempt: number, message: string, meta: Record<string, unknown>) => void;
+}
+
+/** A batch item on the wire. */
+type WireReport =
+  | { state_id: string; executed: { outputs: Record<string, unknown>[] } }
+  | { state_id: string; errored: { error: string } };
+
+/** One item of the `results` answer. */
+interface WireResult {
+  state_id?: unknown;
+  status?: unknown;
+  error?: { status_code?: unknown; detail?: unknown; code?: unknown } | null;
+}
+
+interface Entry {
+  readonly report: BatchedReport;
+  readonly wire: WireReport;
+  readonly bytes: number;
+  readonly resolve: (result: ReportResult) => void;
+}
+
+/**
+ * Coalesces the runtime's `executed` and `errored` reports into
+ * `POST /v0/namespace/{ns}/states/report` requests.
+ *
+ * A report submitted while none is queued opens a window of `windowMs`; every report submitted
+ * before the window closes goes into the same request, which is sent when the window closes, or
+ * at once when it holds `maxBatch` reports (or about 1 MiB). Several requests may be in flight at
+ * once; each is retried on its own, so a failing request never delays the reports of another.
+ *
+ * Per request:
+ * - a transport failure, timeout, 408, 429 or 5xx is retried with backoff (200 ms doubling to
+ *   10 s, as single reports are) until it lands or the hard stop; only that request's reports are
+ *   re-sent;
+ * - 200: each report is settled by its own result. A result with a 4xx `error` is final
+ *   (`refused`); one with a 5xx (or 408/429) `error` is retried with the others of its kind;
+ * - 404 or 405: the server has no batch endpoint (the original Python state manager, an older
+ *   one). That is remembered for the life of the batcher, and every report of the request, and
+ *   every later one, is answered `fallback`;
+ * - any other 4xx (a body too large, a wrong key): the request's reports are answered `fallback`
+ *   so that each gets exactly the single-report handling; the endpoint is still used afterwards.
+ *
+ * `submit()` never rejects.
+ */
+export class ReportBatcher {
+  readonly #http: HttpClient;
+  readonly #logger: Logger;
+  readonly #maxBatch: number;
+  readonly #windowMs: number;
+  readonly #signal: AbortSignal;
+  readonly #logFailure: ReportBatcherOptions["logFailure"];
+  readonly #path: string;
+
+  #queued: Entry[] = [];
+  #queuedBytes = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #immediate: NodeJS.Immediate | undefined;
+  /** `false` once a 404/405 showed that the server has no batch endpoint. */
+  #endpointAvailable = true;
+
+  constructor(options: ReportBatcherOptions) {
+    this.#http = options.http;
+    this.#logger = options.logger;
+    this.#maxBatch = Math.max(1, Math.min(MAX_REPORTS_PER_BATCH, Math.floor(options.maxBatch)));
+    this.#windowMs = Math.max(0, options.windowMs);
+    this.#signal = options.signal;
+    this.#logFailure = options.logFailure;
+    this.#path = this.#http.namespacePath("/states/report");
+    if (this.#signal.aborted) {
+      return;
+    }
+    this.#signal.addEventListener("abort", () => this.#giveUpQueued(), { once: true });
+  }
+
+  /** False once the server answered that it has no batch endpoint. */
+  get endpointAvailable(): boolean {
+    return this.#endpointAvailable;
+  }
+
+  /** Queue one report; resolves when it has landed, been refused, given up or must fall back. */
+  submit(report: BatchedReport): Promise<ReportResult> {
+    if (this.#signal.aborted) {
+      return Promise.resolve({ kind: "stopped" });
+    }
+    if (!this.#endpointAvailable) {
+      return Promise.resolve({ kind: "fallback" });
+    }
+    const wire: WireReport =
+      report.kind === "executed"
+        ? { state_id: report.stateId, executed: { outputs: report.outputs } }
+        : { state_id: report.stateId, errored: { error: report.error } };
+    const bytes = Buffer.byteLength(JSON.stringify(wire));
+    return new Promise<ReportResult>((resolve) => {
+      if (this.#queued.length > 0 && this.#queuedBytes + bytes > MAX_BATCH_BYTES) {
+        this.flush();
+      }
+      this.#queued.push({ report, wire, bytes, resolve });
+      this.#queuedBytes += bytes;
+      if (this.#queued.length >= this.#maxBatch || this.#queuedBytes >= MAX_BATCH_BYTES) {
+        this.flush();
+      } else {
+        this.#scheduleFlush();
+      }
+    });
+  }
+
+  /** Send what is queued now instead of at the end of the window. */
+  flush(): void {
+    this.#cancelScheduledFlush();
+    const entries = this.#queued;
+    this.#queued = [];
+    this.#queuedBytes = 0;
+    if (entries.length > 0) {
+      void this.#sendBatch(entries);
+    }
+  }
+
+  #scheduleFlush(): void {
+    if (this.#timer !== undefined || this.#immediate !== undefined) {
+      return;
+    }
+    if (this.#windowMs === 0) {
+      this.#immediate = setImmediate(() => this.flush());
+    } else {
+      this.#timer = setTimeout(() => this.flush(), this.#windowMs);
+    }
+  }
+
+  #cancelScheduledFlush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#immediate !== undefined) {
+      clearImmediate(this.#immediate);
+      this.#immediate = undefined;
+    }
+  }
+
+  #giveUpQueued(): void {
+    this.#cancelScheduledFlush();
+    const entries = this.#queued;
+    this.#queued = [];
+    this.#queuedBytes = 0;
+    settle(entries, { kind: "stopped" });
+  }
+
+  /** Send one batch until every report in it is settled. Never rejects. */
+  async #sendBatch(entries: Entry[]): Promise<void> {
+    let remaining = entries;
+    try {
+      for (let attempt = 1; remaining.length > 0; attempt += 1) {
+        if (this.#signal.aborted) {
+          settle(remaining, { kind: "stopped" });
+          return;
+        }
+        if (!this.#endpointAvailable) {
+          // Another request found out meanwhile.
+          settle(remaining, { kind: "fallback" });
+          return;
+        }
+        let failure: unknown;
+        try {
+          const answer = await this.#http.request<{ results?: unknown }>(
+            "POST",
+            this.#path,
+            { reports: remaining.map((entry) => entry.wire) },
+            { signal: this.#signal },
+          );
+          remaining = this.#settleResults(remaining, answer);
+          if (remaining.length === 0) {
+            return;
+          }
+          failure = `${remaining.length} report(s) answered with a transient error`;
+        } catch (err) {
+          if (this.#signal.aborted) {
+            settle(remaining, { kind: "stopped" });
+            return;
+          }
+          if (!isTransientError(err)) {
+            this.#refusedWhole(remaining, err);
+            return;
+          }
+          failure = err;
+        }
+        const delay = backoffDelay(attempt, { baseMs: 200, maxMs: 10_000 });
+        this.#logFailure(attempt, "reporting a batch of states failed; retrying", {
+          reports: remaining.length,
+          stateIds: remaining.map((entry) => entry.report.stateId),
+          retryInMs: delay,
+          error: failure instanceof Error ? failure.message : String(failure),
+        });
+        await sleep(delay, this.#signal);
+      }
+    } catch (err) {
+      // Not expected (request() and the settling above do not throw otherwise); never lose a
+      // report over it: let each one take the single-report path.
+      this.#logger.error("unexpected failure while reporting a batch; reporting one by one", {
+        reports: remaining.length,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      settle(remaining, { kind: "fallback" });
+    }
+  }
+
+  /** The whole request was refused with a 4xx: fall back for its reports, and remember a 404/405. */
+  #refusedWhole(entries: Entry[], err: unknown): void {
+    const status = statusOf(err);
+    if (status === 404 || status === 405) {
+      if (this.#endpointAvailable) {
+        this.#endpointAvailable = false;
+        this.#logger.info(
+          "the state manager has no batched report endpoint; reporting each state on its own",
+          { status },
+        );
+      }
+    } else {
+      this.#logger.warn("state manager refused a batch of reports; sending them one by one", {
+        reports: entries.length,
+        status,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+    settle(entries, { kind: "fallback" });
+  }
+
+  /**
+   * Settle each report by its result; returns those to retry (a transient per-report error). A
+   * missing or mismatched result is a refusal: the request did land, so re-sending is no use.
+   */
+  #settleResults(entries: Entry[], answer: { results?: unknown }): Entry[] {
+    const results = Array.isArray(answer?.results) ? (answer.results as unknown[]) : [];
+    const retry: Entry[] = [];
+    for (const [index, entry] of entries.entries()) {
+      const result = results[index] as WireResult | null | undefined;
+      const singlePath = this.#http.namespacePath(
+        `/state/${encodeURIComponent(entry.report.stateId)}/${entry.report.kind}`,
+      );
+      if (
+        typeof result !== "object" ||
+        result === null ||
+        result.state_id !== entry.report.stateId
+      ) {
+        entry.resolve({
+          kind: "refused",
+          error: new StateManagerError({
+            status: 200,
+            code: "INVALID_RESPONSE",
+            detail: `the batched report answer has no result for state ${entry.report.stateId} at position ${index}`,
+            method: "POST",
+            path: this.#path,
+          }),
+        });
+        continue;
+      }
+      if (typeof result.error === "object" && result.error !== null) {
+        const status =
+          typeof result.error.status_code === "number" ? result.error.status_code : 400;
+        const error = new StateManagerError({
+          status,
+          code:
+            typeof result.error.code === "string" && result.error.code !== ""
+              ? result.error.code
+              : `HTTP_${status}`,
+          detail: result.error.detail,
+          method: "POST",
+          path: singlePath,
+        });
+        if (isTransientError(error)) {
+          retry.push(entry);
+        } else {
+          entry.resolve({ kind: "refused", error });
+        }
+        continue;
+      }
+      entry.resolve({ kind: "reported" });
+    }
+    return retry;
+  }
+}
+
+function settle(entries: readonly Entry[], result: ReportResult): void {
+  for (const entry of entries) {
+    entry.resolve(result);
+  }
+}
