@@ -33,6 +33,7 @@ interface Deps {
 type Params = Record<string, string>;
 const params = (request: FastifyRequest): Params => request.params as Params;
 const ns = (request: FastifyRequest): string => params(request)["ns"] as string;
+const sid = (request: FastifyRequest): string => params(request)["sid"] as string;
 
 /** Aborts when the client closes the connection before we answer (long-poll). */
 function clientGone(reply: FastifyReply): AbortSignal {
@@ -227,7 +228,7 @@ export function v0Routes({ engine, store, config }: Deps): RouteSpec[] {
       body: executedBody,
       handler: async (request) => {
         const body = parseWith(executedBody, request.body, "body");
-        await engine.executed(ns(request), params(request)["sid"] as string, body.outputs);
+        await engine.executed(ns(request), sid(request), body.outputs);
         return { status: "EXECUTED" };
       },
     },
@@ -240,11 +241,7 @@ export function v0Routes({ engine, store, config }: Deps): RouteSpec[] {
       body: erroredBody,
       handler: async (request) => {
         const body = parseWith(erroredBody, request.body, "body");
-        const { retryCreated } = await engine.errored(
-          ns(request),
-          params(request)["sid"] as string,
-          body.error,
-        );
+        const { retryCreated } = await engine.errored(ns(request), sid(request), body.error);
         return { status: "ERRORED", retry_created: retryCreated };
       },
     },
@@ -257,7 +254,7 @@ export function v0Routes({ engine, store, config }: Deps): RouteSpec[] {
       body: pruneBody,
       handler: async (request) => {
         const body = parseWith(pruneBody, request.body, "body");
-        const state = await engine.prune(ns(request), params(request)["sid"] as string, body.data);
+        const state = await engine.prune(ns(request), sid(request), body.data);
         return { enqueue_after: state.enqueue_after, status: "PRUNED" };
       },
     },
@@ -270,11 +267,7 @@ export function v0Routes({ engine, store, config }: Deps): RouteSpec[] {
       body: reEnqueueAfterBody,
       handler: async (request) => {
         const body = parseWith(reEnqueueAfterBody, request.body, "body");
-        const at = await engine.reEnqueueAfter(
-          ns(request),
-          params(request)["sid"] as string,
-          body.enqueue_after,
-        );
+        const at = await engine.reEnqueueAfter(ns(request), sid(request), body.enqueue_after);
         return { enqueue_after: at, status: "CREATED" };
       },
     },
@@ -287,11 +280,7 @@ export function v0Routes({ engine, store, config }: Deps): RouteSpec[] {
       body: manualRetryBody,
       handler: async (request) => {
         const body = parseWith(manualRetryBody, request.body, "body");
-        const id = await engine.manualRetry(
-          ns(request),
-          params(request)["sid"] as string,
-          body.fanout_id,
-        );
+        const id = await engine.manualRetry(ns(request), sid(request), body.fanout_id);
         return { id, status: "CREATED" };
       },
     },
@@ -302,7 +291,7 @@ export function v0Routes({ engine, store, config }: Deps): RouteSpec[] {
       summary: "Secrets the state's node declared, while the state is claimed (E14)",
       successStatus: 200,
       handler: async (request) => ({
-        secrets: await engine.getSecrets(ns(request), params(request)["sid"] as string),
+        secrets: await engine.getSecrets(ns(request), sid(request)),
       }),
     },
     {
@@ -426,11 +415,7 @@ export function v0Routes({ engine, store, config }: Deps): RouteSpec[] {
       bodyOptional: true,
       handler: async (request) => {
         const body = parseWith(heartbeatBody, request.body ?? {}, "body");
-        const until = await engine.heartbeat(
-          ns(request),
-          params(request)["sid"] as string,
-          body.lease_ms,
-        );
+        const until = await engine.heartbeat(ns(request), sid(request), body.lease_ms);
         return { status: "QUEUED", lease_expires_at: until };
       },
     },
