@@ -143,13 +143,6 @@ export class MissingStoreKeysError extends DomainError {
   }
 }
 
-export class SecretsUnavailableError extends DomainError {
-  readonly code = "SECRETS_UNAVAILABLE";
-  constructor(message: string) {
-    super(message);
-  }
-}
-
 export class LimitExceededError extends DomainError {
   readonly code = "LIMIT_EXCEEDED";
   constructor(message: string, details?: unknown) {
