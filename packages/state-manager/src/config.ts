@@ -116,7 +116,7 @@ export function loadConfig(
   } else {
     try {
       database = parseDatabaseUrl(
-        databaseUrl ?? `sqlite:///${resolve(cwd, ".exosphere/exosphere.db")}`,
+        databaseUrl ?? `sqlite://${resolve(cwd, ".exosphere/exosphere.db")}`,
         cwd,
       );
     } catch (err) {

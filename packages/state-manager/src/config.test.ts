@@ -1,0 +1,75 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { describe, expect, it } from "vitest";
+
+import { ConfigError, loadConfig, parseDatabaseUrl } from "./config.js";
+
+const KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+describe("loadConfig", () => {
+  it("defaults to SQLite in ./.exosphere under the working directory, development mode", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "exo-cfg-"));
+    const { config, warnings } = loadConfig([], {}, cwd);
+    expect(config.mode).toBe("development");
+    expect(config.database).toEqual({
+      kind: "sqlite",
+      path: join(cwd, ".exosphere/exosphere.db"),
+      url: `sqlite://${join(cwd, ".exosphere/exosphere.db")}`,
+    });
+    expect(config.apiKey).toBe("exosphere@123");
+    expect(warnings).toHaveLength(2);
+    expect(config.port).toBe(8000);
+    expect(config.host).toBe("0.0.0.0");
+  });
+
+  it("reports every production problem at once, naming each variable", () => {
+    const error = (() => {
+      try {
+        loadConfig(
+          ["--mode", "production"],
+          { SECRETS_ENCRYPTION_KEY: "short", PORT: "99999" },
+          "/tmp",
+        );
+      } catch (err) {
+        return err as ConfigError;
+      }
+      throw new Error("expected a ConfigError");
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.problems.join("\n")).toMatch(/STATE_MANAGER_SECRET/);
+    expect(error.problems.join("\n")).toMatch(/SECRETS_ENCRYPTION_KEY is malformed/);
+    expect(error.problems.join("\n")).toMatch(/PORT must be an integer from 0 to 65535/);
+  });
+
+  it("refuses MONGO_URI without DATABASE_URL, saying what to set", () => {
+    expect(() => loadConfig([], { MONGO_URI: "mongodb://x" }, "/tmp")).toThrow(/DATABASE_URL/);
+  });
+
+  it("accepts Python-style log levels and flags in --flag=value form", () => {
+    const { config } = loadConfig(
+      ["--mode=production", "--port=9001"],
+      { STATE_MANAGER_SECRET: "s", SECRETS_ENCRYPTION_KEY: KEY, LOG_LEVEL: "WARNING" },
+      "/tmp",
+    );
+    expect(config).toMatchObject({ mode: "production", port: 9001, logLevel: "warn" });
+  });
+});
+
+describe("parseDatabaseUrl", () => {
+  it("understands absolute, relative and in-memory SQLite URLs and PostgreSQL URLs", () => {
+    expect(parseDatabaseUrl("sqlite:///var/lib/x.db", "/srv")).toMatchObject({
+      path: "/var/lib/x.db",
+    });
+    expect(parseDatabaseUrl("sqlite://data/x.db", "/srv")).toMatchObject({
+      path: "/srv/data/x.db",
+    });
+    expect(parseDatabaseUrl("sqlite://:memory:", "/srv")).toMatchObject({ path: ":memory:" });
+    expect(parseDatabaseUrl("postgresql://u:p@h/db", "/srv")).toEqual({
+      kind: "postgres",
+      url: "postgresql://u:p@h/db",
+    });
+    expect(() => parseDatabaseUrl("mysql://h/db", "/srv")).toThrow(/must start with sqlite:\/\//);
+  });
+});
