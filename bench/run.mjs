@@ -10,13 +10,24 @@
  *   node bench/run.mjs --quick          small smoke version (1 trial, tiny sizes)
  *   node bench/run.mjs --trials 1       fewer trials
  *   node bench/run.mjs --only latency,fanout
+ *   node bench/run.mjs --postgres [--replicas 3]   N replicas on a throwaway PostgreSQL cluster
+ *                                                  (or BENCH_DATABASE_URL), double-claim check
  *
  * Any HTTP answer other than the expected status, or a transport error, stops the benchmark and
  * is printed in full: we report server errors, we do not work around them.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from "node:fs";
+import { createRequire } from "node:module";
 import { Agent, request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -38,6 +49,8 @@ function parseArgs(argv) {
     client: "fetch",
     waitQuiet: true,
     batchReports: false,
+    postgres: false,
+    replicas: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -53,9 +66,11 @@ function parseArgs(argv) {
     else if (flag === "--client") opts.client = value();
     else if (flag === "--no-wait-quiet") opts.waitQuiet = false;
     else if (flag === "--batch-reports") opts.batchReports = true;
+    else if (flag === "--postgres") opts.postgres = true;
+    else if (flag === "--replicas") opts.replicas = Number(value());
     else if (flag === "--help" || flag === "-h") {
       process.stdout.write(
-        "usage: node bench/run.mjs [--quick] [--trials N] [--only latency,throughput,chain,fanout] [--server path/to/main.js] [--client fetch|http] [--batch-reports] [--no-wait-quiet]\n",
+        "usage: node bench/run.mjs [--quick] [--trials N] [--only latency,throughput,chain,fanout] [--server path/to/main.js] [--client fetch|http] [--batch-reports] [--no-wait-quiet] [--postgres [--replicas N]]\n",
       );
       process.exit(0);
     } else {
@@ -73,6 +88,15 @@ function parseArgs(argv) {
     process.stderr.write(
       '--client must be "fetch" (global fetch, the default) or "http" (node:http keep-alive agent)\n',
     );
+    process.exit(2);
+  }
+  if (opts.replicas !== undefined && !opts.postgres) {
+    process.stderr.write("--replicas needs --postgres (SQLite runs one server)\n");
+    process.exit(2);
+  }
+  opts.replicas ??= opts.postgres ? 3 : 1;
+  if (!Number.isInteger(opts.replicas) || opts.replicas < 1) {
+    process.stderr.write("--replicas must be a positive integer\n");
     process.exit(2);
   }
   opts.trials ??= opts.quick ? 1 : 3;
@@ -130,14 +154,19 @@ async function freePort() {
   });
 }
 
-async function startServer() {
+/**
+ * Starts one state manager. Without `databaseUrl`: a fresh SQLite file in a temp dir (the default
+ * mode). With it (`--postgres`): a replica on that PostgreSQL database; every replica of a run
+ * gets the same encryption key.
+ */
+async function startServer({ databaseUrl, encryptionKey, extraEnv } = {}) {
   if (!existsSync(serverEntry)) {
     throw new Error(
       `${serverEntry} does not exist: build first with  cd /work/main && npx tsc -b packages/state-manager`,
     );
   }
   const dir = mkdtempSync(join(tmpdir(), "exosphere-bench-"));
-  const dbPath = join(dir, "bench.db");
+  const dbPath = databaseUrl === undefined ? join(dir, "bench.db") : undefined;
   const port = await freePort();
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
@@ -146,10 +175,11 @@ async function startServer() {
     MODE: "development",
     PORT: String(port),
     HOST: "127.0.0.1",
-    DATABASE_URL: `sqlite://${dbPath}`,
+    DATABASE_URL: databaseUrl ?? `sqlite://${dbPath}`,
     STATE_MANAGER_SECRET: API_KEY,
-    SECRETS_ENCRYPTION_KEY: randomBytes(32).toString("base64url") + "=",
+    SECRETS_ENCRYPTION_KEY: encryptionKey ?? randomBytes(32).toString("base64url") + "=",
     LOG_LEVEL: "warn",
+    ...extraEnv,
   });
   const watchdog = new URL("./parent-watchdog.mjs", import.meta.url).href;
   // BENCH_SERVER_NODE_ARGS: extra node flags for the server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
@@ -200,6 +230,9 @@ async function startServer() {
     url,
     pid: child.pid,
     dbPath,
+    kill: () => {
+      if (!exitInfo) child.kill("SIGKILL");
+    },
     output: () => output,
     exited: () => exitInfo,
     async stop() {
@@ -244,6 +277,15 @@ function memoryOf(pid) {
   }
 }
 
+/** The largest VmRSS / VmHWM over the servers (the one server without --postgres). */
+function serversMemory() {
+  const all = servers.map((s) => memoryOf(s.pid));
+  return {
+    rssMiB: Math.max(...all.map((m) => m.rssMiB)),
+    hwmMiB: Math.max(...all.map((m) => m.hwmMiB)),
+  };
+}
+
 /** CPU seconds (user + system) used so far by a process, from /proc/<pid>/stat. */
 function cpuSecondsOf(pid) {
   try {
@@ -253,6 +295,221 @@ function cpuSecondsOf(pid) {
   } catch {
     return NaN;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL (--postgres): a throwaway cluster, or BENCH_DATABASE_URL; a fresh database per run
+
+/** Connections per replica (the server's PG_POOL_SIZE); BENCH_PG_POOL_SIZE overrides it. */
+const PG_POOL_SIZE = Number(process.env.BENCH_PG_POOL_SIZE ?? 10);
+/** Settings of the throwaway cluster: PostgreSQL's durable defaults except these two. */
+const PG_SETTINGS = { max_connections: 200, shared_buffers: "256MB" };
+
+/** The cluster the benchmark started itself (undefined with BENCH_DATABASE_URL). */
+let pgCluster;
+/** { adminUrl, name, url, external } of the database created for this run. */
+let pgDatabase;
+
+/** `pg` from the state manager's own dependencies: nothing to install for the benchmark. */
+function loadPg() {
+  const require = createRequire(join(repoRoot, "packages/state-manager/package.json"));
+  return require("pg");
+}
+
+function findPostgresBin() {
+  const root = "/usr/lib/postgresql";
+  if (!existsSync(root)) return undefined;
+  const versions = readdirSync(root)
+    .filter((v) => existsSync(join(root, v, "bin", "initdb")))
+    .sort((a, b) => Number(b) - Number(a));
+  return versions[0] === undefined ? undefined : join(root, versions[0], "bin");
+}
+
+/** initdb / pg_ctl refuse to run as root: run them as the `postgres` user then. */
+function postgresCommand(cmd, args) {
+  return process.getuid?.() === 0
+    ? ["runuser", ["-u", "postgres", "--", cmd, ...args]]
+    : [cmd, args];
+}
+
+function runAsPostgres(cmd, args) {
+  const [file, argv] = postgresCommand(cmd, args);
+  const result = spawnSync(file, argv, { encoding: "utf8" });
+  if (result.status !== 0) {
+    throw new Error(
+      `${cmd} ${args.join(" ")} failed (${result.status}): ${result.stderr || result.stdout}`,
+    );
+  }
+  return result.stdout;
+}
+
+const shellQuote = (s) => `'${String(s).replaceAll("'", "'\\''")}'`;
+
+/**
+ * initdb + pg_ctl start in a temp dir on a free port, trust auth on 127.0.0.1. Durable defaults
+ * (fsync, synchronous_commit, full_page_writes all on); only max_connections and shared_buffers
+ * are set. A detached watcher stops the cluster and removes the dir if this process dies in any
+ * way (it reads our end of a pipe until EOF, like parent-watchdog.mjs does for the servers).
+ */
+async function startPostgresCluster() {
+  const bin = findPostgresBin();
+  if (!bin) {
+    throw new Error(
+      "--postgres: no PostgreSQL server binaries under /usr/lib/postgresql/*/bin (or set BENCH_DATABASE_URL)",
+    );
+  }
+  const dir = mkdtempSync(join(tmpdir(), "exosphere-bench-pg-"));
+  chmodSync(dir, 0o777);
+  const data = join(dir, "data");
+  const port = await freePort();
+  const pgCtl = join(bin, "pg_ctl");
+  let started = false;
+  let stopped = false;
+  const stopSync = (mode) => {
+    if (stopped) return;
+    stopped = true;
+    if (started) {
+      try {
+        runAsPostgres(pgCtl, ["-D", data, "-m", mode, "-w", "stop"]);
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const onExit = () => stopSync("immediate");
+  process.once("exit", onExit);
+  try {
+    runAsPostgres(join(bin, "initdb"), ["-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8"]);
+    const settings = Object.entries(PG_SETTINGS)
+      .map(([k, v]) => `-c ${k}=${v}`)
+      .join(" ");
+    const [stopFile, stopArgs] = postgresCommand(pgCtl, [
+      "-D",
+      data,
+      "-m",
+      "immediate",
+      "-w",
+      "stop",
+    ]);
+    const watcher = spawn(
+      "sh",
+      [
+        "-c",
+        `cat >/dev/null; ${[stopFile, ...stopArgs].map(shellQuote).join(" ")} >/dev/null 2>&1; rm -rf ${shellQuote(dir)}`,
+      ],
+      { detached: true, stdio: ["pipe", "ignore", "ignore"] },
+    );
+    watcher.unref();
+    watcher.stdin.on("error", () => {});
+    watcher.stdin.unref?.();
+    runAsPostgres(pgCtl, [
+      "-D",
+      data,
+      "-l",
+      join(dir, "log"),
+      "-w",
+      "-o",
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 ${settings}`,
+      "start",
+    ]);
+    started = true;
+  } catch (err) {
+    stopSync("immediate");
+    process.removeListener("exit", onExit);
+    throw err;
+  }
+  const postmasterPid = Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
+  return {
+    dir,
+    bin,
+    postmasterPid,
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    logTail: () => {
+      try {
+        return readFileSync(join(dir, "log"), "utf8").slice(-4096);
+      } catch {
+        return "";
+      }
+    },
+    stop() {
+      stopSync("fast");
+      process.removeListener("exit", onExit);
+    },
+  };
+}
+
+/**
+ * CPU seconds of the throwaway cluster: the postmaster (with its reaped children) plus its live
+ * children (backends, checkpointer, WAL writer, ...). NaN without a cluster of our own.
+ */
+function postgresCpuSeconds() {
+  if (!pgCluster) return NaN;
+  const pid = pgCluster.postmasterPid;
+  let total = 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    total += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
+  } catch {
+    return NaN;
+  }
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(f[1]) === pid) total += (Number(f[11]) + Number(f[12])) / 100;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return total;
+}
+
+/** A fresh database for this run on the cluster (or on BENCH_DATABASE_URL's server). */
+async function createBenchDatabase(adminUrl, external) {
+  const pg = loadPg();
+  const name = `exosphere_bench_${new Date().toISOString().replace(/\D/g, "").slice(0, 14)}_${randomBytes(3).toString("hex")}`;
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  let info;
+  try {
+    await client.query(`CREATE DATABASE ${name}`);
+    const { rows } = await client.query(
+      "SELECT name, setting, unit FROM pg_settings WHERE name IN ('server_version', 'fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers', 'max_connections', 'wal_level')",
+    );
+    const get = (n) => rows.find((r) => r.name === n);
+    const sharedBuffers = get("shared_buffers");
+    info =
+      `PostgreSQL ${get("server_version")?.setting}: fsync=${get("fsync")?.setting}, ` +
+      `synchronous_commit=${get("synchronous_commit")?.setting}, full_page_writes=${get("full_page_writes")?.setting}, ` +
+      `shared_buffers=${Math.round((Number(sharedBuffers?.setting) * 8) / 1024)}MB, max_connections=${get("max_connections")?.setting}`;
+  } finally {
+    await client.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return { adminUrl, name, url: url.toString(), external, info };
+}
+
+async function dropBenchDatabase() {
+  if (!pgDatabase?.external) return; // the throwaway cluster goes away as a whole
+  const pg = loadPg();
+  const client = new pg.Client({ connectionString: pgDatabase.adminUrl });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${pgDatabase.name} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Without the password, for printing. */
+function redactUrl(u) {
+  const url = new URL(u);
+  if (url.password) url.password = "***";
+  return url.toString();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -266,7 +523,9 @@ class BenchHttpError extends Error {
   }
 }
 
+/** The servers: one in the default mode, the replicas with --postgres. `server` is the first. */
 let server;
+let servers = [];
 let requestCount = 0;
 /** The first failure stops everything: later calls refuse to start. */
 let firstFailure;
@@ -274,9 +533,9 @@ let firstFailure;
 /** `--client http`: node:http with a keep-alive agent, a cheaper client than fetch (diagnostic). */
 const httpAgent = new Agent({ keepAlive: true, maxSockets: Infinity });
 
-function httpSend(method, path, payload, headers) {
+function httpSend(target, method, path, payload, headers) {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(server.url + path, { method, headers, agent: httpAgent }, (res) => {
+    const req = httpRequest(target.url + path, { method, headers, agent: httpAgent }, (res) => {
       const chunks = [];
       res.on("data", (c) => chunks.push(c));
       res.on("end", () =>
@@ -289,13 +548,14 @@ function httpSend(method, path, payload, headers) {
   });
 }
 
-async function send(method, path, payload, headers) {
-  if (opts.client === "http") return httpSend(method, path, payload, headers);
-  const res = await fetch(server.url + path, { method, headers, body: payload });
+async function send(target, method, path, payload, headers) {
+  if (opts.client === "http") return httpSend(target, method, path, payload, headers);
+  const res = await fetch(target.url + path, { method, headers, body: payload });
   return { status: res.status, text: await res.text() };
 }
 
-async function call(method, path, body, expected = 200) {
+/** `target`: which server (replica) gets the request; the first one unless told. */
+async function call(method, path, body, expected = 200, target = server) {
   if (firstFailure) throw firstFailure;
   requestCount++;
   const headers = { "x-api-key": API_KEY };
@@ -306,12 +566,13 @@ async function call(method, path, body, expected = 200) {
   }
   let res;
   try {
-    res = await send(method, path, payload, headers);
+    res = await send(target, method, path, payload, headers);
   } catch (err) {
     const failure = new BenchHttpError(
       `${method} ${path}: transport error: ${err?.cause?.code ?? ""} ${err?.message ?? err}`,
       {
         method,
+        ...(servers.length > 1 ? { server: target.url } : {}),
         path,
         error: String(err?.stack ?? err),
         cause: String(err?.cause?.stack ?? err?.cause ?? ""),
@@ -325,6 +586,7 @@ async function call(method, path, body, expected = 200) {
       `${method} ${path}: expected HTTP ${expected}, got ${res.status}`,
       {
         method,
+        ...(servers.length > 1 ? { server: target.url } : {}),
         path,
         status: res.status,
         requestBody: body === undefined ? undefined : JSON.stringify(body).slice(0, 2000),
@@ -368,11 +630,38 @@ async function upsertGraph(ns, graph, nodes) {
   }
 }
 
-const trigger = (ns, graph) => call("POST", `${api(ns)}/graph/${graph}/trigger`, {});
-const claim = (ns, nodes, batchSize, waitMs) =>
-  call("POST", `${api(ns)}/states/enqueue`, { nodes, batch_size: batchSize, wait_ms: waitMs });
-const executed = (ns, stateId, outputs) =>
-  call("POST", `${api(ns)}/state/${stateId}/executed`, { outputs });
+const trigger = (ns, graph, target = server) =>
+  call("POST", `${api(ns)}/graph/${graph}/trigger`, {}, 200, target);
+const claim = async (ns, nodes, batchSize, waitMs, target = server) => {
+  const res = await call(
+    "POST",
+    `${api(ns)}/states/enqueue`,
+    { nodes, batch_size: batchSize, wait_ms: waitMs },
+    200,
+    target,
+  );
+  recordClaims(ns, res.states, target);
+  return res;
+};
+const executed = (ns, stateId, outputs, target = server) =>
+  call("POST", `${api(ns)}/state/${stateId}/executed`, { outputs }, 200, target);
+
+/**
+ * Double-claim check (--postgres): every state id handed out by any claim of any loop, on any
+ * replica, is counted. A state claimed twice is a bug of the server; it is reported, never hidden.
+ */
+const claimedBy = new Map(); // state id -> index of the replica whose claim returned it first
+const doubleClaims = []; // { ns, stateId, replicas: [first, again] }
+function recordClaims(ns, states, target) {
+  if (!opts.postgres) return;
+  const replica = servers.indexOf(target);
+  for (const s of states) {
+    const first = claimedBy.get(s.state_id);
+    if (first === undefined) claimedBy.set(s.state_id, replica);
+    else
+      doubleClaims.push({ ns, stateId: s.state_id, node: s.node_name, replicas: [first, replica] });
+  }
+}
 
 /** Every run of a namespace, paged 1000 at a time. */
 async function listAllRuns(ns) {
@@ -436,19 +725,28 @@ async function workerLoops(ns, nodes, total, outputsFor) {
   let reported = 0;
   let firstClaimAt;
   let lastReportAt;
-  const loop = async () => {
+  // With --postgres the loops are spread round-robin over the replicas (loop i talks to replica
+  // i mod N for its claims and its reports).
+  const loop = async (_, i) => {
+    const target = servers[i % servers.length];
     while (reported < total) {
       firstClaimAt ??= now();
-      const { states } = await claim(ns, nodes, CLAIM_BATCH, IDLE_WAIT_MS);
+      const { states } = await claim(ns, nodes, CLAIM_BATCH, IDLE_WAIT_MS, target);
       if (opts.batchReports) {
         // One POST /states/report for every state of the claim (the batched-report extension).
         if (states.length > 0) {
-          const { results } = await call("POST", `${api(ns)}/states/report`, {
-            reports: states.map((s) => ({
-              state_id: s.state_id,
-              executed: { outputs: outputsFor(s) },
-            })),
-          });
+          const { results } = await call(
+            "POST",
+            `${api(ns)}/states/report`,
+            {
+              reports: states.map((s) => ({
+                state_id: s.state_id,
+                executed: { outputs: outputsFor(s) },
+              })),
+            },
+            200,
+            target,
+          );
           const refused = results.find((r) => r.error);
           if (refused) throw new Error(`batched report refused: ${JSON.stringify(refused)}`);
           reported += states.length;
@@ -458,7 +756,7 @@ async function workerLoops(ns, nodes, total, outputsFor) {
       }
       await Promise.all(
         states.map(async (s) => {
-          await executed(ns, s.state_id, outputsFor(s));
+          await executed(ns, s.state_id, outputsFor(s), target);
           reported++;
           lastReportAt = now();
         }),
@@ -489,18 +787,29 @@ function machineBusySeconds() {
  * everything else on the machine (other tests running at the same time disturb the figures).
  */
 function cpuMeter() {
-  const serverStart = cpuSecondsOf(server.pid);
+  const serversCpu = () => servers.reduce((sum, s) => sum + cpuSecondsOf(s.pid), 0);
+  const serverStart = serversCpu();
+  const pgStart = postgresCpuSeconds();
   const selfStart = process.cpuUsage();
   const machineStart = machineBusySeconds();
   const t0 = now();
   return () => {
     const wall = (now() - t0) / 1000;
     const self = process.cpuUsage(selfStart);
-    const serverCpu = cpuSecondsOf(server.pid) - serverStart;
+    // With --postgres: all replicas together (100 % = one core), and PostgreSQL separately when
+    // the benchmark started the cluster itself (with BENCH_DATABASE_URL it counts as "other").
+    const serverCpu = serversCpu() - serverStart;
+    const pgCpu = postgresCpuSeconds() - pgStart;
     const benchCpu = (self.user + self.system) / 1e6;
-    const otherCpu = machineBusySeconds() - machineStart - serverCpu - benchCpu;
+    const otherCpu =
+      machineBusySeconds() -
+      machineStart -
+      serverCpu -
+      benchCpu -
+      (Number.isFinite(pgCpu) ? pgCpu : 0);
     return {
       serverCpuPct: (serverCpu / wall) * 100,
+      ...(Number.isFinite(pgCpu) ? { postgresCpuPct: (pgCpu / wall) * 100 } : {}),
       benchCpuPct: (benchCpu / wall) * 100,
       otherCpuPct: Math.max(0, (otherCpu / wall) * 100),
     };
@@ -525,7 +834,8 @@ async function waitForQuietMachine() {
 
 async function queueRuns(ns, graph, count) {
   const t0 = now();
-  await pool(count, TRIGGER_CONCURRENCY, () => trigger(ns, graph));
+  // Round-robin over the replicas with --postgres (one server otherwise).
+  await pool(count, TRIGGER_CONCURRENCY, (i) => trigger(ns, graph, servers[i % servers.length]));
   return count / ((now() - t0) / 1000);
 }
 
@@ -711,7 +1021,10 @@ async function fanoutTrial(ns) {
     mergeWatch,
     work.then(async () => {
       // Every work state is reported; give the join 60 s more before calling it stuck.
-      const timeout = sleep(60_000).then(() => undefined);
+      // unref: this safety timer must not keep the process alive after the results are printed.
+      const timeout = new Promise((resolve) => setTimeout(resolve, 60_000).unref()).then(
+        () => undefined,
+      );
       return Promise.race([mergeWatch, timeout]);
     }),
   ]);
@@ -735,7 +1048,7 @@ async function fanoutTrial(ns) {
     splitExecutedMs: splitReportedAt - sentAt,
     mergeAfterLastWorkMs: merge.at - lastWorkReportAt,
     ...cpu,
-    ...memoryOf(server.pid),
+    ...serversMemory(),
   };
 }
 
@@ -771,8 +1084,13 @@ async function main() {
       `before each trial: ${opts.waitQuiet && !opts.quick ? "wait ≤ 90 s for other processes < 25% of a core" : "no wait"}\n` +
       `server build: ${serverEntry} (newest dist file ${newestMtime(join(serverEntry, ".."))})\n`,
   );
-  server = await startServer();
-  process.stdout.write(`server pid ${server.pid} at ${server.url}, SQLite ${server.dbPath}\n\n`);
+  if (opts.postgres) {
+    await startPostgresServers();
+  } else {
+    server = await startServer();
+    servers = [server];
+    process.stdout.write(`server pid ${server.pid} at ${server.url}, SQLite ${server.dbPath}\n\n`);
+  }
 
   const results = {};
   const trialFns = {
@@ -788,7 +1106,13 @@ async function main() {
       for (let t = 1; t <= opts.trials; t++) {
         const ns = `bench-${name}-${t}`;
         const waited = await waitForQuietMachine();
+        const claimedBefore = claimedBy.size;
+        const doubleBefore = doubleClaims.length;
         const r = { ...(await trialFns[name](ns)), waitedForQuietS: waited };
+        if (opts.postgres) {
+          r.statesClaimed = claimedBy.size - claimedBefore;
+          r.doubleClaims = doubleClaims.length - doubleBefore;
+        }
         results[name].push(r);
         process.stdout.write(
           `  ${name} trial ${t}: ${JSON.stringify(r, (_, v) => (typeof v === "number" ? Math.round(v * 100) / 100 : v))}\n`,
@@ -800,11 +1124,31 @@ async function main() {
   }
 
   const serverMemory = memoryOf(server.pid);
+  const replicaMemory = servers.map((s) => memoryOf(s.pid));
   const serverExit = server.exited();
   if (failed) {
-    process.stdout.write(`\nBENCHMARK STOPPED: ${failed.message}\n`);
-    if (failed.details) process.stdout.write(`${JSON.stringify(failed.details, null, 2)}\n`);
-    else if (failed.stack) process.stdout.write(`${failed.stack}\n`);
+    if (interrupted) {
+      // The replicas were stopped under the running trial: its last error is a consequence.
+      process.stdout.write(
+        `\nBENCHMARK INTERRUPTED (${interrupted}); last error: ${failed.message}\n`,
+      );
+    } else {
+      process.stdout.write(`\nBENCHMARK STOPPED: ${failed.message}\n`);
+      if (failed.details) process.stdout.write(`${JSON.stringify(failed.details, null, 2)}\n`);
+      else if (failed.stack) process.stdout.write(`${failed.stack}\n`);
+    }
+    if (opts.postgres) {
+      reportDoubleClaims();
+      for (const [i, s] of servers.entries()) {
+        if (s.exited())
+          process.stdout.write(`replica ${i + 1} process exited: ${JSON.stringify(s.exited())}\n`);
+        process.stdout.write(`replica ${i + 1} output (last 4 KiB):\n${s.output().slice(-4096)}\n`);
+      }
+      if (pgCluster) process.stdout.write(`PostgreSQL log (last 4 KiB):\n${pgCluster.logTail()}\n`);
+      await stopAll();
+      process.exitCode = 1;
+      return;
+    }
     if (serverExit) process.stdout.write(`server process exited: ${JSON.stringify(serverExit)}\n`);
     process.stdout.write(`server output (last 8 KiB):\n${server.output().slice(-8192)}\n`);
     await server.stop();
@@ -815,18 +1159,31 @@ async function main() {
   const med = (name, key) => median((results[name] ?? []).map((r) => r[key]));
   const each = (name, key, digits = 0) =>
     (results[name] ?? []).map((r) => fmt(r[key], digits)).join(" / ");
+  const pgCpu = opts.postgres && pgCluster !== undefined;
   const cpuCell = (name) =>
-    `${fmt(med(name, "serverCpuPct"))}% / ${fmt(med(name, "benchCpuPct"))}% / ${fmt(med(name, "otherCpuPct"))}%`;
+    `${fmt(med(name, "serverCpuPct"))}% / ${pgCpu ? `${fmt(med(name, "postgresCpuPct"))}% / ` : ""}${fmt(med(name, "benchCpuPct"))}% / ${fmt(med(name, "otherCpuPct"))}%`;
+  // With --postgres DESIGN §5 sets one target (≥ 2,000 states/s with 3 replicas, zero double
+  // claims); the SQLite targets of the other rows are shown for reference.
+  const target = (sqlite) => (opts.postgres ? `(SQLite: ${sqlite})` : sqlite);
   const rows = [
-    ["Workload", "Metric", "Median", "Trials", "DESIGN §5 target", "CPU: server / bench / other"],
+    [
+      "Workload",
+      "Metric",
+      "Median",
+      "Trials",
+      "DESIGN §5 target",
+      opts.postgres
+        ? `CPU: ${servers.length} servers / ${pgCpu ? "postgres / " : ""}bench / other`
+        : "CPU: server / bench / other",
+    ],
   ];
   if (results.latency) {
     rows.push([
-      `pickup latency (${SIZES.latencySamples} samples)`,
+      `pickup latency (${SIZES.latencySamples} samples${opts.postgres ? ", replica 1 only" : ""})`,
       "p50 / p99 ms, trigger response → claim",
       `${fmt(med("latency", "p50"), 2)} / ${fmt(med("latency", "p99"), 2)}`,
       `${each("latency", "p50", 2)} ; ${each("latency", "p99", 2)}`,
-      "≤ 3 / ≤ 10 ms",
+      target("≤ 3 / ≤ 10 ms"),
       cpuCell("latency"),
     ]);
     rows.push([
@@ -844,7 +1201,7 @@ async function main() {
       "states/s, first claim → last report",
       fmt(med("throughput", "perSecond")),
       each("throughput", "perSecond"),
-      "≥ 10,000",
+      opts.postgres ? `≥ 2,000 (3 replicas on PostgreSQL)` : "≥ 10,000",
       cpuCell("throughput"),
     ]);
     rows.push([
@@ -862,7 +1219,7 @@ async function main() {
       "steps/s, first claim → last report",
       fmt(med("chain", "perSecond")),
       each("chain", "perSecond"),
-      "≥ 5,000",
+      target("≥ 5,000"),
       cpuCell("chain"),
     ]);
   }
@@ -872,7 +1229,7 @@ async function main() {
       "ms, split executed response → merge claimed",
       fmt(med("fanout", "joinMs")),
       each("fanout", "joinMs"),
-      "≤ 2,000",
+      target("≤ 2,000"),
       cpuCell("fanout"),
     ]);
     rows.push([
@@ -892,14 +1249,34 @@ async function main() {
       "",
     ]);
   }
-  rows.push([
-    "server memory at end",
-    "VmRSS / VmHWM (peak) MiB",
-    `${fmt(serverMemory.rssMiB)} / ${fmt(serverMemory.hwmMiB)}`,
-    "",
-    "RSS < 1 GB",
-    "",
-  ]);
+  if (opts.postgres) {
+    const doubleEach = (name) => (results[name] ?? []).map((r) => fmt(r.doubleClaims)).join(" / ");
+    rows.push([
+      "double claims (every claim, all replicas)",
+      "state ids handed out by more than one claim",
+      fmt(doubleClaims.length),
+      opts.only.map((name) => `${name}: ${doubleEach(name)}`).join(" ; "),
+      "0",
+      "",
+    ]);
+    rows.push([
+      "server memory at end, each replica",
+      "VmRSS / VmHWM (peak) MiB",
+      replicaMemory.map((m) => `${fmt(m.rssMiB)} / ${fmt(m.hwmMiB)}`).join(" ; "),
+      "",
+      "RSS < 1 GB",
+      "",
+    ]);
+  } else {
+    rows.push([
+      "server memory at end",
+      "VmRSS / VmHWM (peak) MiB",
+      `${fmt(serverMemory.rssMiB)} / ${fmt(serverMemory.hwmMiB)}`,
+      "",
+      "RSS < 1 GB",
+      "",
+    ]);
+  }
   process.stdout.write(`\n${table(rows)}\n\n`);
   const latency = results.latency ?? [];
   const claimFirst = latency.reduce((s, r) => s + r.claimFirst, 0);
@@ -915,15 +1292,109 @@ async function main() {
         " ",
       )}; finished ${new Date().toISOString()} (${fmt((Date.now() - startedAt.getTime()) / 1000)} s)\n`,
   );
+  if (opts.postgres) {
+    reportDoubleClaims();
+    for (const [i, s] of servers.entries()) {
+      const warnings = s.output().trim();
+      if (warnings !== "")
+        process.stdout.write(
+          `replica ${i + 1} output (LOG_LEVEL=warn, last 2 KiB):\n${warnings.slice(-2048)}\n`,
+        );
+    }
+    await stopAll();
+    if (doubleClaims.length > 0) process.exitCode = 1;
+    return;
+  }
   const warnings = server.output().trim();
   if (warnings !== "")
     process.stdout.write(`server output (LOG_LEVEL=warn, last 2 KiB):\n${warnings.slice(-2048)}\n`);
   await server.stop();
 }
 
+/** --postgres: the cluster (or BENCH_DATABASE_URL), a fresh database, N replicas on it. */
+async function startPostgresServers() {
+  const external = process.env.BENCH_DATABASE_URL;
+  if (external) {
+    pgDatabase = await createBenchDatabase(external, true);
+  } else {
+    pgCluster = await startPostgresCluster();
+    pgDatabase = await createBenchDatabase(pgCluster.url, false);
+  }
+  process.stdout.write(
+    `${pgDatabase.info}; ` +
+      (pgCluster
+        ? `throwaway cluster in ${pgCluster.dir} (postmaster pid ${pgCluster.postmasterPid})`
+        : `BENCH_DATABASE_URL ${redactUrl(external)}`) +
+      `; database ${pgDatabase.name}\n`,
+  );
+  // Interrupted (Ctrl-C, kill): stop the replicas, the cluster, drop an external database.
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+    process.once(signal, () => {
+      interrupted = signal;
+      process.stderr.write(`\n${signal}: stopping the replicas and PostgreSQL\n`);
+      const timer = setTimeout(() => process.exit(130), 15_000);
+      timer.unref();
+      stopAll().finally(() => process.exit(130));
+    });
+  }
+  const encryptionKey = randomBytes(32).toString("base64url") + "=";
+  for (let i = 0; i < opts.replicas; i++) {
+    // One after another: the first applies the migrations.
+    servers.push(
+      await startServer({
+        databaseUrl: pgDatabase.url,
+        encryptionKey,
+        extraEnv: { PG_POOL_SIZE: String(PG_POOL_SIZE) },
+      }),
+    );
+  }
+  server = servers[0];
+  process.stdout.write(
+    `${servers.length} replicas (PG_POOL_SIZE=${PG_POOL_SIZE}): ${servers
+      .map((s, i) => `${i + 1}: pid ${s.pid} at ${s.url}`)
+      .join(", ")}; worker loops and triggers round-robin over them\n\n`,
+  );
+}
+
+let stopping;
+/** The signal that interrupted the run, if any. */
+let interrupted;
+/** Stops every replica, then the cluster (and its temp dir) or drops the external database. */
+function stopAll() {
+  stopping ??= (async () => {
+    await Promise.all(servers.map((s) => s.stop().catch(() => {})));
+    if (pgCluster) pgCluster.stop();
+    else
+      await dropBenchDatabase().catch((err) =>
+        process.stderr.write(
+          `could not drop database ${pgDatabase?.name}: ${err?.message ?? err}\n`,
+        ),
+      );
+  })();
+  return stopping;
+}
+
+function reportDoubleClaims() {
+  process.stdout.write(
+    `double claims: ${doubleClaims.length} (${fmt(claimedBy.size)} distinct states claimed)\n`,
+  );
+  for (const d of doubleClaims.slice(0, 20)) {
+    process.stdout.write(
+      `  DOUBLE CLAIM: namespace ${d.ns}, state ${d.stateId} (node ${d.node}) handed out by replica ${d.replicas[0] + 1} and again by replica ${d.replicas[1] + 1}\n`,
+    );
+  }
+  if (doubleClaims.length > 20)
+    process.stdout.write(`  ... and ${doubleClaims.length - 20} more\n`);
+}
+
 main().catch(async (err) => {
   process.stderr.write(`bench failed: ${err?.stack ?? err}\n`);
-  if (server) {
+  if (opts.postgres) {
+    for (const [i, s] of servers.entries())
+      process.stderr.write(`replica ${i + 1} output (last 4 KiB):\n${s.output().slice(-4096)}\n`);
+    if (pgCluster) process.stderr.write(`PostgreSQL log (last 4 KiB):\n${pgCluster.logTail()}\n`);
+    await stopAll();
+  } else if (server) {
     process.stderr.write(`server output (last 8 KiB):\n${server.output().slice(-8192)}\n`);
     await server.stop().catch(() => {});
   }
