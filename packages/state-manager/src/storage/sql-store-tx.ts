@@ -549,8 +549,9 @@ export class SqlStoreTx implements StoreTx {
   }
 
   async findJoinMember(groupKey: string, outcome: JoinOutcome): Promise<JoinMember | undefined> {
+    // Backwards by state_id: see migrations/*/0002_join_probe_order.sql.
     return this.#db.get<JoinMember>(
-      "SELECT group_key, state_id, run_id, outcome FROM join_members WHERE group_key = ? AND outcome = ? LIMIT 1",
+      "SELECT group_key, state_id, run_id, outcome FROM join_members WHERE group_key = ? AND outcome = ? ORDER BY state_id DESC LIMIT 1",
       [groupKey, outcome],
     );
   }
