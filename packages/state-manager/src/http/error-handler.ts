@@ -50,9 +50,6 @@ export function errorBody(
   return { detail, code, ...extra };
 }
 
-/** PostgreSQL / network failures that mean "database unavailable", not "bug". */
-const isStorageUnavailable = isStorageUnavailableError;
-
 export function handleError(
   err: FastifyError | Error,
   request: FastifyRequest,
@@ -75,19 +72,6 @@ export function handleError(
   }
   const fastifyCode = (err as FastifyError).code;
   switch (fastifyCode) {
-    case "FST_ERR_CTP_INVALID_JSON_BODY":
-    case "FST_ERR_CTP_EMPTY_JSON_BODY":
-      void reply.code(422).send(
-        errorBody("INVALID_JSON", [
-          {
-            type: "json_invalid",
-            loc: ["body"],
-            msg: `JSON decode error: ${err.message}`,
-            input: null,
-          },
-        ]),
-      );
-      return;
     case "FST_ERR_CTP_BODY_TOO_LARGE":
       void reply
         .code(413)
@@ -108,7 +92,12 @@ export function handleError(
     default:
       break;
   }
-  if (err instanceof SyntaxError) {
+  // Our content parser throws SyntaxError; Fastify's own JSON codes are kept for safety.
+  if (
+    err instanceof SyntaxError ||
+    fastifyCode === "FST_ERR_CTP_INVALID_JSON_BODY" ||
+    fastifyCode === "FST_ERR_CTP_EMPTY_JSON_BODY"
+  ) {
     void reply.code(422).send(
       errorBody("INVALID_JSON", [
         {
@@ -127,7 +116,7 @@ export function handleError(
     void reply.code(statusCode).send(errorBody(fastifyCode ?? "BAD_REQUEST", err.message));
     return;
   }
-  if (isStorageUnavailable(err)) {
+  if (isStorageUnavailableError(err)) {
     request.log.error({ err }, "database unavailable");
     void reply
       .code(503)
