@@ -451,17 +451,27 @@ export class Engine {
   async #release(states: readonly StateRow[]): Promise<void> {
     await this.#write(async (tx, follow) => {
       const now = this.#clock.now();
-      for (const s of states) {
-        const released = await tx.transitionState(
-          s.id,
-          "QUEUED",
-          "CREATED",
-          { claimed_at: null, lease_expires_at: null, claimed_by: null, enqueue_after: now },
-          now,
-        );
-        if (released) follow.wake({ ...s, status: "CREATED", enqueue_after: now });
-      }
+      for (const s of states) await this.#requeue(tx, follow, s, now, now);
     });
+  }
+
+  /** Puts a claimed state back in the queue, runnable at `at`; false if it was not claimed. */
+  async #requeue(
+    tx: StoreTx,
+    follow: Followups,
+    state: StateRow,
+    at: number,
+    now: number,
+  ): Promise<boolean> {
+    const moved = await tx.transitionState(
+      state.id,
+      "QUEUED",
+      "CREATED",
+      { enqueue_after: at, claimed_at: null, lease_expires_at: null, claimed_by: null },
+      now,
+    );
+    if (moved) follow.wake({ ...state, status: "CREATED", enqueue_after: at });
+    return moved;
   }
 
   async heartbeat(namespace: string, stateId: string, leaseMs?: number): Promise<number> {
@@ -667,15 +677,9 @@ export class Engine {
       const state = await this.#claimedState(tx, namespace, stateId);
       const now = this.#clock.now();
       const at = now + delayMs;
-      const moved = await tx.transitionState(
-        stateId,
-        "QUEUED",
-        "CREATED",
-        { enqueue_after: at, claimed_at: null, lease_expires_at: null, claimed_by: null },
-        now,
-      );
-      if (!moved) throw new StateNotQueuedError(stateId, "changed concurrently");
-      follow.wake({ ...state, status: "CREATED", enqueue_after: at });
+      if (!(await this.#requeue(tx, follow, state, at, now))) {
+        throw new StateNotQueuedError(stateId, "changed concurrently");
+      }
       return at;
     });
   }
