@@ -53,6 +53,11 @@ export interface Config {
   readonly pgPoolSize: number;
   /** How long start-up keeps retrying an unreachable PostgreSQL before giving up. @defaultValue 60000 */
   readonly pgConnectTimeoutMs: number;
+  /**
+   * Check every response against its documented schema before sending it (a 500 on a
+   * mismatch). A development and test aid; it costs CPU. @defaultValue false
+   */
+  readonly validateResponses: boolean;
 }
 
 export const DEV_API_KEY = "exosphere@123";
@@ -181,6 +186,7 @@ export function loadConfig(
   if (sync !== "NORMAL" && sync !== "FULL") {
     problems.push(`SQLITE_SYNCHRONOUS must be NORMAL or FULL, got "${sync}"`);
   }
+  const validateResponses = bool("VALIDATE_RESPONSES", get("VALIDATE_RESPONSES"), false, problems);
 
   const config: Config = {
     mode,
@@ -237,6 +243,7 @@ export function loadConfig(
       3600_000,
       problems,
     ),
+    validateResponses,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return { config: Object.freeze(config), warnings };
@@ -291,6 +298,20 @@ function int(
     return fallback;
   }
   return n;
+}
+
+function bool(
+  name: string,
+  raw: string | undefined,
+  fallback: boolean,
+  problems: string[],
+): boolean {
+  if (raw === undefined) return fallback;
+  const value = raw.toLowerCase();
+  if (["true", "1", "yes", "on"].includes(value)) return true;
+  if (["false", "0", "no", "off"].includes(value)) return false;
+  problems.push(`${name} must be true or false, got "${raw}"`);
+  return fallback;
 }
 
 const LEVELS: Record<string, LogLevel> = {

@@ -10,12 +10,12 @@ import type { Logger } from "pino";
 
 import { buildApp } from "./app.js";
 import type { Config } from "./config.js";
-import { BackgroundTasks } from "./engine/background.js";
+import { BackgroundTasks } from "./engine/background/background-tasks.js";
 import { type Clock, systemClock } from "./engine/clock.js";
-import { Dispatcher } from "./engine/dispatcher.js";
+import type { Dispatcher } from "./engine/dispatch/dispatcher.js";
 import { Engine } from "./engine/engine.js";
 import { SecretsCipher } from "./engine/secrets-cipher.js";
-import { openStore } from "./storage/open-store.js";
+import { openStore, type StoreLocation } from "./storage/open-store.js";
 import type { Store } from "./storage/store.js";
 
 export interface RunningServer {
@@ -36,28 +36,39 @@ export interface StartOptions {
   readonly listen?: boolean;
 }
 
+/** Where the configured database is, for `openStore`. */
+export function storeLocationOf(config: Config): StoreLocation {
+  return config.database.kind === "sqlite"
+    ? { kind: "sqlite", path: config.database.path, synchronous: config.sqliteSynchronous }
+    : {
+        kind: "postgres",
+        url: config.database.url,
+        poolSize: config.pgPoolSize,
+        connectTimeoutMs: config.pgConnectTimeoutMs,
+      };
+}
+
 export async function startServer(
   config: Config,
   logger: Logger,
   options: StartOptions = {},
 ): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
-  const dispatcher = new Dispatcher(clock);
-  const store = await openStore(config, logger, dispatcher);
+  const store = await openStore(storeLocationOf(config), logger);
   const engine = new Engine({
     store,
     clock,
-    dispatcher,
     cipher: SecretsCipher.fromBase64Url(config.secretsEncryptionKey),
     logger,
     leaseMs: config.leaseMs,
     maxFanout: config.maxFanout,
     ...(options.random && { random: options.random }),
   });
-  const app = await buildApp({ config, engine, store, logger });
+  const { dispatcher } = engine;
+  const app = await buildApp({ config, engine, logger });
   const background = new BackgroundTasks(engine, logger, {
     ...config,
-    sweepOnce: store.isSerialized,
+    sweepOnce: store.capabilities.serializedTransactions,
   });
   let url = "";
   let shuttingDown = false;

@@ -12,7 +12,7 @@ import Database from "better-sqlite3";
 import pg from "pg";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { loadMigrations } from "../src/storage/migrations.js";
+import { loadMigrations } from "../src/storage/migrate.js";
 import { PostgresStore } from "../src/storage/postgres/postgres-store.js";
 import { SqliteStore } from "../src/storage/sqlite/sqlite-store.js";
 import { freePort } from "./helpers/postgres-cluster.js";
@@ -214,7 +214,9 @@ describe.skipIf(!postgresAvailable())("postgres: one database, several replicas"
         const t0 = Date.now();
         const woken = waiter.wait(t0 + 5000);
         // One tick: the store coalesces these into as few NOTIFYs as fit.
-        for (const name of names) b.server.dispatcher.notify(ns, name, t0);
+        for (const name of names) {
+          b.server.dispatcher.notify({ namespace: ns, nodeName: name, runnableAt: t0 });
+        }
         await woken;
         expect(Date.now() - t0).toBeLessThan(1500);
       } finally {

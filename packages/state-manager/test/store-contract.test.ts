@@ -2,12 +2,14 @@
  * The Store contract, run against both implementations directly (no HTTP): what the engine
  * relies on from any store.
  */
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../src/logger.js";
-import { newObjectId, newUuid } from "../src/storage/ids.js";
+import { newObjectId } from "../src/engine/ids.js";
 import { PostgresStore } from "../src/storage/postgres/postgres-store.js";
 import { SqliteStore } from "../src/storage/sqlite/sqlite-store.js";
-import type { NewState, Store } from "../src/storage/store.js";
+import type { NewState } from "../src/domain/model.js";
+import type { Store } from "../src/storage/store.js";
 import { databaseUrlFor, DIALECTS, postgresAvailable } from "./helpers/test-server.js";
 
 function state(overrides: Partial<NewState> = {}): NewState {
@@ -31,7 +33,7 @@ function state(overrides: Partial<NewState> = {}): NewState {
     unite_key: null,
     enqueue_after: now,
     retry_count: 0,
-    fanout_id: newUuid(),
+    fanout_id: randomUUID(),
     manual_retry_fanout_id: "",
     retry_of: null,
     claimed_at: null,
@@ -244,7 +246,7 @@ for (const dialect of DIALECTS) {
       });
 
       it("finishes a run once and reports settled pending runs", async () => {
-        const runId = newUuid();
+        const runId = randomUUID();
         await store.transaction(async (tx) => {
           await tx.insertRun({
             run_id: runId,

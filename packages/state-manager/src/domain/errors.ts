@@ -2,8 +2,28 @@
  * Domain errors. They carry a stable SCREAMING_SNAKE `code` and never know HTTP:
  * `http/error-handler.ts` maps codes to status codes in one table.
  */
+/** Every code a domain error can carry: public API, listed in docs/errors.md. */
+export type DomainErrorCode =
+  | "STATE_NOT_FOUND"
+  | "INVALID_STATE_ID"
+  | "INVALID_NODE_ID"
+  | "NODE_NOT_FOUND"
+  | "STATE_NOT_QUEUED"
+  | "STATE_ALREADY_EXECUTED"
+  | "STATE_NOT_QUEUED_OR_EXECUTED"
+  | "LEASE_NOT_HELD"
+  | "STATE_NOT_RETRYABLE"
+  | "DUPLICATE_RETRY"
+  | "GRAPH_NOT_FOUND"
+  | "GRAPH_STRUCTURE_INVALID"
+  | "GRAPH_NOT_VALID"
+  | "INVALID_INPUT"
+  | "MISSING_STORE_KEYS"
+  | "LIMIT_EXCEEDED"
+  | "STORAGE_UNAVAILABLE";
+
 export abstract class DomainError extends Error {
-  abstract readonly code: string;
+  abstract readonly code: DomainErrorCode;
   /** Extra machine-readable context, returned to clients beside `detail`. */
   readonly details?: unknown;
 
@@ -15,28 +35,28 @@ export abstract class DomainError extends Error {
 }
 
 export class StateNotFoundError extends DomainError {
-  readonly code = "STATE_NOT_FOUND";
+  readonly code = "STATE_NOT_FOUND" as const;
   constructor(readonly stateId: string) {
     super("State not found");
   }
 }
 
 export class InvalidStateIdError extends DomainError {
-  readonly code = "INVALID_STATE_ID";
+  readonly code = "INVALID_STATE_ID" as const;
   constructor(readonly stateId: string) {
     super(`Invalid state id format: ${stateId} (expected 24 lowercase hex characters)`);
   }
 }
 
 export class InvalidNodeIdError extends DomainError {
-  readonly code = "INVALID_NODE_ID";
+  readonly code = "INVALID_NODE_ID" as const;
   constructor(readonly nodeId: string) {
     super(`Invalid node ID format: ${nodeId}`);
   }
 }
 
 export class NodeNotFoundInRunError extends DomainError {
-  readonly code = "NODE_NOT_FOUND";
+  readonly code = "NODE_NOT_FOUND" as const;
   constructor(nodeId: string, runId: string, graphName: string) {
     super(`Node ${nodeId} not found in run ${runId} for graph ${graphName}`);
   }
@@ -44,7 +64,7 @@ export class NodeNotFoundInRunError extends DomainError {
 
 /** A report or signal for a state that is not claimed (E9, E11, E12). */
 export class StateNotQueuedError extends DomainError {
-  readonly code = "STATE_NOT_QUEUED";
+  readonly code = "STATE_NOT_QUEUED" as const;
   constructor(
     readonly stateId: string,
     readonly status: string,
@@ -54,7 +74,7 @@ export class StateNotQueuedError extends DomainError {
 }
 
 export class StateAlreadyExecutedError extends DomainError {
-  readonly code = "STATE_ALREADY_EXECUTED";
+  readonly code = "STATE_ALREADY_EXECUTED" as const;
   constructor(
     readonly stateId: string,
     readonly status: string,
@@ -64,7 +84,7 @@ export class StateAlreadyExecutedError extends DomainError {
 }
 
 export class StateNotQueuedOrExecutedError extends DomainError {
-  readonly code = "STATE_NOT_QUEUED_OR_EXECUTED";
+  readonly code = "STATE_NOT_QUEUED_OR_EXECUTED" as const;
   constructor(
     readonly stateId: string,
     readonly status: string,
@@ -75,7 +95,7 @@ export class StateNotQueuedOrExecutedError extends DomainError {
 
 /** Heartbeat or secrets for a state the caller no longer holds. */
 export class LeaseNotHeldError extends DomainError {
-  readonly code = "LEASE_NOT_HELD";
+  readonly code = "LEASE_NOT_HELD" as const;
   constructor(
     readonly stateId: string,
     readonly status: string,
@@ -87,7 +107,7 @@ export class LeaseNotHeldError extends DomainError {
 }
 
 export class StateNotRetryableError extends DomainError {
-  readonly code = "STATE_NOT_RETRYABLE";
+  readonly code = "STATE_NOT_RETRYABLE" as const;
   constructor(
     readonly stateId: string,
     readonly status: string,
@@ -102,49 +122,49 @@ export class StateNotRetryableError extends DomainError {
 }
 
 export class DuplicateRetryError extends DomainError {
-  readonly code = "DUPLICATE_RETRY";
+  readonly code = "DUPLICATE_RETRY" as const;
   constructor(readonly fanoutId: string) {
     super("Duplicate retry state detected", { details: { fanout_id: fanoutId } });
   }
 }
 
 export class GraphNotFoundError extends DomainError {
-  readonly code = "GRAPH_NOT_FOUND";
+  readonly code = "GRAPH_NOT_FOUND" as const;
   constructor(message: string) {
     super(message);
   }
 }
 
 export class GraphStructureError extends DomainError {
-  readonly code = "GRAPH_STRUCTURE_INVALID";
+  readonly code = "GRAPH_STRUCTURE_INVALID" as const;
   constructor(readonly errors: readonly string[]) {
     super(`Error validating graph template: ${errors.join("; ")}`, { details: { errors } });
   }
 }
 
 export class GraphNotValidError extends DomainError {
-  readonly code = "GRAPH_NOT_VALID";
+  readonly code = "GRAPH_NOT_VALID" as const;
   constructor(readonly validationErrors: readonly string[]) {
     super("Graph template is not valid", { details: { validation_errors: validationErrors } });
   }
 }
 
 export class InvalidTriggerInputError extends DomainError {
-  readonly code = "INVALID_INPUT";
+  readonly code = "INVALID_INPUT" as const;
   constructor(reason: string) {
     super(`Invalid input: ${reason}`);
   }
 }
 
 export class MissingStoreKeysError extends DomainError {
-  readonly code = "MISSING_STORE_KEYS";
+  readonly code = "MISSING_STORE_KEYS" as const;
   constructor(readonly keys: readonly string[]) {
     super(`Missing store keys: {${keys.map((k) => `'${k}'`).join(", ")}}`, { details: { keys } });
   }
 }
 
 export class LimitExceededError extends DomainError {
-  readonly code = "LIMIT_EXCEEDED";
+  readonly code = "LIMIT_EXCEEDED" as const;
   constructor(message: string, details?: unknown) {
     super(message, { details });
   }
@@ -152,7 +172,7 @@ export class LimitExceededError extends DomainError {
 
 /** The database is unreachable or dropped the connection; the request may be retried. */
 export class StorageUnavailableError extends DomainError {
-  readonly code = "STORAGE_UNAVAILABLE";
+  readonly code = "STORAGE_UNAVAILABLE" as const;
   constructor(cause?: unknown) {
     super("The database is unavailable; retry the request", { cause });
   }

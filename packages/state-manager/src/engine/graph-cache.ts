@@ -1,11 +1,18 @@
 /** Compiled graph versions. A version never changes once stored, so caching it is always safe. */
-import type { CompiledGraph } from "../domain/graph.js";
+import type { CompiledGraph, CompiledNode } from "../domain/graph.js";
+import { requireNode } from "../domain/graph.js";
 import { analyseGraph } from "../domain/graph-validation.js";
-import type { GraphVersionRow, StoreTx } from "../storage/store.js";
+import type { GraphVersion } from "../domain/model.js";
+import type { StoreTx } from "../storage/store.js";
 
 export interface LoadedGraph {
-  readonly version: GraphVersionRow;
+  readonly version: GraphVersion;
   readonly compiled: CompiledGraph;
+}
+
+/** The compiled node of `identifier` in a loaded graph (a bug if it is missing). */
+export function nodeOf(graph: LoadedGraph, identifier: string): CompiledNode {
+  return requireNode(graph.compiled, identifier);
 }
 
 export class GraphCache {
@@ -16,7 +23,20 @@ export class GraphCache {
     this.#capacity = capacity;
   }
 
-  async load(tx: StoreTx, namespace: string, name: string, version: number): Promise<LoadedGraph> {
+  /** The version a state or run is pinned to. */
+  load(
+    tx: StoreTx,
+    pinned: { namespace: string; graph_name: string; graph_version: number },
+  ): Promise<LoadedGraph> {
+    return this.loadVersion(tx, pinned.namespace, pinned.graph_name, pinned.graph_version);
+  }
+
+  async loadVersion(
+    tx: StoreTx,
+    namespace: string,
+    name: string,
+    version: number,
+  ): Promise<LoadedGraph> {
     const key = `${namespace}\u0000${name}\u0000${version}`;
     const hit = this.#entries.get(key);
     if (hit) {
@@ -30,7 +50,7 @@ export class GraphCache {
     return this.put(row);
   }
 
-  put(row: GraphVersionRow): LoadedGraph {
+  put(row: GraphVersion): LoadedGraph {
     const analysed = analyseGraph(row);
     if (!analysed.ok) {
       throw new Error(

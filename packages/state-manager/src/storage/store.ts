@@ -1,106 +1,41 @@
 /**
- * Storage boundary. The engine talks to a `Store`; `SqliteStore` and `PostgresStore` implement
- * it over the same SQL (see sql-store-tx.ts) and one contract test suite runs on both.
+ * The storage boundary. The engine talks to a `Store` and, inside a transaction, to a `StoreTx`.
+ * Each backend is one folder (`sqlite/`, `postgres/`) implementing both, plus its wake-up bus;
+ * `test/store-contract.test.ts` holds every backend to the same behaviour. Entity types are the
+ * domain's (domain/model.ts); what differs between backends is stated in `StoreCapabilities`.
  */
-import type { CronTrigger, NodeTemplate, StoreConfig } from "../domain/graph.js";
-import type { RetryPolicy } from "../domain/retry.js";
+import type {
+  Graph,
+  GraphVersion,
+  JoinMember,
+  NewGraphVersion,
+  NewState,
+  NodeRegistration,
+  RegisteredNode,
+  Run,
+  State,
+} from "../domain/model.js";
 import type { JoinOutcome, RunStatus, StateStatus } from "../domain/statuses.js";
+import type { StoreCapabilities } from "./capabilities.js";
+import type { WakeupBus } from "./wakeup-bus.js";
 
 export type Dialect = "sqlite" | "postgres";
 
 export interface Store {
   readonly dialect: Dialect;
+  /** What the engine may rely on from this backend (see capabilities.ts). */
+  readonly capabilities: StoreCapabilities;
+  /** Carries "a state became runnable" between the processes sharing this database. */
+  readonly wakeups: WakeupBus;
   /**
-   * True when transactions never run concurrently (SQLite's single writer). The engine then
-   * settles joins and runs inside the transaction that caused them; otherwise it does so in a
-   * follow-up transaction, after commit, so that it sees every concurrent commit.
+   * Runs `fn` in one transaction; commits when it resolves, rolls back when it throws. A
+   * database that cannot be reached surfaces as `StorageUnavailableError` (domain/errors.ts).
    */
-  readonly isSerialized: boolean;
-  /** Runs `fn` in one transaction; commits when it resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   /** Cheap round trip to the database, for `/ready`. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
-
-export interface RegisteredNodeRow {
-  id: string;
-  namespace: string;
-  name: string;
-  runtime_name: string;
-  runtime_namespace: string;
-  inputs_schema: unknown;
-  outputs_schema: unknown;
-  secrets: string[];
-  created_at: number;
-  updated_at: number;
-}
-
-export interface GraphVersionRow {
-  namespace: string;
-  name: string;
-  version: number;
-  nodes: NodeTemplate[];
-  /** Secret name → AES-GCM ciphertext. */
-  secrets: Record<string, string>;
-  retry_policy: RetryPolicy;
-  store_config: StoreConfig;
-  triggers: CronTrigger[];
-  validation_status: "VALID" | "INVALID";
-  validation_errors: string[];
-  created_at: number;
-}
-
-/** A graph template as clients see it: its current version plus the template's own dates. */
-export interface GraphRow extends GraphVersionRow {
-  graph_created_at: number;
-  graph_updated_at: number;
-}
-
-export interface RunRow {
-  run_id: string;
-  namespace: string;
-  graph_name: string;
-  graph_version: number;
-  status: RunStatus;
-  created_at: number;
-  finished_at: number | null;
-}
-
-/** Ordered `[identifier, state id]` pairs: every ancestor, the direct parent last. */
-export type Parents = [string, string][];
-
-export interface StateRow {
-  seq: number;
-  id: string;
-  namespace: string;
-  node_name: string;
-  identifier: string;
-  graph_name: string;
-  graph_version: number;
-  run_id: string;
-  status: StateStatus;
-  inputs: Record<string, string>;
-  outputs: Record<string, unknown>;
-  data: Record<string, unknown>;
-  error: string | null;
-  parents: Parents;
-  direct_parent: string | null;
-  does_unites: boolean;
-  unite_key: string | null;
-  enqueue_after: number;
-  retry_count: number;
-  fanout_id: string;
-  manual_retry_fanout_id: string;
-  retry_of: string | null;
-  claimed_at: number | null;
-  lease_expires_at: number | null;
-  claimed_by: string | null;
-  created_at: number;
-  updated_at: number;
-}
-
-export type NewState = Omit<StateRow, "seq">;
 
 export interface ClaimRequest {
   namespace: string;
@@ -114,7 +49,7 @@ export interface ClaimRequest {
 /** Fields a status transition may change besides `status` and `updated_at`. */
 export type StatePatch = Partial<
   Pick<
-    StateRow,
+    State,
     | "outputs"
     | "data"
     | "error"
@@ -126,47 +61,46 @@ export type StatePatch = Partial<
   >
 >;
 
-export interface JoinMember {
-  group_key: string;
-  state_id: string;
-  run_id: string;
-  outcome: JoinOutcome;
-}
-
 export interface StoreTx {
-  // registered nodes
-  /** Inserts or overwrites a registered node (upsert on namespace + name). */
-  upsertRegisteredNode(
-    node: Omit<RegisteredNodeRow, "created_at" | "updated_at" | "id">,
-    now: number,
-  ): Promise<RegisteredNodeRow>;
-  listRegisteredNodes(namespace: string): Promise<RegisteredNodeRow[]>;
+  // ---- registered nodes
+  /**
+   * Inserts or overwrites a registered node (upsert on namespace + name); `id` is used only
+   * when the node is new.
+   */
+  upsertRegisteredNode(node: NodeRegistration, id: string, now: number): Promise<RegisteredNode>;
+  /** Registered nodes of a namespace, by name. */
+  listRegisteredNodes(namespace: string): Promise<RegisteredNode[]>;
   /** Registered nodes matching any of the `(namespace, name)` pairs. */
   findRegisteredNodes(
     keys: readonly { namespace: string; name: string }[],
-  ): Promise<RegisteredNodeRow[]>;
-  getRegisteredNode(namespace: string, name: string): Promise<RegisteredNodeRow | undefined>;
+  ): Promise<RegisteredNode[]>;
+  /** One registered node, if it exists. */
+  getRegisteredNode(namespace: string, name: string): Promise<RegisteredNode | undefined>;
   /** Distinct non-empty namespaces of registered nodes, ascending. */
   listNamespaces(): Promise<string[]>;
 
-  // graphs
+  // ---- graphs
   /** Stores a new version of a template, making it current. Returns the template as saved. */
-  insertGraphVersion(
-    version: Omit<GraphVersionRow, "version" | "created_at">,
-    now: number,
-  ): Promise<GraphRow>;
-  getGraph(namespace: string, name: string): Promise<GraphRow | undefined>;
+  insertGraphVersion(version: NewGraphVersion, now: number): Promise<Graph>;
+  /** A template with its current version, if it exists. */
+  getGraph(namespace: string, name: string): Promise<Graph | undefined>;
+  /** One stored version of a template. */
   getGraphVersion(
     namespace: string,
     name: string,
     version: number,
-  ): Promise<GraphVersionRow | undefined>;
-  listGraphs(namespace: string): Promise<GraphRow[]>;
+  ): Promise<GraphVersion | undefined>;
+  /** Every template of a namespace with its current version, by name. */
+  listGraphs(namespace: string): Promise<Graph[]>;
 
-  // runs and their store
-  insertRun(run: RunRow): Promise<void>;
-  getRun(runId: string): Promise<RunRow | undefined>;
-  listRuns(namespace: string, limit: number, offset: number): Promise<RunRow[]>;
+  // ---- runs and their store
+  /** Inserts a new run. */
+  insertRun(run: Run): Promise<void>;
+  /** One run, if it exists. */
+  getRun(runId: string): Promise<Run | undefined>;
+  /** Runs of a namespace, newest first. */
+  listRuns(namespace: string, limit: number, offset: number): Promise<Run[]>;
+  /** How many runs a namespace has. */
   countRuns(namespace: string): Promise<number>;
   /** Per-run, per-status state counts. */
   countStatesByRun(runIds: readonly string[]): Promise<Map<string, Map<string, number>>>;
@@ -175,20 +109,25 @@ export interface StoreTx {
   /** Moves a finished run back to PENDING (a manual retry reopened it). */
   reopenRun(runId: string): Promise<void>;
   /** PENDING runs that have no pending state left (stuck only if a settle step was lost). */
-  findSettledPendingRuns(limit: number): Promise<RunRow[]>;
+  findSettledPendingRuns(limit: number): Promise<Run[]>;
+  /** Adds key/value pairs to a run's store. */
   insertStoreValues(runId: string, values: Readonly<Record<string, string>>): Promise<void>;
+  /** A run's store values (without the graph's defaults). */
   getStoreValues(runId: string): Promise<Record<string, string>>;
 
-  // states
+  // ---- states
+  /** Inserts new states, in order. */
   insertStates(states: readonly NewState[]): Promise<void>;
   /** Inserts a state unless its unique keys (unite_key, attempt) already exist; true if inserted. */
   insertStateIfAbsent(state: NewState): Promise<boolean>;
-  getState(id: string): Promise<StateRow | undefined>;
-  /** Like getState, but also locks the row until the transaction ends (PostgreSQL). */
-  getStateForUpdate(id: string): Promise<StateRow | undefined>;
-  getStates(ids: readonly string[]): Promise<StateRow[]>;
+  /** One state, if it exists. */
+  getState(id: string): Promise<State | undefined>;
+  /** Like getState, and no other transaction can change the state until this one ends. */
+  getStateForUpdate(id: string): Promise<State | undefined>;
+  /** The states with these ids that exist, in no particular order. */
+  getStates(ids: readonly string[]): Promise<State[]>;
   /** Claims up to `limit` runnable states, oldest `enqueue_after` first. */
-  claimStates(request: ClaimRequest): Promise<StateRow[]>;
+  claimStates(request: ClaimRequest): Promise<State[]>;
   /** Earliest `enqueue_after` among CREATED states of these nodes, if any. */
   nextRunnableAt(namespace: string, nodeNames: readonly string[]): Promise<number | undefined>;
   /**
@@ -204,17 +143,23 @@ export interface StoreTx {
   ): Promise<boolean>;
   /** Extends the lease of a QUEUED state; false if it is not QUEUED. */
   extendLease(id: string, leaseExpiresAt: number, now: number): Promise<boolean>;
-  /** QUEUED states whose lease has expired, locked for this transaction (skipping locked ones). */
-  findExpiredLeases(now: number, limit: number): Promise<StateRow[]>;
+  /** QUEUED states whose lease has expired, held for this transaction (others skip them). */
+  findExpiredLeases(now: number, limit: number): Promise<State[]>;
+  /** Whether the run has a state that is not final. */
   hasPendingStates(runId: string): Promise<boolean>;
+  /** Whether the run has a state that failed for good. */
   hasErroredStates(runId: string): Promise<boolean>;
-  listRunStates(runId: string, namespace: string): Promise<StateRow[]>;
+  /** Every state of a run, in creation order. */
+  listRunStates(runId: string, namespace: string): Promise<State[]>;
   /** States of `identifier` in a run with the given status, in creation order. */
-  listRunStatesOf(runId: string, identifier: string, status: StateStatus): Promise<StateRow[]>;
-  getStateByUniteKey(uniteKey: string): Promise<StateRow | undefined>;
+  listRunStatesOf(runId: string, identifier: string, status: StateStatus): Promise<State[]>;
+  /** The state a join created, if it fired. */
+  getStateByUniteKey(uniteKey: string): Promise<State | undefined>;
 
-  // join groups
+  // ---- join groups
+  /** Adds memberships of states in join groups. */
   insertJoinMembers(members: readonly JoinMember[]): Promise<void>;
+  /** Records a member's new outcome. */
   setJoinOutcome(groupKey: string, stateId: string, outcome: JoinOutcome): Promise<void>;
   /** A member of the group with this outcome, if any. */
   findJoinMember(groupKey: string, outcome: JoinOutcome): Promise<JoinMember | undefined>;

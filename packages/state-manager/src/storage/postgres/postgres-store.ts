@@ -1,45 +1,34 @@
 /**
  * PostgreSQL store (node-postgres pool). Several state-manager replicas may share one database:
- * claims and the reaper lock rows with FOR UPDATE SKIP LOCKED, transitions are conditional
- * writes, joins fire once through a unique index, and wake-ups cross replicas via LISTEN/NOTIFY.
+ * claims and the reaper lock rows with FOR UPDATE SKIP LOCKED (claim.ts), transitions are
+ * conditional writes, joins fire once through a unique index, and wake-ups cross replicas via
+ * LISTEN/NOTIFY (wakeup-bus.ts).
  */
 import { createHash } from "node:crypto";
 
 import pg from "pg";
 import type { Logger } from "pino";
 
-import { CREATE_MIGRATIONS_TABLE, loadMigrations, pendingMigrations } from "../migrations.js";
-import { type SqlExecutor, UniqueViolationError } from "../sql-executor.js";
-import { SqlStoreTx } from "../sql-store-tx.js";
-import { isStorageUnavailableError } from "../storage-errors.js";
+import type { StoreCapabilities } from "../capabilities.js";
+import { CREATE_MIGRATIONS_TABLE, loadMigrations, pendingMigrations } from "../migrate.js";
+import type { SqlExecutor } from "../sql/executor.js";
+import { SqlStoreTx } from "../sql/sql-store-tx.js";
 import type { Store, StoreTx } from "../store.js";
+import { postgresStatements } from "./claim.js";
+import { isPostgresUnavailableError, mapPostgresError, RETRYABLE_SQLSTATES } from "./errors.js";
+import { PostgresWakeupBus } from "./wakeup-bus.js";
 
 export interface PostgresStoreOptions {
   readonly connectionString: string;
   /** @defaultValue 10 */
   readonly poolSize?: number;
   readonly logger: Logger;
-  /** Called for wake-ups published by any replica (including this one). */
-  readonly onNotify?: (namespace: string, nodeName: string, runnableAt: number) => void;
-  /** Receives the function that publishes a wake-up to every replica. */
-  readonly onReady?: (
-    publish: (namespace: string, nodeName: string, runnableAt: number) => void,
-  ) => void;
   /** How long start-up keeps retrying an unreachable database. @defaultValue 60000 */
   readonly connectTimeoutMs?: number;
-  /**
-   * Called when the LISTEN connection came back after a failure: wake-ups published while it
-   * was down were lost, so local waiters should look again.
-   */
-  readonly onResync?: () => void;
 }
 
-const CHANNEL = "exosphere_runnable";
 /** Arbitrary constant: serialises migrations of replicas starting together. */
 const MIGRATION_LOCK = 727_274_001;
-const RETRYABLE = new Set(["40001", "40P01"]);
-/** Below PostgreSQL's 8000-byte NOTIFY payload limit. */
-const NOTIFY_PAYLOAD_BYTES = 7000;
 
 const types = {
   getTypeParser: (oid: number, format?: "text" | "binary") =>
@@ -48,19 +37,32 @@ const types = {
 
 export class PostgresStore implements Store {
   readonly dialect = "postgres" as const;
-  readonly isSerialized = false;
+  readonly capabilities: StoreCapabilities = {
+    serializedTransactions: false,
+    multiProcess: true,
+  };
+  readonly wakeups: PostgresWakeupBus;
   readonly #pool: pg.Pool;
   readonly #log: Logger;
   readonly #options: PostgresStoreOptions;
-  #listener: pg.Client | undefined;
   #closed = false;
-  #pending = new Map<string, { namespace: string; nodeName: string; at: number }>();
-  #flushScheduled = false;
 
   private constructor(pool: pg.Pool, options: PostgresStoreOptions) {
     this.#pool = pool;
     this.#log = options.logger;
     this.#options = options;
+    this.wakeups = new PostgresWakeupBus({
+      pool,
+      logger: options.logger,
+      connect: () =>
+        new pg.Client({
+          connectionString: options.connectionString,
+          types,
+          connectionTimeoutMillis: 5000,
+          keepAlive: true,
+          keepAliveInitialDelayMillis: 10_000,
+        }),
+    });
     pool.on("error", (err) => this.#log.error({ err }, "idle PostgreSQL connection failed"));
   }
 
@@ -78,13 +80,12 @@ export class PostgresStore implements Store {
     await store.#waitForDatabase(options.connectTimeoutMs ?? 60_000);
     try {
       await store.#migrate();
-      await store.#listen();
+      await store.wakeups.start();
     } catch (err) {
       // E.g. a database migrated by a newer version: leave no connections behind.
       await store.close().catch(() => undefined);
       throw err;
     }
-    options.onReady?.((namespace, nodeName, at) => store.#publish(namespace, nodeName, at));
     return store;
   }
 
@@ -141,111 +142,14 @@ export class PostgresStore implements Store {
     }
   }
 
-  async #listen(): Promise<void> {
-    if (!this.#options.onNotify || this.#closed) return;
-    const client = new pg.Client({
-      connectionString: this.#options.connectionString,
-      types,
-      connectionTimeoutMillis: 5000,
-      keepAlive: true,
-      keepAliveInitialDelayMillis: 10_000,
-    });
-    client.on("notification", (msg) => {
-      if (msg.channel !== CHANNEL || !msg.payload) return;
-      try {
-        const items = JSON.parse(msg.payload) as [string, string, number][];
-        for (const [namespace, nodeName, at] of items) {
-          this.#options.onNotify?.(namespace, nodeName, at);
-        }
-      } catch (err) {
-        this.#log.warn({ err }, "ignored a malformed wake-up notification");
-      }
-    });
-    let failed = false;
-    client.on("error", (err) => {
-      // pg may report one broken connection more than once (error message, then socket end).
-      if (failed) return;
-      failed = true;
-      if (this.#listener !== client) return; // still connecting: the caller handles it
-      this.#listener = undefined;
-      client.end().catch(() => undefined);
-      if (this.#closed) return;
-      this.#log.error({ err }, "LISTEN connection failed; reconnecting");
-      void this.#relisten();
-    });
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${CHANNEL}`);
-    } catch (err) {
-      failed = true;
-      client.end().catch(() => undefined);
-      throw err;
-    }
-    if (this.#closed) {
-      await client.end().catch(() => undefined);
-      return;
-    }
-    this.#listener = client;
-  }
-
-  /** Re-establishes LISTEN until it works (or the store closes), then asks waiters to re-check. */
-  async #relisten(): Promise<void> {
-    for (let attempt = 1; !this.#closed; attempt++) {
-      await new Promise((r) => setTimeout(r, Math.min(5000, 200 * attempt)));
-      if (this.#closed) return;
-      try {
-        await this.#listen();
-        this.#log.info({ attempt }, "LISTEN connection re-established");
-        this.#options.onResync?.();
-        return;
-      } catch (err) {
-        this.#log.warn(
-          { attempt, err: (err as Error).message },
-          "LISTEN connection still failing; retrying",
-        );
-      }
-    }
-  }
-
-  /** Coalesces wake-ups of one tick into one NOTIFY (payload limit is 8000 bytes). */
-  #publish(namespace: string, nodeName: string, at: number): void {
-    const key = `${namespace}\u0000${nodeName}`;
-    const existing = this.#pending.get(key);
-    if (!existing || at < existing.at) this.#pending.set(key, { namespace, nodeName, at });
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    setImmediate(() => {
-      this.#flushScheduled = false;
-      const items = [...this.#pending.values()].map((p) =>
-        JSON.stringify([p.namespace, p.nodeName, p.at]),
-      );
-      this.#pending = new Map();
-      // Batches by size: names may be long, and a payload over 8000 bytes is rejected.
-      const send = (batch: string[]) => {
-        if (batch.length === 0) return;
-        this.#pool
-          .query("SELECT pg_notify($1, $2)", [CHANNEL, `[${batch.join(",")}]`])
-          .catch((err: unknown) => this.#log.warn({ err }, "could not publish a wake-up"));
-      };
-      let batch: string[] = [];
-      let bytes = 2;
-      for (const item of items) {
-        const size = Buffer.byteLength(item) + 1;
-        if (batch.length > 0 && bytes + size > NOTIFY_PAYLOAD_BYTES) {
-          send(batch);
-          batch = [];
-          bytes = 2;
-        }
-        batch.push(item);
-        bytes += size;
-      }
-      send(batch);
-    });
-  }
-
   async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const client = await this.#pool.connect();
+      let client: pg.PoolClient;
+      try {
+        client = await this.#pool.connect();
+      } catch (err) {
+        throw mapPostgresError(err);
+      }
       let broken = false;
       // A checked-out client has no 'error' listener of the pool's: a backend terminated between
       // two statements (or after the failing one) would otherwise be an uncaught exception.
@@ -258,12 +162,7 @@ export class PostgresStore implements Store {
       try {
         await client.query("BEGIN");
         begun = true;
-        const result = await fn(
-          new SqlStoreTx(executorFor(client), {
-            skipLockedClause: " FOR UPDATE SKIP LOCKED",
-            forUpdateClause: " FOR UPDATE",
-          }),
-        );
+        const result = await fn(new SqlStoreTx(executorFor(client), postgresStatements));
         await client.query("COMMIT");
         return result;
       } catch (err) {
@@ -274,10 +173,10 @@ export class PostgresStore implements Store {
         }
         const code =
           (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
-        if (code !== undefined && RETRYABLE.has(code) && attempt < 5) continue;
+        if (code !== undefined && RETRYABLE_SQLSTATES.has(code) && attempt < 5) continue;
         // A pooled connection that died while idle fails at BEGIN: nothing ran, so try another.
-        if (!begun && isStorageUnavailableError(err) && attempt < 3) continue;
-        throw err;
+        if (!begun && isPostgresUnavailableError(err) && attempt < 3) continue;
+        throw mapPostgresError(err);
       } finally {
         client.removeListener("error", onError);
         client.release(broken);
@@ -286,13 +185,17 @@ export class PostgresStore implements Store {
   }
 
   async ping(): Promise<void> {
-    await this.#pool.query("SELECT 1");
+    try {
+      await this.#pool.query("SELECT 1");
+    } catch (err) {
+      throw mapPostgresError(err);
+    }
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#listener?.end().catch(() => undefined);
+    await this.wakeups.close();
     await this.#pool.end();
   }
 }
@@ -326,9 +229,7 @@ function executorFor(client: pg.PoolClient): SqlExecutor {
           : { text, values: params as unknown[] },
       );
     } catch (err) {
-      if ((err as { code?: string }).code === "23505") {
-        throw new UniqueViolationError((err as { constraint?: string }).constraint, { cause: err });
-      }
+      if ((err as { code?: string }).code === "23505") throw mapPostgresError(err);
       throw err;
     }
   };

@@ -1,17 +1,22 @@
 /**
  * SQLite store (better-sqlite3, WAL). better-sqlite3 is synchronous and one connection is shared,
  * so transactions are serialised by an async mutex: a transaction's awaits must never let another
- * request's statements run inside it.
+ * request's statements run inside it. One server process owns the file, so wake-ups stay in
+ * process (LocalWakeupBus).
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 
 import Database from "better-sqlite3";
 
-import { CREATE_MIGRATIONS_TABLE, loadMigrations, pendingMigrations } from "../migrations.js";
-import { type SqlExecutor, UniqueViolationError } from "../sql-executor.js";
-import { SqlStoreTx } from "../sql-store-tx.js";
+import type { StoreCapabilities } from "../capabilities.js";
+import { CREATE_MIGRATIONS_TABLE, loadMigrations, pendingMigrations } from "../migrate.js";
+import type { SqlExecutor } from "../sql/executor.js";
+import { SqlStoreTx } from "../sql/sql-store-tx.js";
 import type { Store, StoreTx } from "../store.js";
+import { LocalWakeupBus } from "../wakeup-bus.js";
+import { sqliteStatements } from "./claim.js";
+import { mapSqliteError } from "./errors.js";
 
 export interface SqliteStoreOptions {
   /** File path, or ":memory:". */
@@ -30,10 +35,13 @@ interface CommitBatch {
 
 export class SqliteStore implements Store {
   readonly dialect = "sqlite" as const;
-  readonly isSerialized = true;
+  readonly capabilities: StoreCapabilities = {
+    serializedTransactions: true,
+    multiProcess: false,
+  };
+  readonly wakeups = new LocalWakeupBus();
   readonly #db: Database.Database;
   readonly #statements = new Map<string, Statement>();
-  readonly #executor: SqlExecutor;
   readonly #tx: StoreTx;
   #lock: Promise<void> = Promise.resolve();
   #batch: CommitBatch | undefined;
@@ -41,7 +49,7 @@ export class SqliteStore implements Store {
 
   private constructor(db: Database.Database) {
     this.#db = db;
-    this.#executor = {
+    const executor: SqlExecutor = {
       all: async <T>(sql: string, params: readonly unknown[] = []) =>
         this.#run(() => this.#prepare(sql).all(...params) as T[]),
       get: async <T>(sql: string, params: readonly unknown[] = []) =>
@@ -49,7 +57,7 @@ export class SqliteStore implements Store {
       run: async (sql: string, params: readonly unknown[] = []) =>
         this.#run(() => this.#prepare(sql).run(...params).changes),
     };
-    this.#tx = new SqlStoreTx(this.#executor, { skipLockedClause: "", forUpdateClause: "" });
+    this.#tx = new SqlStoreTx(executor, sqliteStatements);
   }
 
   static open(options: SqliteStoreOptions): SqliteStore {
@@ -98,11 +106,7 @@ export class SqliteStore implements Store {
     try {
       return fn();
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY") {
-        throw new UniqueViolationError((err as Error).message, { cause: err });
-      }
-      throw err;
+      throw mapSqliteError(err);
     }
   }
 
@@ -120,8 +124,7 @@ export class SqliteStore implements Store {
    * is committed once the transactions queued in this turn of the event loop are done; each
    * caller's promise settles only after that COMMIT, so nothing is acknowledged before it is
    * durable. A failing transaction rolls back to its savepoint and leaves the others intact.
-   * Measured: BEGIN IMMEDIATE + COMMIT per request were 37 % of server CPU under load (see
-   * docs/benchmarks.md); one commit per batch of concurrent requests removes most of that.
+   * See docs/decisions/0001-sqlite-group-commit.md for the measurement behind it.
    */
   async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     const release = await this.#acquire();
@@ -187,6 +190,7 @@ export class SqliteStore implements Store {
     // Wait for the transaction in flight, if any.
     await this.transaction(async () => undefined).catch(() => undefined);
     this.#closed = true;
+    await this.wakeups.close();
     this.#db.close();
   }
 }

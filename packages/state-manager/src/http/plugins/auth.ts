@@ -1,4 +1,13 @@
+/**
+ * API key check (contract §1.2): every path but the open ones needs `x-api-key` equal to the
+ * configured key. It runs on request, before the body is parsed or validated, so a bad key with
+ * a bad body is a 401.
+ */
 import { createHash, timingSafeEqual } from "node:crypto";
+
+import type { FastifyInstance } from "fastify";
+
+import { errorBody } from "./error-handler.js";
 
 /** Constant-time comparison of API keys (hashes first, so lengths never leak through timing). */
 export function isSameKey(given: string | undefined, expected: string): boolean {
@@ -18,4 +27,14 @@ export function isOpenPath(url: string): boolean {
     path === "/docs" ||
     path.startsWith("/docs/")
   );
+}
+
+export function registerAuth(app: FastifyInstance, apiKey: string): void {
+  app.addHook("onRequest", async (request, reply) => {
+    if (request.method === "OPTIONS" || isOpenPath(request.url)) return;
+    const key = request.headers["x-api-key"];
+    if (!isSameKey(Array.isArray(key) ? key[0] : key, apiKey)) {
+      await reply.code(401).send(errorBody("UNAUTHORIZED", "Invalid API key"));
+    }
+  });
 }

@@ -1,5 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 
+import type { IdSource } from "../domain/model.js";
+
 // ObjectId-shaped ids (24 lowercase hex: 4-byte seconds, 5 random bytes per process, 3-byte
 // counter), so that clients written against the MongoDB server accept them unchanged.
 const processRandom = randomBytes(5).toString("hex");
@@ -13,12 +15,4 @@ export function newObjectId(nowMs: number): string {
   );
 }
 
-export const OBJECT_ID_PATTERN = /^[0-9a-f]{24}$/;
-
-export function isObjectId(value: string): boolean {
-  return OBJECT_ID_PATTERN.test(value);
-}
-
-export function newUuid(): string {
-  return randomUUID();
-}
+export const systemIds: IdSource = { objectId: newObjectId, uuid: () => randomUUID() };

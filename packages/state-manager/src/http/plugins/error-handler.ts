@@ -1,14 +1,28 @@
 /**
  * The one table from error codes to HTTP status codes, and the error envelope. Bodies keep the
- * contract's `{"detail": ...}` shape (clients print `detail`) and add a stable `code`.
+ * contract's `{"detail": ...}` shape (clients print `detail`) and add a stable `code`. The table
+ * is keyed by the union of every code, so a new code without a status does not compile.
  */
-import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
-import { DomainError } from "../domain/errors.js";
-import { isStorageUnavailableError } from "../storage/storage-errors.js";
-import { RequestValidationError } from "./validation.js";
+import { DomainError, type DomainErrorCode } from "../../domain/errors.js";
+import { RequestValidationError } from "../validation.js";
 
-export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+/** Codes raised by the HTTP layer itself rather than by the domain. */
+export type HttpErrorCode =
+  | "UNAUTHORIZED"
+  | "NOT_FOUND"
+  | "METHOD_NOT_ALLOWED"
+  | "VALIDATION_FAILED"
+  | "INVALID_JSON"
+  | "BODY_TOO_LARGE"
+  | "UNSUPPORTED_MEDIA_TYPE"
+  | "BAD_REQUEST"
+  | "INTERNAL_ERROR";
+
+export type ErrorCode = DomainErrorCode | HttpErrorCode;
+
+export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   UNAUTHORIZED: 401,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
@@ -16,6 +30,7 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   INVALID_JSON: 422,
   BODY_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  BAD_REQUEST: 400,
   STATE_NOT_FOUND: 404,
   INVALID_STATE_ID: 400,
   INVALID_NODE_ID: 400,
@@ -38,16 +53,25 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
 
 export interface ErrorBody {
   detail: unknown;
-  code: string;
+  code: ErrorCode;
   [extra: string]: unknown;
 }
 
 export function errorBody(
-  code: string,
+  code: ErrorCode,
   detail: unknown,
   extra?: Record<string, unknown>,
 ): ErrorBody {
   return { detail, code, ...extra };
+}
+
+/** The status and body a domain error answers with (also used per report in batches). */
+export function domainErrorBody(err: DomainError): { status: number; body: ErrorBody } {
+  const extra =
+    err.details !== undefined && typeof err.details === "object"
+      ? { context: err.details }
+      : undefined;
+  return { status: STATUS_BY_CODE[err.code], body: errorBody(err.code, err.message, extra) };
 }
 
 export function handleError(
@@ -61,13 +85,11 @@ export function handleError(
     return;
   }
   if (err instanceof DomainError) {
-    const status = STATUS_BY_CODE[err.code] ?? 400;
-    request.log.info({ code: err.code }, err.message);
-    const extra =
-      err.details !== undefined && typeof err.details === "object"
-        ? { context: err.details }
-        : undefined;
-    void reply.code(status).send(errorBody(err.code, err.message, extra));
+    const { status, body } = domainErrorBody(err);
+    // Log level follows the status: a client's mistake is info, the server's trouble an error.
+    if (status >= 500) request.log.error({ err, code: err.code }, err.message);
+    else request.log.info({ code: err.code }, err.message);
+    void reply.code(status).send(body);
     return;
   }
   const fastifyCode = (err as FastifyError).code;
@@ -92,7 +114,8 @@ export function handleError(
     default:
       break;
   }
-  // Our content parser throws SyntaxError; Fastify's own JSON codes are kept for safety.
+  // Broken JSON: FastAPI's 422 json_invalid shape. Our body parser throws the SyntaxError of
+  // JSON.parse; Fastify's own JSON codes are kept for safety.
   if (
     err instanceof SyntaxError ||
     fastifyCode === "FST_ERR_CTP_INVALID_JSON_BODY" ||
@@ -113,18 +136,29 @@ export function handleError(
   const statusCode = (err as FastifyError).statusCode;
   if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
     request.log.info({ err }, "client error");
-    void reply.code(statusCode).send(errorBody(fastifyCode ?? "BAD_REQUEST", err.message));
-    return;
-  }
-  if (isStorageUnavailableError(err)) {
-    request.log.error({ err }, "database unavailable");
-    void reply
-      .code(503)
-      .send(errorBody("STORAGE_UNAVAILABLE", "The database is unavailable; retry the request"));
+    void reply.code(statusCode).send(errorBody("BAD_REQUEST", err.message));
     return;
   }
   request.log.error({ err }, "unhandled error");
   void reply
     .code(500)
     .send(errorBody("INTERNAL_ERROR", "internal server error", { success: false }));
+}
+
+/** Unknown routes: 404, or 405 with `Allow` for a known path and the wrong method (§1.6). */
+export function registerNotFound(app: FastifyInstance): void {
+  app.setNotFoundHandler((request, reply) => {
+    const url = request.url.split("?", 1)[0] ?? request.url;
+    const allowed = ["GET", "PUT", "POST", "DELETE"].filter(
+      (method) => app.findRoute({ method: method as "GET", url }) !== null,
+    );
+    if (allowed.length > 0) {
+      void reply
+        .code(405)
+        .header("allow", allowed.join(", "))
+        .send(errorBody("METHOD_NOT_ALLOWED", "Method Not Allowed"));
+      return;
+    }
+    void reply.code(404).send(errorBody("NOT_FOUND", "Not Found"));
+  });
 }

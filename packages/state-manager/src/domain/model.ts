@@ -1,0 +1,118 @@
+/**
+ * The entities the state manager keeps: registered nodes, graph templates and their versions,
+ * runs, states and join memberships. Plain data; every store reads and writes exactly these.
+ */
+import type { CronTrigger, NodeTemplate, StoreConfig } from "./graph.js";
+import type { RetryPolicy } from "./retry.js";
+import type { JoinOutcome, RunStatus, StateStatus } from "./statuses.js";
+
+export interface RegisteredNode {
+  id: string;
+  namespace: string;
+  name: string;
+  runtime_name: string;
+  runtime_namespace: string;
+  inputs_schema: unknown;
+  outputs_schema: unknown;
+  secrets: string[];
+  created_at: number;
+  updated_at: number;
+}
+
+/** What a runtime sends to register a node (E2), before the store adds ids and dates. */
+export type NodeRegistration = Omit<RegisteredNode, "created_at" | "updated_at" | "id">;
+
+/** One stored version of a graph template. Versions never change once stored. */
+export interface GraphVersion {
+  namespace: string;
+  name: string;
+  version: number;
+  nodes: NodeTemplate[];
+  /** Secret name → AES-GCM ciphertext. */
+  secrets: Record<string, string>;
+  retry_policy: RetryPolicy;
+  store_config: StoreConfig;
+  triggers: CronTrigger[];
+  validation_status: "VALID" | "INVALID";
+  validation_errors: string[];
+  created_at: number;
+}
+
+/** A graph version to store: the store numbers it and dates it. */
+export type NewGraphVersion = Omit<GraphVersion, "version" | "created_at">;
+
+/** A graph template as clients see it: its current version plus the template's own dates. */
+export interface Graph extends GraphVersion {
+  graph_created_at: number;
+  graph_updated_at: number;
+}
+
+export interface Run {
+  run_id: string;
+  namespace: string;
+  graph_name: string;
+  graph_version: number;
+  status: RunStatus;
+  created_at: number;
+  finished_at: number | null;
+}
+
+/** Ordered `[identifier, state id]` pairs: every ancestor, the direct parent last. */
+export type Parents = [string, string][];
+
+export interface State {
+  /** Insertion order; ties in `enqueue_after` are claimed by it. */
+  seq: number;
+  id: string;
+  namespace: string;
+  node_name: string;
+  identifier: string;
+  graph_name: string;
+  graph_version: number;
+  run_id: string;
+  status: StateStatus;
+  inputs: Record<string, string>;
+  outputs: Record<string, unknown>;
+  data: Record<string, unknown>;
+  error: string | null;
+  parents: Parents;
+  direct_parent: string | null;
+  does_unites: boolean;
+  /** `<unite identifier>:<target state id>` on the one state a join creates, else null. */
+  unite_key: string | null;
+  enqueue_after: number;
+  retry_count: number;
+  fanout_id: string;
+  manual_retry_fanout_id: string;
+  retry_of: string | null;
+  claimed_at: number | null;
+  lease_expires_at: number | null;
+  claimed_by: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A state about to be inserted: the store assigns `seq`. */
+export type NewState = Omit<State, "seq">;
+
+/** A state's row in one join group (see engine/join-engine.ts). */
+export interface JoinMember {
+  group_key: string;
+  state_id: string;
+  run_id: string;
+  outcome: JoinOutcome;
+}
+
+/** Where new ids come from. Injected, so domain functions stay free of randomness. */
+export interface IdSource {
+  /** A 24-hex ObjectId-shaped id whose first 4 bytes are `nowMs` in seconds. */
+  objectId(nowMs: number): string;
+  /** A random UUIDv4. */
+  uuid(): string;
+}
+
+export const OBJECT_ID_PATTERN = /^[0-9a-f]{24}$/;
+
+export function isObjectId(value: string): boolean {
+  return OBJECT_ID_PATTERN.test(value);
+}

@@ -1,0 +1,74 @@
+/**
+ * E8: claims runnable states. With `waitMs` > 0 it long-polls: waits until one is runnable, the
+ * wait ends, or the client goes away. States claimed for a client that left are given back at
+ * once rather than left to their lease.
+ */
+import type { State } from "../../domain/model.js";
+import { requeue } from "../attempts.js";
+import type { EngineContext } from "../context.js";
+
+export interface EnqueueRequest {
+  readonly nodes: readonly string[];
+  readonly batchSize: number;
+  readonly waitMs: number;
+  readonly leaseMs?: number;
+  readonly claimedBy?: string | null;
+}
+
+/** Never spin: a state due "now" that a claim missed is looked for again after this pause. */
+const MIN_RECHECK_MS = 5;
+
+export async function enqueue(
+  ctx: EngineContext,
+  namespace: string,
+  request: EnqueueRequest,
+  signal?: AbortSignal,
+): Promise<State[]> {
+  const { clock, dispatcher } = ctx;
+  const deadline = clock.now() + request.waitMs;
+  const leaseMs = request.leaseMs ?? ctx.limits.leaseMs;
+  for (;;) {
+    const waiter = request.waitMs > 0 ? dispatcher.subscribe(namespace, request.nodes) : undefined;
+    try {
+      const { claimed, next } = await ctx.transaction(async (tx) => {
+        const now = clock.now();
+        const claimed = await tx.claimStates({
+          namespace,
+          nodeNames: request.nodes,
+          limit: request.batchSize,
+          now,
+          leaseExpiresAt: now + leaseMs,
+          claimedBy: request.claimedBy ?? null,
+        });
+        const next =
+          claimed.length === 0 && waiter
+            ? await tx.nextRunnableAt(namespace, request.nodes)
+            : undefined;
+        return { claimed, next };
+      });
+      if (claimed.length > 0) {
+        if (signal?.aborted) {
+          await giveBack(ctx, claimed);
+          return [];
+        }
+        return claimed;
+      }
+      const now = clock.now();
+      if (!waiter || now >= deadline || signal?.aborted || dispatcher.closed) return [];
+      await waiter.wait(
+        Math.min(deadline, Math.max(next ?? deadline, now + MIN_RECHECK_MS)),
+        signal,
+      );
+      if (signal?.aborted || dispatcher.closed) return [];
+    } finally {
+      if (waiter) dispatcher.unsubscribe(waiter);
+    }
+  }
+}
+
+/** Returns claims whose client left to the queue, runnable now. */
+async function giveBack(ctx: EngineContext, states: readonly State[]): Promise<void> {
+  await ctx.write(async (uow) => {
+    for (const s of states) await requeue(uow, s, uow.now);
+  });
+}

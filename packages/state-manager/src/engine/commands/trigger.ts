@@ -1,0 +1,62 @@
+/** E7: starts a run of the current version: the run, its store and its root state, at once. */
+import { GraphNotFoundError, GraphNotValidError } from "../../domain/errors.js";
+import { newState } from "../../domain/new-state.js";
+import { renderRootInputs } from "../../domain/trigger.js";
+import type { EngineContext } from "../context.js";
+import { nodeOf } from "../graph-cache.js";
+
+export interface TriggerInput {
+  readonly inputs: Readonly<Record<string, string>>;
+  readonly store: Readonly<Record<string, string>>;
+  /** Milliseconds before the root state may be claimed. */
+  readonly start_delay: number;
+}
+
+export function trigger(
+  ctx: EngineContext,
+  namespace: string,
+  graphName: string,
+  input: TriggerInput,
+): Promise<{ run_id: string }> {
+  return ctx.write(async (uow) => {
+    const { tx, now } = uow;
+    const current = await tx.getGraph(namespace, graphName);
+    if (!current) {
+      throw new GraphNotFoundError(
+        `Graph template not found for namespace ${namespace} and graph ${graphName}`,
+      );
+    }
+    if (current.validation_status !== "VALID") {
+      throw new GraphNotValidError(current.validation_errors);
+    }
+    const graph = await ctx.graphs.loadVersion(tx, namespace, graphName, current.version);
+    const root = nodeOf(graph, graph.compiled.root);
+    const inputs = renderRootInputs(root, graph.version.store_config, input);
+    const runId = ctx.ids.uuid();
+    await tx.insertRun({
+      run_id: runId,
+      namespace,
+      graph_name: graphName,
+      graph_version: current.version,
+      status: "PENDING",
+      created_at: now,
+      finished_at: null,
+    });
+    await tx.insertStoreValues(runId, input.store);
+    const state = newState(now, ctx.ids, {
+      namespace,
+      node_name: root.template.node_name,
+      identifier: root.identifier,
+      graph_name: graphName,
+      graph_version: current.version,
+      run_id: runId,
+      inputs,
+      parents: [],
+      direct_parent: null,
+      enqueue_after: now + input.start_delay,
+    });
+    await tx.insertStates([state]);
+    uow.wake(state);
+    return { run_id: runId };
+  });
+}

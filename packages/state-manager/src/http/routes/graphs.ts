@@ -1,0 +1,62 @@
+/** Graph templates (E4–E6). */
+import { errorResponses, graphParams, nsParam } from "../schemas/common.js";
+import {
+  graphJson,
+  graphResponse,
+  listGraphsResponse,
+  upsertGraphBody,
+} from "../schemas/graphs.js";
+import type { RouteDeps, ZodApp } from "./route-deps.js";
+
+export function graphsRoutes(app: ZodApp, { engine }: RouteDeps): void {
+  app.route({
+    method: "PUT",
+    url: "/v0/namespace/:ns/graph/:graph",
+    schema: {
+      tags: ["v0"],
+      summary:
+        "Create or replace a graph template (E4): stores a new version, validated synchronously",
+      params: graphParams,
+      body: upsertGraphBody,
+      response: { 201: graphResponse, ...errorResponses },
+    },
+    handler: async (request, reply) => {
+      const { ns, graph } = request.params;
+      const saved = await engine.upsertGraph(ns, graph, request.body);
+      return reply.code(201).send(graphJson(saved));
+    },
+  });
+
+  app.route({
+    method: "GET",
+    url: "/v0/namespace/:ns/graph/:graph",
+    schema: {
+      tags: ["v0"],
+      summary: "Read a graph template (E5)",
+      params: graphParams,
+      response: { 200: graphResponse, ...errorResponses },
+    },
+    handler: async (request) =>
+      graphJson(await engine.getGraph(request.params.ns, request.params.graph)),
+  });
+
+  app.route({
+    method: "GET",
+    url: "/v0/namespace/:ns/graphs/",
+    schema: {
+      tags: ["v0"],
+      summary: "List graph templates (E6)",
+      params: nsParam,
+      response: { 200: listGraphsResponse, ...errorResponses },
+    },
+    handler: async (request) => {
+      const { ns } = request.params;
+      const graphs = await engine.listGraphs(ns);
+      return {
+        namespace: ns,
+        count: graphs.length,
+        templates: graphs.map((g) => ({ name: g.name, namespace: g.namespace, ...graphJson(g) })),
+      };
+    },
+  });
+}

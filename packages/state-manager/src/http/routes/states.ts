@@ -1,0 +1,231 @@
+/** Claims, reports and signals on states (E8–E14), batched reports and heartbeats. */
+import type { FastifyReply } from "fastify";
+
+import { domainErrorBody } from "../plugins/error-handler.js";
+import { errorResponses, nsParam, stateParams } from "../schemas/common.js";
+import {
+  claimedStateJson,
+  enqueueBody,
+  enqueueResponse,
+  erroredBody,
+  erroredResponse,
+  executedBody,
+  executedResponse,
+  heartbeatBody,
+  heartbeatResponse,
+  manualRetryBody,
+  manualRetryResponse,
+  pruneBody,
+  pruneResponse,
+  reEnqueueAfterBody,
+  reEnqueueAfterResponse,
+  reportBatchBody,
+  reportBatchResponse,
+  secretsResponse,
+} from "../schemas/states.js";
+import { defaultEmptyBody } from "./optional-body.js";
+import type { RouteDeps, ZodApp } from "./route-deps.js";
+
+/** Aborts when the client closes the connection before we answer (long-poll). */
+function clientGone(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  // 'close' fires on completion too; only a close before the response ended means "gone".
+  // (No listener on the socket itself: with keep-alive it outlives the request.)
+  reply.raw.on("close", () => {
+    if (!reply.raw.writableEnded) controller.abort();
+  });
+  return controller.signal;
+}
+
+export function statesRoutes(app: ZodApp, { engine, config }: RouteDeps): void {
+  app.route({
+    method: "POST",
+    url: "/v0/namespace/:ns/states/enqueue",
+    schema: {
+      tags: ["v0"],
+      summary: "Claim runnable states (E8); optional long-poll with wait_ms",
+      description:
+        "Extensions: `wait_ms` (0..MAX_WAIT_MS) holds the request until a state is runnable; `lease_ms` sets the lease; `runtime_name` is recorded as the claimer. Each state carries `lease_expires_at`.",
+      params: nsParam,
+      body: enqueueBody(config),
+      response: { 200: enqueueResponse, ...errorResponses },
+    },
+    handler: async (request, reply) => {
+      const { ns } = request.params;
+      const body = request.body;
+      const states = await engine.enqueue(
+        ns,
+        {
+          nodes: body.nodes,
+          batchSize: body.batch_size,
+          waitMs: body.wait_ms,
+          ...(body.lease_ms !== undefined && { leaseMs: body.lease_ms }),
+          claimedBy: body.runtime_name ?? null,
+        },
+        body.wait_ms > 0 ? clientGone(reply) : undefined,
+      );
+      return {
+        count: states.length,
+        namespace: ns,
+        status: "QUEUED" as const,
+        states: states.map(claimedStateJson),
+      };
+    },
+  });
+
+  app.route({
+    method: "POST",
+    url: "/v0/namespace/:ns/state/:sid/executed",
+    schema: {
+      tags: ["v0"],
+      summary: "Report success with outputs (E9); more than one output fans out",
+      params: stateParams,
+      body: executedBody,
+      response: { 200: executedResponse, ...errorResponses },
+    },
+    handler: async (request) => {
+      await engine.executed(request.params.ns, request.params.sid, request.body.outputs);
+      return { status: "EXECUTED" as const };
+    },
+  });
+
+  app.route({
+    method: "POST",
+    url: "/v0/namespace/:ns/state/:sid/errored",
+    schema: {
+      tags: ["v0"],
+      summary: "Report failure (E10); the graph's retry policy decides what follows",
+      params: stateParams,
+      body: erroredBody,
+      response: { 200: erroredResponse, ...errorResponses },
+    },
+    handler: async (request) => {
+      const { retryCreated } = await engine.errored(
+        request.params.ns,
+        request.params.sid,
+        request.body.error,
+      );
+      return { status: "ERRORED" as const, retry_created: retryCreated };
+    },
+  });
+
+  app.route({
+    method: "POST",
+    url: "/v0/namespace/:ns/state/:sid/prune",
+    schema: {
+      tags: ["v0"],
+      summary: "Prune signal (E11)",
+      params: stateParams,
+      body: pruneBody,
+      response: { 200: pruneResponse, ...errorResponses },
+    },
+    handler: async (request) => {
+      const state = await engine.prune(request.params.ns, request.params.sid, request.body.data);
+      return { enqueue_after: state.enqueue_after, status: "PRUNED" as const };
+    },
+  });
+
+  app.route({
+    method: "POST",
+    url: "/v0/namespace/:ns/state/:sid/re-enqueue-after",
+    schema: {
+      tags: ["v0"],
+      summary: "Re-queue signal (E12): the claimed state runs again after enqueue_after ms",
+      params: stateParams,
+      body: reEnqueueAfterBody,
+      response: { 200: reEnqueueAfterResponse, ...errorResponses },
+    },
+    handler: async (request) => {
+      const at = await engine.reEnqueueAfter(
+        request.params.ns,
+        request.params.sid,
+        request.body.enqueue_after,
+      );
+      return { enqueue_after: at, status: "CREATED" as const };
+    },
+  });
+
+  app.route({
+    method: "POST",
+    url: "/v0/namespace/:ns/state/:sid/manual-retry",
+    schema: {
+      tags: ["v0"],
+      summary: "Operator retry of an ERRORED or NEXT_CREATED_ERROR state (E13)",
+      params: stateParams,
+      body: manualRetryBody,
+      response: { 200: manualRetryResponse, ...errorResponses },
+    },
+    handler: async (request) => {
+      const id = await engine.manualRetry(
+        request.params.ns,
+        request.params.sid,
+        request.body.fanout_id,
+      );
+      return { id, status: "CREATED" as const };
+    },
+  });
+
+  app.route({
+    method: "GET",
+    url: "/v0/namespace/:ns/state/:sid/secrets",
+    schema: {
+      tags: ["v0"],
+      summary: "Secrets the state's node declared, while the state is claimed (E14)",
+      params: stateParams,
+      response: { 200: secretsResponse, ...errorResponses },
+    },
+    handler: async (request) => ({
+      secrets: await engine.getSecrets(request.params.ns, request.params.sid),
+    }),
+  });
+
+  app.route({
+    method: "POST",
+    url: "/v0/namespace/:ns/states/report",
+    schema: {
+      tags: ["extensions"],
+      summary: "Report many claimed states at once (executed or errored)",
+      description:
+        'Each report is applied as its own transition, exactly as E9/E10 would, and answered in `results` in the same order: `{state_id, status: "EXECUTED"}`, `{state_id, status: "ERRORED", retry_created}`, or `{state_id, error: {status_code, detail, code}}` for a report that E9/E10 would refuse. The request itself answers 200 when its body is valid.',
+      params: nsParam,
+      body: reportBatchBody,
+      response: { 200: reportBatchResponse, ...errorResponses },
+    },
+    handler: async (request) => {
+      const results = await engine.reportMany(request.params.ns, request.body.reports);
+      return {
+        results: results.map((r) => {
+          if (!("error" in r)) return r;
+          const { status, body } = domainErrorBody(r.error);
+          return {
+            state_id: r.state_id,
+            error: { status_code: status, detail: r.error.message, code: body.code },
+          };
+        }),
+      };
+    },
+  });
+
+  app.route({
+    method: "POST",
+    url: "/v0/namespace/:ns/state/:sid/heartbeat",
+    schema: {
+      tags: ["extensions"],
+      summary: "Extend the lease of a claimed state",
+      description:
+        "Answers 409 LEASE_NOT_HELD when the state is no longer claimed (reaped, reported or retried).",
+      params: stateParams,
+      body: heartbeatBody,
+      response: { 200: heartbeatResponse, ...errorResponses },
+    },
+    preValidation: defaultEmptyBody,
+    handler: async (request) => {
+      const until = await engine.heartbeat(
+        request.params.ns,
+        request.params.sid,
+        request.body.lease_ms,
+      );
+      return { status: "QUEUED" as const, lease_expires_at: until };
+    },
+  });
+}

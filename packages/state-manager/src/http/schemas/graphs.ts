@@ -1,0 +1,161 @@
+/** Wire model of graph templates (E4–E6, contract §4). */
+import { z } from "zod";
+
+import { validateCron } from "../../domain/cron.js";
+import { UNITES_STRATEGIES } from "../../domain/graph.js";
+import type { Graph } from "../../domain/model.js";
+import { RETRY_STRATEGIES } from "../../domain/retry.js";
+import { iso, isoTime, jsonObject, trimmed, uniqueTrimmedList, YEAR_MS } from "./common.js";
+
+export const nodeTemplate = z.object({
+  node_name: trimmed("node_name"),
+  namespace: z.string(),
+  identifier: trimmed("identifier").refine((s) => s !== "store", 'identifier must not be "store"'),
+  inputs: jsonObject,
+  next_nodes: uniqueTrimmedList("next node")
+    .nullish()
+    .transform((v) => v ?? null),
+  unites: z
+    .object({
+      identifier: trimmed("unites.identifier"),
+      strategy: z.enum(UNITES_STRATEGIES).default("ALL_SUCCESS"),
+    })
+    .nullish()
+    .transform((v) => v ?? null),
+});
+
+export const retryPolicy = z.object({
+  max_retries: z.number().int().min(0).max(1000).default(3),
+  strategy: z.enum(RETRY_STRATEGIES).default("EXPONENTIAL"),
+  backoff_factor: z.number().int().positive().max(YEAR_MS).default(2000),
+  exponent: z.number().int().positive().max(1000).default(2),
+  max_delay: z
+    .number()
+    .int()
+    .positive()
+    .max(YEAR_MS)
+    .nullish()
+    .transform((v) => v ?? null),
+});
+
+const storeKey = trimmed("store key").refine(
+  (k) => !k.includes("."),
+  "store keys must not contain '.'",
+);
+
+export const storeConfig = z.object({
+  required_keys: uniqueTrimmedList("store key")
+    .refine((keys) => keys.every((k) => !k.includes(".")), "store keys must not contain '.'")
+    .default([]),
+  default_values: z
+    .record(z.string(), z.string())
+    .superRefine((values, ctx) => {
+      const seen = new Set<string>();
+      for (const raw of Object.keys(values)) {
+        const key = storeKey.safeParse(raw);
+        if (!key.success) {
+          ctx.addIssue({
+            code: "custom",
+            message: key.error.issues[0]?.message ?? "bad key",
+            path: [raw],
+          });
+        } else if (seen.has(key.data)) {
+          ctx.addIssue({
+            code: "custom",
+            message: `duplicate store key "${key.data}" after trimming`,
+            path: [raw],
+          });
+        } else {
+          seen.add(key.data);
+        }
+      }
+    })
+    .transform((values) =>
+      Object.fromEntries(Object.entries(values).map(([k, v]) => [k.trim(), v])),
+    )
+    .default({}),
+});
+
+export const cronTrigger = z.object({
+  type: z.literal("CRON"),
+  value: z
+    .object({
+      expression: z.string().superRefine((expr, ctx) => {
+        const problem = validateCron(expr);
+        if (problem !== null) ctx.addIssue({ code: "custom", message: problem });
+      }),
+    })
+    .default({ expression: "" }),
+});
+
+export const upsertGraphBody = z.object({
+  secrets: z.record(z.string().min(1, "secret names must not be empty"), z.string()),
+  nodes: z.array(nodeTemplate).max(10_000),
+  retry_policy: retryPolicy.nullish().transform((v) => v ?? retryPolicy.parse({})),
+  store_config: storeConfig.nullish().transform((v) => v ?? storeConfig.parse({})),
+  triggers: z
+    .array(cronTrigger)
+    .max(100)
+    .nullish()
+    .transform((v) => v ?? []),
+});
+
+const storedNode = z.object({
+  node_name: z.string(),
+  namespace: z.string(),
+  identifier: z.string(),
+  inputs: jsonObject,
+  next_nodes: z.array(z.string()).nullable(),
+  unites: z.object({ identifier: z.string(), strategy: z.enum(UNITES_STRATEGIES) }).nullable(),
+});
+
+export const graphResponse = z.object({
+  nodes: z.array(storedNode),
+  secrets: z
+    .record(z.string(), z.literal(true))
+    .describe("secret names; values are never returned"),
+  retry_policy: z.object({
+    max_retries: z.number().int(),
+    strategy: z.enum(RETRY_STRATEGIES),
+    backoff_factor: z.number().int(),
+    exponent: z.number().int(),
+    max_delay: z.number().int().nullable(),
+  }),
+  store_config: z.object({
+    required_keys: z.array(z.string()),
+    default_values: z.record(z.string(), z.string()),
+  }),
+  triggers: z.array(
+    z.object({ type: z.literal("CRON"), value: z.object({ expression: z.string() }) }),
+  ),
+  created_at: isoTime,
+  updated_at: isoTime,
+  validation_status: z.enum(["VALID", "INVALID"]),
+  validation_errors: z.array(z.string()),
+  version: z.number().int().describe("the version this answer shows (each upsert adds one)"),
+});
+
+export const listGraphsResponse = z.object({
+  namespace: z.string(),
+  count: z.number().int(),
+  templates: z.array(graphResponse.extend({ name: z.string(), namespace: z.string() })),
+});
+
+/** E4/E5 body: secrets become `{name: true}`; never ciphertexts. */
+export function graphJson(g: Graph): z.output<typeof graphResponse> {
+  return {
+    nodes: g.nodes as z.output<typeof storedNode>[],
+    secrets: Object.fromEntries(Object.keys(g.secrets).map((k) => [k, true as const])),
+    retry_policy: g.retry_policy,
+    store_config: {
+      required_keys: [...g.store_config.required_keys],
+      default_values: { ...g.store_config.default_values },
+    },
+    triggers: g.triggers,
+    created_at: iso(g.graph_created_at),
+    updated_at: iso(g.graph_updated_at),
+    validation_status: g.validation_status,
+    validation_errors: g.validation_errors,
+    version: g.version,
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * Join memberships (join_members). The join check asks "any pending member?" and "any failed
+ * member?" through an index per group, so no branch funnels through a shared counter row (a hot
+ * counter caps a PostgreSQL join at about 1,000 children/s; see DESIGN §5).
+ */
+import type { JoinMember } from "../../domain/model.js";
+import type { JoinOutcome } from "../../domain/statuses.js";
+import { INSERT_CHUNK, type SqlExecutor } from "./executor.js";
+
+export async function insertJoinMembers(
+  db: SqlExecutor,
+  members: readonly JoinMember[],
+): Promise<void> {
+  for (let i = 0; i < members.length; i += INSERT_CHUNK) {
+    const chunk = members.slice(i, i + INSERT_CHUNK);
+    await db.run(
+      `INSERT INTO join_members (group_key, state_id, run_id, outcome) VALUES ${chunk
+        .map(() => "(?, ?, ?, ?)")
+        .join(", ")}`,
+      chunk.flatMap((m) => [m.group_key, m.state_id, m.run_id, m.outcome]),
+    );
+  }
+}
+
+export async function setJoinOutcome(
+  db: SqlExecutor,
+  groupKey: string,
+  stateId: string,
+  outcome: JoinOutcome,
+): Promise<void> {
+  await db.run("UPDATE join_members SET outcome = ? WHERE group_key = ? AND state_id = ?", [
+    outcome,
+    groupKey,
+    stateId,
+  ]);
+}
+
+/**
+ * Probes backwards by state_id: members finish roughly in creation order, so the pending ones
+ * are at the end, and a forward probe on PostgreSQL walked past the dead index entries of every
+ * finished member (quadratic in the fan-out width; see migrations/0002_join_probe_order.sql).
+ */
+export async function findJoinMember(
+  db: SqlExecutor,
+  groupKey: string,
+  outcome: JoinOutcome,
+): Promise<JoinMember | undefined> {
+  return db.get<JoinMember>(
+    "SELECT group_key, state_id, run_id, outcome FROM join_members WHERE group_key = ? AND outcome = ? ORDER BY state_id DESC LIMIT 1",
+    [groupKey, outcome],
+  );
+}
+
+export async function listJoinOutputs(
+  db: SqlExecutor,
+  groupKey: string,
+  identifier: string,
+): Promise<Record<string, unknown>[]> {
+  const rows = await db.all<{ outputs: string }>(
+    `SELECT s.outputs FROM join_members m JOIN states s ON s.id = m.state_id
+     WHERE m.group_key = ? AND m.outcome = 'success' AND s.identifier = ? AND s.status = 'SUCCESS'
+     ORDER BY s.seq`,
+    [groupKey, identifier],
+  );
+  return rows.map((r) => JSON.parse(r.outputs) as Record<string, unknown>);
+}

@@ -1,0 +1,192 @@
+/** States: inserts, reads and conditional transitions shared by the SQL backends. */
+import type { NewState, State } from "../../domain/model.js";
+import { ERRORED_STATUSES, PENDING_STATUSES, type StateStatus } from "../../domain/statuses.js";
+import type { ClaimRequest, StatePatch } from "../store.js";
+import { INSERT_CHUNK, placeholders, type SqlExecutor } from "./executor.js";
+import { type Row, STATE_COLUMNS, stateParams, toState } from "./rows.js";
+
+const INSERT_STATE_SQL = `INSERT INTO states (${STATE_COLUMNS.join(", ")}) VALUES (${placeholders(STATE_COLUMNS.length)})`;
+const PENDING_IN = PENDING_STATUSES.map((s) => `'${s}'`).join(", ");
+const ERRORED_IN = ERRORED_STATUSES.map((s) => `'${s}'`).join(", ");
+/** The only columns a transition may patch (StatePatch); JSON ones are serialised. */
+const PATCHABLE = new Set<string>([
+  "outputs",
+  "data",
+  "error",
+  "enqueue_after",
+  "claimed_at",
+  "lease_expires_at",
+  "claimed_by",
+  "unite_key",
+]);
+
+export async function insertStates(db: SqlExecutor, states: readonly NewState[]): Promise<void> {
+  for (let i = 0; i < states.length; i += INSERT_CHUNK) {
+    const chunk = states.slice(i, i + INSERT_CHUNK);
+    const sql =
+      chunk.length === 1
+        ? INSERT_STATE_SQL
+        : `INSERT INTO states (${STATE_COLUMNS.join(", ")}) VALUES ${chunk
+            .map(() => `(${placeholders(STATE_COLUMNS.length)})`)
+            .join(", ")}`;
+    await db.run(sql, chunk.flatMap(stateParams));
+  }
+}
+
+export async function insertStateIfAbsent(db: SqlExecutor, state: NewState): Promise<boolean> {
+  const changed = await db.run(`${INSERT_STATE_SQL} ON CONFLICT DO NOTHING`, stateParams(state));
+  return changed > 0;
+}
+
+export async function getState(db: SqlExecutor, id: string): Promise<State | undefined> {
+  const row = await db.get<Row>("SELECT * FROM states WHERE id = ?", [id]);
+  return row && toState(row);
+}
+
+export async function getStates(db: SqlExecutor, ids: readonly string[]): Promise<State[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.all<Row>(
+    `SELECT * FROM states WHERE id IN (${placeholders(ids.length)})`,
+    ids,
+  );
+  return rows.map(toState);
+}
+
+/**
+ * Marks the chosen CREATED states QUEUED for the claimer. The status guard makes it safe even
+ * if a chosen row changed in between; the result is in claim order.
+ */
+export async function markClaimed(
+  db: SqlExecutor,
+  request: ClaimRequest,
+  chosen: readonly string[],
+): Promise<State[]> {
+  if (chosen.length === 0) return [];
+  const rows = await db.all<Row>(
+    `UPDATE states SET status = 'QUEUED', claimed_at = ?, lease_expires_at = ?, claimed_by = ?, updated_at = ?
+     WHERE id IN (${placeholders(chosen.length)}) AND status = 'CREATED'
+     RETURNING *`,
+    [request.now, request.leaseExpiresAt, request.claimedBy, request.now, ...chosen],
+  );
+  return rows.map(toState).sort((a, b) => a.enqueue_after - b.enqueue_after || a.seq - b.seq);
+}
+
+/** A runnable state found by a claim scan. */
+export interface RunnableRow {
+  readonly id: string;
+  readonly node: string;
+  readonly enqueue_after: number;
+  readonly seq: number;
+}
+
+/** The oldest `limit` rows across several per-node scans (each already sorted). */
+export function oldestRunnable(rows: readonly RunnableRow[], limit: number): RunnableRow[] {
+  return [...rows]
+    .sort((a, b) => a.enqueue_after - b.enqueue_after || a.seq - b.seq)
+    .slice(0, limit);
+}
+
+export async function nextRunnableAt(
+  db: SqlExecutor,
+  namespace: string,
+  nodeNames: readonly string[],
+): Promise<number | undefined> {
+  let earliest: number | undefined;
+  for (const nodeName of nodeNames) {
+    const row = await db.get<{ enqueue_after: number | string }>(
+      `SELECT enqueue_after FROM states WHERE namespace = ? AND node_name = ? AND status = 'CREATED'
+       ORDER BY enqueue_after LIMIT 1`,
+      [namespace, nodeName],
+    );
+    if (row) {
+      const at = Number(row.enqueue_after);
+      if (earliest === undefined || at < earliest) earliest = at;
+    }
+  }
+  return earliest;
+}
+
+export async function transitionState(
+  db: SqlExecutor,
+  id: string,
+  from: StateStatus,
+  to: StateStatus,
+  patch: StatePatch,
+  now: number,
+): Promise<boolean> {
+  const sets = ["status = ?", "updated_at = ?"];
+  const params: unknown[] = [to, now];
+  for (const [key, value] of Object.entries(patch)) {
+    if (!PATCHABLE.has(key)) throw new Error(`transitionState: "${key}" is not patchable`);
+    sets.push(`${key} = ?`);
+    params.push(key === "outputs" || key === "data" ? JSON.stringify(value) : (value as unknown));
+  }
+  const changed = await db.run(`UPDATE states SET ${sets.join(", ")} WHERE id = ? AND status = ?`, [
+    ...params,
+    id,
+    from,
+  ]);
+  return changed > 0;
+}
+
+export async function extendLease(
+  db: SqlExecutor,
+  id: string,
+  leaseExpiresAt: number,
+  now: number,
+): Promise<boolean> {
+  const changed = await db.run(
+    "UPDATE states SET lease_expires_at = ?, updated_at = ? WHERE id = ? AND status = 'QUEUED'",
+    [leaseExpiresAt, now, id],
+  );
+  return changed > 0;
+}
+
+export async function hasPendingStates(db: SqlExecutor, runId: string): Promise<boolean> {
+  const row = await db.get(
+    `SELECT 1 AS found FROM states WHERE run_id = ? AND status IN (${PENDING_IN}) LIMIT 1`,
+    [runId],
+  );
+  return row !== undefined;
+}
+
+export async function hasErroredStates(db: SqlExecutor, runId: string): Promise<boolean> {
+  const row = await db.get(
+    `SELECT 1 AS found FROM states WHERE run_id = ? AND status IN (${ERRORED_IN}) LIMIT 1`,
+    [runId],
+  );
+  return row !== undefined;
+}
+
+export async function listRunStates(
+  db: SqlExecutor,
+  runId: string,
+  namespace: string,
+): Promise<State[]> {
+  const rows = await db.all<Row>(
+    "SELECT * FROM states WHERE run_id = ? AND namespace = ? ORDER BY seq",
+    [runId, namespace],
+  );
+  return rows.map(toState);
+}
+
+export async function listRunStatesOf(
+  db: SqlExecutor,
+  runId: string,
+  identifier: string,
+  status: StateStatus,
+): Promise<State[]> {
+  const rows = await db.all<Row>(
+    "SELECT * FROM states WHERE run_id = ? AND status = ? AND identifier = ? ORDER BY seq",
+    [runId, status, identifier],
+  );
+  return rows.map(toState);
+}
+
+export async function getStateByUniteKey(
+  db: SqlExecutor,
+  uniteKey: string,
+): Promise<State | undefined> {
+  const row = await db.get<Row>("SELECT * FROM states WHERE unite_key = ?", [uniteKey]);
+  return row && toState(row);
+}

@@ -1,0 +1,44 @@
+/**
+ * SQLite's claim, reaper scan and read-for-update. SQLite has one writer and the store runs
+ * transactions one at a time (sqlite-store.ts), so no row is ever held by another transaction:
+ * plain reads are enough, and there are no row locks to take.
+ */
+import type { State } from "../../domain/model.js";
+import type { SqlExecutor } from "../sql/executor.js";
+import { type Row, toState } from "../sql/rows.js";
+import type { DialectStatements } from "../sql/sql-store-tx.js";
+import { getState, markClaimed, oldestRunnable, type RunnableRow } from "../sql/states.js";
+import type { ClaimRequest } from "../store.js";
+
+export const sqliteStatements: DialectStatements = {
+  /**
+   * One index range scan per node name (states_runnable), merged here: a single query with
+   * `node_name IN (...) ORDER BY enqueue_after` must sort every runnable row of those nodes,
+   * which is slow with tens of thousands queued. The oldest `limit` are the claim.
+   */
+  async claimStates(db: SqlExecutor, request: ClaimRequest): Promise<State[]> {
+    const rows: RunnableRow[] = [];
+    for (const node of new Set(request.nodeNames)) {
+      const found = await db.all<{ id: string; enqueue_after: number; seq: number }>(
+        `SELECT id, enqueue_after, seq FROM states
+         WHERE namespace = ? AND node_name = ? AND status = 'CREATED' AND enqueue_after <= ?
+         ORDER BY enqueue_after, seq LIMIT ?`,
+        [request.namespace, node, request.now, request.limit],
+      );
+      for (const r of found) rows.push({ ...r, node });
+    }
+    const chosen = oldestRunnable(rows, request.limit).map((r) => r.id);
+    return markClaimed(db, request, chosen);
+  },
+
+  getStateForUpdate: getState,
+
+  async findExpiredLeases(db: SqlExecutor, now: number, limit: number): Promise<State[]> {
+    const rows = await db.all<Row>(
+      `SELECT * FROM states WHERE status = 'QUEUED' AND lease_expires_at <= ?
+       ORDER BY lease_expires_at LIMIT ?`,
+      [now, limit],
+    );
+    return rows.map(toState);
+  },
+};
