@@ -29,7 +29,7 @@ export const MANUALLY_RETRYABLE_STATUSES: readonly StateStatus[] = [
 
 export type RunStatus = "PENDING" | "SUCCESS" | "FAILED";
 
-/** How a state counts inside a join group (see engine/joins.ts). */
+/** How a state counts inside a join group (see domain/joins.ts). */
 export type JoinOutcome = "pending" | "success" | "failed" | "superseded";
 
 export function joinOutcomeOf(status: StateStatus): JoinOutcome {

@@ -1,0 +1,51 @@
+/**
+ * A clock for tests that can skip time ahead (temporal's time skipping): `now()` is real time
+ * plus an offset, so the server keeps working normally, and `advance(ms)` moves every time-based
+ * behaviour forward at once (retry delays, start_delay, re-enqueue-after, leases, long-poll
+ * deadlines) instead of the test waiting it out.
+ */
+import type { Clock, Timer } from "../../src/engine/clock.js";
+
+interface PendingTimer {
+  readonly at: number;
+  readonly fn: () => void;
+  handle: NodeJS.Timeout | undefined;
+}
+
+export class TestClock implements Clock {
+  #offset = 0;
+  readonly #timers = new Set<PendingTimer>();
+
+  now(): number {
+    return Date.now() + this.#offset;
+  }
+
+  setTimer(at: number, fn: () => void): Timer {
+    const timer: PendingTimer = { at, fn, handle: undefined };
+    this.#timers.add(timer);
+    this.#arm(timer);
+    return {
+      cancel: () => {
+        clearTimeout(timer.handle);
+        this.#timers.delete(timer);
+      },
+    };
+  }
+
+  /** Moves time forward by `ms`: timers now due fire at once, the others re-arm. */
+  advance(ms: number): void {
+    this.#offset += ms;
+    for (const timer of [...this.#timers]) this.#arm(timer);
+  }
+
+  #arm(timer: PendingTimer): void {
+    clearTimeout(timer.handle);
+    const delay = timer.at - this.now();
+    if (delay <= 0) {
+      this.#timers.delete(timer);
+      timer.fn();
+      return;
+    }
+    timer.handle = setTimeout(() => this.#arm(timer), Math.min(delay, 2_147_483_647));
+  }
+}
