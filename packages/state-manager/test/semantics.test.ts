@@ -14,6 +14,7 @@ import {
   type TestServer,
   waitFor,
 } from "./helpers/test-server.js";
+import { TestClock } from "./helpers/test-clock.js";
 import {
   claim,
   type ClaimedState,
@@ -95,14 +96,25 @@ for (const dialect of DIALECTS) {
     () => {
       let t: TestServer;
       let api: ApiClient;
+      // Time-based behaviour runs on a second server whose clock the tests move (no waiting).
+      let timed: TestServer;
+      let clock: TestClock;
       beforeAll(async () => {
-        t = await startTestServer(dialect, { random: () => RANDOM });
+        clock = new TestClock();
+        [t, timed] = await Promise.all([
+          startTestServer(dialect, { random: () => RANDOM }),
+          startTestServer(dialect, { random: () => RANDOM, clock }),
+        ]);
         api = t.api;
       });
-      afterAll(async () => t?.close());
+      afterAll(async () => {
+        await t?.close();
+        await timed?.close();
+      });
 
       describe("retry via errored", () => {
         it("creates retries inside the strategy's window until max_retries is used, then the run FAILS", async () => {
+          const api = timed.api;
           const ns = "sem-retry";
           await setup(
             api,
@@ -124,11 +136,11 @@ for (const dialect of DIALECTS) {
           const delays = [250, 500];
           for (let attempt = 0; attempt <= 2; attempt++) {
             const current = s as ClaimedState;
-            const before = Date.now();
+            const before = clock.now();
             const res = await report(api, ns, current.state_id, "errored", {
               error: `boom ${attempt}`,
             });
-            const after = Date.now();
+            const after = clock.now();
             expect(res.status).toBe(200);
             if (attempt === 2) {
               expect(res.body).toEqual({ status: "ERRORED", retry_created: false });
@@ -147,12 +159,13 @@ for (const dialect of DIALECTS) {
             const delay = delays[attempt] as number;
             expect(retry.enqueue_after).toBeGreaterThanOrEqual(before + delay);
             expect(retry.enqueue_after).toBeLessThanOrEqual(after + delay);
-            // Not claimable before its time (checked only while clearly before it).
-            if (Date.now() < retry.enqueue_after - 100)
-              expect(await claim(api, ns, ["Task"], 1)).toEqual([]);
-            const [next] = await claim(api, ns, ["Task"], 1, 5000);
+            // Not claimable before its time, claimable from it on.
+            clock.advance(retry.enqueue_after - clock.now() - 1);
+            expect(await claim(api, ns, ["Task"], 1)).toEqual([]);
+            clock.advance(1);
+            const [next] = await claim(api, ns, ["Task"], 1);
             expect(next?.state_id).toBe(retry.id);
-            expect(Date.now()).toBeGreaterThanOrEqual(retry.enqueue_after);
+            expect(clock.now()).toBeGreaterThanOrEqual(retry.enqueue_after);
             s = next;
           }
           const original = await details(api, ns, "g", runId, first);
@@ -176,6 +189,7 @@ for (const dialect of DIALECTS) {
         });
 
         it("places the first retry of each of the nine strategies inside its window (random pinned)", async () => {
+          const api = timed.api;
           const ns = "sem-strategies";
           await registerNodes(api, ns, ONE);
           const b = 60_000;
@@ -199,11 +213,11 @@ for (const dialect of DIALECTS) {
             const runId = await trigger(api, ns, graph);
             const [s] = await claim(api, ns, ["Task"], 1);
             expect(s?.run_id).toBe(runId);
-            const before = Date.now();
+            const before = clock.now();
             const res = await report(api, ns, (s as ClaimedState).state_id, "errored", {
               error: "x",
             });
-            const after = Date.now();
+            const after = clock.now();
             expect(res.body).toEqual({ status: "ERRORED", retry_created: true });
             const retryNode = (await dagNodes(api, ns, runId)).find(
               (n) => n.status === "CREATED",
@@ -219,6 +233,7 @@ for (const dialect of DIALECTS) {
         });
 
         it("caps the delay at max_delay", async () => {
+          const api = timed.api;
           const ns = "sem-maxdelay";
           await setup(
             api,
@@ -236,10 +251,11 @@ for (const dialect of DIALECTS) {
           );
           const runId = await trigger(api, ns, "g");
           const [s] = await claim(api, ns, ["Task"], 1);
-          const before = Date.now();
+          const before = clock.now();
           await report(api, ns, (s as ClaimedState).state_id, "errored", { error: "x" });
-          const after = Date.now();
-          const [retry] = await claim(api, ns, ["Task"], 1, 3000);
+          const after = clock.now();
+          clock.advance(200);
+          const [retry] = await claim(api, ns, ["Task"], 1);
           expect(retry).toBeDefined();
           const d = await details(api, ns, "g", runId, (retry as ClaimedState).state_id);
           expect(d.enqueue_after).toBeGreaterThanOrEqual(before + 200);
@@ -365,6 +381,7 @@ for (const dialect of DIALECTS) {
 
       describe("re-enqueue-after", () => {
         it("brings the same state back after the delay without consuming a retry", async () => {
+          const api = timed.api;
           const ns = "sem-requeue";
           await setup(
             api,
@@ -380,9 +397,9 @@ for (const dialect of DIALECTS) {
           const id = (s as ClaimedState).state_id;
 
           for (const delay of [300, 100]) {
-            const before = Date.now();
+            const before = clock.now();
             const res = await report(api, ns, id, "re-enqueue-after", { enqueue_after: delay });
-            const after = Date.now();
+            const after = clock.now();
             expect(res.status).toBe(200);
             expect(res.body.status).toBe("CREATED");
             expect(res.body.enqueue_after).toBeGreaterThanOrEqual(before + delay);
@@ -397,16 +414,18 @@ for (const dialect of DIALECTS) {
             expect(
               (await report(api, ns, id, "re-enqueue-after", { enqueue_after: 10 })).status,
             ).toBe(400);
-            if (Date.now() < res.body.enqueue_after - 100)
-              expect(await claim(api, ns, ["Task"], 1)).toEqual([]);
-            const [again] = await claim(api, ns, ["Task"], 1, 5000);
+            clock.advance(delay - 1);
+            expect(await claim(api, ns, ["Task"], 1)).toEqual([]);
+            clock.advance(1);
+            const [again] = await claim(api, ns, ["Task"], 1);
             expect(again?.state_id).toBe(id);
-            expect(Date.now()).toBeGreaterThanOrEqual(res.body.enqueue_after);
+            expect(clock.now()).toBeGreaterThanOrEqual(res.body.enqueue_after);
           }
           // Two re-queues later the single retry is still available.
           const errored = await report(api, ns, id, "errored", { error: "now really failed" });
           expect(errored.body).toEqual({ status: "ERRORED", retry_created: true });
-          const [retry] = await claim(api, ns, ["Task"], 1, 5000);
+          clock.advance(50);
+          const [retry] = await claim(api, ns, ["Task"], 1);
           expect(
             await details(api, ns, "g", runId, (retry as ClaimedState).state_id),
           ).toMatchObject({ retry_count: 1, retry_of: id });
@@ -465,12 +484,23 @@ for (const dialect of DIALECTS) {
         });
 
         it("answers empty when nothing arrives before wait_ms", async () => {
-          const started = Date.now();
-          expect(await claim(api, "sem-poll-empty", ["Nothing"], 1, 300)).toEqual([]);
-          expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+          let answered: ClaimedState[] | undefined;
+          const poll = claim(timed.api, "sem-poll-empty", ["Nothing"], 1, 300).then(
+            (states) => (answered = states),
+          );
+          await waitFor(() => timed.server.dispatcher.waiterCount > 0, {
+            timeoutMs: 2000,
+            intervalMs: 5,
+          });
+          clock.advance(299);
+          await new Promise((r) => setTimeout(r, 50)); // real time for a wrong answer to arrive
+          expect(answered).toBeUndefined();
+          clock.advance(1);
+          expect(await poll).toEqual([]);
         });
 
         it("is woken when a delayed retry or a start_delay becomes due, in one request", async () => {
+          const api = timed.api;
           const ns = "sem-poll-delay";
           await setup(
             api,
@@ -487,19 +517,32 @@ for (const dialect of DIALECTS) {
             error: "x",
           });
           expect(res.body.retry_created).toBe(true);
+          const parked = () =>
+            waitFor(() => timed.server.dispatcher.waiterCount > 0, {
+              timeoutMs: 2000,
+              intervalMs: 5,
+            });
           const started = Date.now();
-          const [retry] = await claim(api, ns, ["Task"], 1, 5000);
+          const retryPoll = claim(api, ns, ["Task"], 1, 5000);
+          await parked();
+          clock.advance(400);
+          const [retry] = await retryPoll;
           const elapsed = Date.now() - started;
           expect(retry).toBeDefined();
           const d = await details(api, ns, "g", runId, (retry as ClaimedState).state_id);
           expect(d.retry_count).toBe(1);
-          expect(Date.now()).toBeGreaterThanOrEqual(d.enqueue_after);
+          expect(clock.now()).toBeGreaterThanOrEqual(d.enqueue_after);
           expect(elapsed).toBeLessThan(1500);
 
-          const t0 = Date.now();
+          const t0 = clock.now();
           const run2 = await trigger(api, ns, "g", { start_delay: 300 });
-          const [delayed] = await claim(api, ns, ["Task"], 1, 5000);
-          const waited = Date.now() - t0;
+          const delayedPoll = claim(api, ns, ["Task"], 1, 5000);
+          await parked();
+          clock.advance(299);
+          await new Promise((r) => setTimeout(r, 50)); // real time for a wrong answer to arrive
+          clock.advance(1);
+          const [delayed] = await delayedPoll;
+          const waited = clock.now() - t0;
           expect(delayed?.run_id).toBe(run2);
           expect(waited).toBeGreaterThanOrEqual(300); // not before its start_delay
           expect(waited).toBeLessThan(1500);
@@ -833,10 +876,14 @@ for (const dialect of DIALECTS) {
   describe.skipIf(dialect === "postgres" && !postgresAvailable())(`${dialect}: leases`, () => {
     let t: TestServer;
     let api: ApiClient;
+    // Leases expire by moving the server's clock; the reaper itself runs every 50 ms real time.
+    let clock: TestClock;
     const LEASE_MS = 300;
     beforeAll(async () => {
+      clock = new TestClock();
       t = await startTestServer(dialect, {
         random: () => RANDOM,
+        clock,
         env: { STATE_LEASE_MS: String(LEASE_MS), LEASE_REAPER_INTERVAL_MS: "50" },
       });
       api = t.api;
@@ -853,14 +900,18 @@ for (const dialect of DIALECTS) {
         oneNode(ns, { retry_policy: { max_retries: 1, strategy: "FIXED", backoff_factor: 50 } }),
       );
       const runId = await trigger(api, ns, "g");
-      const before = Date.now();
+      const before = clock.now();
       const [s] = await claim(api, ns, ["Task"], 1);
       const id = (s as ClaimedState & { lease_expires_at: number }).state_id;
       const lease = (s as unknown as { lease_expires_at: number }).lease_expires_at;
       expect(lease).toBeGreaterThanOrEqual(before + LEASE_MS);
-      expect(lease).toBeLessThanOrEqual(Date.now() + LEASE_MS);
+      expect(lease).toBeLessThanOrEqual(clock.now() + LEASE_MS);
 
       // The runtime "dies": no report, no heartbeat. The reaper sends the claim through the policy.
+      clock.advance(LEASE_MS - 1);
+      await new Promise((r) => setTimeout(r, 120)); // two reaper ticks: not expired yet
+      expect((await details(api, ns, "g", runId, id)).status).toBe("QUEUED");
+      clock.advance(1);
       const reaped = await waitFor(
         async () => {
           const d = await details(api, ns, "g", runId, id);
@@ -869,7 +920,7 @@ for (const dialect of DIALECTS) {
         { timeoutMs: 5000, intervalMs: 25 },
       );
       expect(reaped.error).toMatch(/lease/i);
-      expect(Date.now()).toBeGreaterThanOrEqual(lease);
+      expect(clock.now()).toBeGreaterThanOrEqual(lease);
 
       const late = await report(api, ns, id, "executed", { outputs: [{ x: "too late" }] });
       expect(late.status).toBe(400);
@@ -877,7 +928,8 @@ for (const dialect of DIALECTS) {
       expect((await report(api, ns, id, "errored", { error: "too late" })).status).toBe(400);
       expect((await api.post(`/v0/namespace/${ns}/state/${id}/heartbeat`, {})).status).toBe(409);
 
-      const [retry] = await claim(api, ns, ["Task"], 1, 3000);
+      clock.advance(50);
+      const [retry] = await claim(api, ns, ["Task"], 1);
       expect(retry).toBeDefined();
       expect(await details(api, ns, "g", runId, (retry as ClaimedState).state_id)).toMatchObject({
         retry_count: 1,
@@ -902,6 +954,7 @@ for (const dialect of DIALECTS) {
       await setup(api, ns, ONE, "g", oneNode(ns, { retry_policy: { max_retries: 0 } }));
       const runId = await trigger(api, ns, "g");
       await claim(api, ns, ["Task"], 1);
+      clock.advance(LEASE_MS);
       const run = await waitFor(
         async () => {
           const r = await runStatus(api, ns, runId);
@@ -928,9 +981,9 @@ for (const dialect of DIALECTS) {
       const id = (s as ClaimedState).state_id;
       const original = (s as unknown as { lease_expires_at: number }).lease_expires_at;
       let last = original;
-      // Real time has to pass the original lease (300 ms) several times over; beat every 100 ms.
-      while (Date.now() < original + 3 * LEASE_MS) {
-        await new Promise((r) => setTimeout(r, 100));
+      // The clock passes the original lease (300 ms) several times over; beat every 100 ms.
+      while (clock.now() < original + 3 * LEASE_MS) {
+        clock.advance(100);
         const hb = await api.post(`/v0/namespace/${ns}/state/${id}/heartbeat`, {});
         expect(hb.status, JSON.stringify(hb.body)).toBe(200);
         expect(hb.body.lease_expires_at).toBeGreaterThanOrEqual(last);

@@ -1,8 +1,9 @@
 /**
- * A clock for tests that can skip time ahead (temporal's time skipping): `now()` is real time
- * plus an offset, so the server keeps working normally, and `advance(ms)` moves every time-based
- * behaviour forward at once (retry delays, start_delay, re-enqueue-after, leases, long-poll
- * deadlines) instead of the test waiting it out.
+ * A clock for tests that skips time ahead (temporal's time skipping): `advance(ms)` moves every
+ * time-based behaviour forward at once (retry delays, start_delay, re-enqueue-after, leases,
+ * long-poll deadlines) instead of the test waiting it out. Frozen (the default), time moves only
+ * when the test advances it, so "just before" and "just after" are exact; `{ frozen: false }`
+ * lets real time flow too, for tests that also wait on real processes.
  */
 import type { Clock, Timer } from "../../src/engine/clock.js";
 
@@ -13,11 +14,16 @@ interface PendingTimer {
 }
 
 export class TestClock implements Clock {
+  readonly #frozenAt: number | undefined;
   #offset = 0;
   readonly #timers = new Set<PendingTimer>();
 
+  constructor({ frozen = true }: { frozen?: boolean } = {}) {
+    this.#frozenAt = frozen ? Date.now() : undefined;
+  }
+
   now(): number {
-    return Date.now() + this.#offset;
+    return (this.#frozenAt ?? Date.now()) + this.#offset;
   }
 
   setTimer(at: number, fn: () => void): Timer {
@@ -46,6 +52,9 @@ export class TestClock implements Clock {
       timer.fn();
       return;
     }
-    timer.handle = setTimeout(() => this.#arm(timer), Math.min(delay, 2_147_483_647));
+    // A frozen clock only moves in advance(), which re-arms every timer.
+    if (this.#frozenAt === undefined) {
+      timer.handle = setTimeout(() => this.#arm(timer), Math.min(delay, 2_147_483_647));
+    }
   }
 }

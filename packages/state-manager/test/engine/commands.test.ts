@@ -1,0 +1,303 @@
+/**
+ * The engine's commands on a real store (both dialects), without HTTP, with time advanced by a
+ * TestClock instead of waited out: triggers with a start delay, reports, retries and their
+ * delays, prune, re-enqueue-after, manual retry, heartbeats, the lease reaper and long-polls.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import {
+  DuplicateRetryError,
+  LeaseNotHeldError,
+  StateNotQueuedError,
+  StateNotRetryableError,
+} from "../../src/domain/errors.js";
+import type { State } from "../../src/domain/model.js";
+import { claimNow, setUpGraph, startTestEngine, type TestEngine } from "../helpers/test-engine.js";
+import { DIALECTS, postgresAvailable } from "../helpers/test-server.js";
+
+const TASK = [{ name: "Task", inputs: ["x"], outputs: ["x"] }];
+const oneTask = (ns: string, extra: Record<string, unknown> = {}) => ({
+  nodes: [{ node_name: "Task", namespace: ns, identifier: "t", inputs: { x: "1" } }],
+  ...extra,
+});
+
+for (const dialect of DIALECTS) {
+  describe.skipIf(dialect === "postgres" && !postgresAvailable())(`${dialect}: engine`, () => {
+    let t: TestEngine;
+    beforeAll(async () => {
+      t = await startTestEngine(dialect, { leaseMs: 30_000 });
+    });
+    afterAll(async () => t?.close());
+
+    const state = (id: string) => t.store.transaction((tx) => tx.getState(id)) as Promise<State>;
+    const run = (id: string) => t.store.transaction((tx) => tx.getRun(id));
+
+    describe("trigger", () => {
+      it("creates a PENDING run whose root state is claimable once its start_delay has passed", async () => {
+        const ns = "eng-trigger";
+        await setUpGraph(t.engine, ns, "g", TASK, oneTask(ns));
+        const before = t.clock.now();
+        const { run_id } = await t.engine.trigger(ns, "g", {
+          inputs: { x: "7" },
+          store: {},
+          start_delay: 60_000,
+        });
+        expect(await run(run_id)).toMatchObject({ status: "PENDING", graph_version: 1 });
+        expect(await claimNow(t.engine, ns, ["Task"])).toEqual([]);
+        t.clock.advance(60_000);
+        const [root] = await claimNow(t.engine, ns, ["Task"]);
+        expect(root).toMatchObject({ run_id, status: "QUEUED", inputs: { x: "7" } });
+        expect(root?.enqueue_after).toBeGreaterThanOrEqual(before + 60_000);
+      });
+    });
+
+    describe("executed", () => {
+      it("fans out, creates one child per output and finishes the run when they succeed", async () => {
+        const ns = "eng-fanout";
+        await setUpGraph(
+          t.engine,
+          ns,
+          "g",
+          [
+            { name: "Split", inputs: ["x"], outputs: ["part"] },
+            { name: "Work", inputs: ["part"], outputs: ["y"] },
+          ],
+          {
+            nodes: [
+              {
+                node_name: "Split",
+                namespace: ns,
+                identifier: "s",
+                inputs: { x: "a" },
+                next_nodes: ["w"],
+              },
+              {
+                node_name: "Work",
+                namespace: ns,
+                identifier: "w",
+                inputs: { part: "${{ s.outputs.part }}" },
+              },
+            ],
+          },
+        );
+        const { run_id } = await t.engine.trigger(ns, "g", {
+          inputs: {},
+          store: {},
+          start_delay: 0,
+        });
+        const [split] = await claimNow(t.engine, ns, ["Split"]);
+        await t.engine.executed(ns, split!.id, [{ part: "1" }, { part: "2" }, { part: "3" }]);
+        expect((await state(split!.id)).status).toBe("SUCCESS");
+        const work = await claimNow(t.engine, ns, ["Work"]);
+        expect(work.map((w) => w.inputs.part).sort()).toEqual(["1", "2", "3"]);
+        expect(new Set(work.map((w) => w.direct_parent)).size).toBe(3);
+        for (const w of work) await t.engine.executed(ns, w.id, [{ y: "ok" }]);
+        expect(await run(run_id)).toMatchObject({ status: "SUCCESS" });
+      });
+
+      it("refuses a second report for the same claim and changes nothing", async () => {
+        const ns = "eng-twice";
+        await setUpGraph(t.engine, ns, "g", TASK, oneTask(ns));
+        await t.engine.trigger(ns, "g", { inputs: {}, store: {}, start_delay: 0 });
+        const [s] = await claimNow(t.engine, ns, ["Task"]);
+        await t.engine.executed(ns, s!.id, [{ x: "first" }]);
+        await expect(t.engine.executed(ns, s!.id, [{ x: "second" }])).rejects.toBeInstanceOf(
+          StateNotQueuedError,
+        );
+        expect((await state(s!.id)).outputs).toEqual({ x: "first" });
+      });
+    });
+
+    describe("errored", () => {
+      it("schedules each retry after the policy's delay and fails the run once retries are used", async () => {
+        const ns = "eng-retry";
+        await setUpGraph(
+          t.engine,
+          ns,
+          "g",
+          TASK,
+          oneTask(ns, {
+            retry_policy: {
+              max_retries: 2,
+              strategy: "EXPONENTIAL",
+              backoff_factor: 10_000,
+              exponent: 3,
+            },
+          }),
+        );
+        const { run_id } = await t.engine.trigger(ns, "g", {
+          inputs: {},
+          store: {},
+          start_delay: 0,
+        });
+        let [s] = await claimNow(t.engine, ns, ["Task"]);
+        for (const delay of [10_000, 30_000]) {
+          const at = t.clock.now();
+          expect(await t.engine.errored(ns, s!.id, "boom")).toEqual({ retryCreated: true });
+          expect((await state(s!.id)).status).toBe("RETRY_CREATED");
+          t.clock.advance(delay - 1);
+          expect(await claimNow(t.engine, ns, ["Task"])).toEqual([]);
+          t.clock.advance(1);
+          const [retry] = await claimNow(t.engine, ns, ["Task"]);
+          expect(retry).toMatchObject({ retry_of: s!.id, retry_count: s!.retry_count + 1 });
+          expect(retry!.enqueue_after - at).toBeGreaterThanOrEqual(delay);
+          s = retry;
+        }
+        expect(await t.engine.errored(ns, s!.id, "final")).toEqual({ retryCreated: false });
+        expect((await state(s!.id)).status).toBe("ERRORED");
+        expect(await run(run_id)).toMatchObject({ status: "FAILED" });
+      });
+    });
+
+    describe("prune and re-enqueue-after", () => {
+      it("re-enqueues the same state after the delay without using a retry, then prunes it", async () => {
+        const ns = "eng-requeue";
+        await setUpGraph(
+          t.engine,
+          ns,
+          "g",
+          TASK,
+          oneTask(ns, { retry_policy: { max_retries: 0 } }),
+        );
+        const { run_id } = await t.engine.trigger(ns, "g", {
+          inputs: {},
+          store: {},
+          start_delay: 0,
+        });
+        const [s] = await claimNow(t.engine, ns, ["Task"]);
+        const at = await t.engine.reEnqueueAfter(ns, s!.id, 5_000);
+        expect(at).toBe((await state(s!.id)).enqueue_after);
+        expect(await claimNow(t.engine, ns, ["Task"])).toEqual([]);
+        t.clock.advance(5_000);
+        const [again] = await claimNow(t.engine, ns, ["Task"]);
+        expect(again).toMatchObject({ id: s!.id, retry_count: 0 });
+        await t.engine.prune(ns, s!.id, { reason: "enough" });
+        expect(await state(s!.id)).toMatchObject({ status: "PRUNED", data: { reason: "enough" } });
+        expect(await run(run_id)).toMatchObject({ status: "SUCCESS" });
+      });
+    });
+
+    describe("manual retry", () => {
+      it("reopens a FAILED run, refuses a reused fanout id and a state that is not final", async () => {
+        const ns = "eng-manual";
+        await setUpGraph(
+          t.engine,
+          ns,
+          "g",
+          TASK,
+          oneTask(ns, { retry_policy: { max_retries: 0 } }),
+        );
+        const { run_id } = await t.engine.trigger(ns, "g", {
+          inputs: {},
+          store: {},
+          start_delay: 0,
+        });
+        const [s] = await claimNow(t.engine, ns, ["Task"]);
+        await expect(t.engine.manualRetry(ns, s!.id, "f-0")).rejects.toBeInstanceOf(
+          StateNotRetryableError,
+        );
+        await t.engine.errored(ns, s!.id, "boom");
+        expect(await run(run_id)).toMatchObject({ status: "FAILED" });
+        const copyId = await t.engine.manualRetry(ns, s!.id, "f-1");
+        expect(await run(run_id)).toMatchObject({ status: "PENDING", finished_at: null });
+        await expect(t.engine.manualRetry(ns, s!.id, "f-1")).rejects.toBeInstanceOf(
+          StateNotRetryableError,
+        );
+        const [copy] = await claimNow(t.engine, ns, ["Task"]);
+        expect(copy).toMatchObject({ id: copyId, retry_of: s!.id, retry_count: 0 });
+        await t.engine.errored(ns, copy!.id, "again");
+        await expect(t.engine.manualRetry(ns, copy!.id, "f-1")).rejects.toBeInstanceOf(
+          DuplicateRetryError,
+        );
+      });
+    });
+
+    describe("leases", () => {
+      it("a heartbeat moves the lease to now + lease; once reported, heartbeats are refused", async () => {
+        const ns = "eng-heartbeat";
+        await setUpGraph(t.engine, ns, "g", TASK, oneTask(ns));
+        await t.engine.trigger(ns, "g", { inputs: {}, store: {}, start_delay: 0 });
+        const [s] = await claimNow(t.engine, ns, ["Task"]);
+        t.clock.advance(20_000);
+        const until = await t.engine.heartbeat(ns, s!.id, 45_000);
+        expect(until).toBe((await state(s!.id)).lease_expires_at);
+        expect(until - t.clock.now()).toBeLessThanOrEqual(45_000);
+        expect(until - t.clock.now()).toBeGreaterThan(44_000);
+        await t.engine.executed(ns, s!.id, []);
+        await expect(t.engine.heartbeat(ns, s!.id)).rejects.toBeInstanceOf(LeaseNotHeldError);
+      });
+
+      it("the reaper sends an expired claim through the retry policy, and only once it expired", async () => {
+        const ns = "eng-reaper";
+        await setUpGraph(
+          t.engine,
+          ns,
+          "g",
+          TASK,
+          oneTask(ns, {
+            retry_policy: { max_retries: 1, strategy: "FIXED", backoff_factor: 1000 },
+          }),
+        );
+        await t.engine.trigger(ns, "g", { inputs: {}, store: {}, start_delay: 0 });
+        const [s] = await t.engine.enqueue(ns, {
+          nodes: ["Task"],
+          batchSize: 1,
+          waitMs: 0,
+          leaseMs: 10_000,
+          claimedBy: "rt-1",
+        });
+        // Other tests' claims share this engine: assert on this state, not on counts.
+        t.clock.advance(9_999);
+        await t.engine.reapExpiredLeases();
+        expect((await state(s!.id)).status).toBe("QUEUED");
+        t.clock.advance(1);
+        await t.engine.reapExpiredLeases();
+        const reaped = await state(s!.id);
+        expect(reaped.status).toBe("RETRY_CREATED");
+        expect(reaped.error).toMatch(/lease expired: claimed by rt-1/);
+        await expect(t.engine.executed(ns, s!.id, [])).rejects.toBeInstanceOf(StateNotQueuedError);
+        t.clock.advance(1000);
+        const [retry] = await claimNow(t.engine, ns, ["Task"]);
+        expect(retry).toMatchObject({ retry_of: s!.id, retry_count: 1 });
+      });
+    });
+
+    describe("long-poll", () => {
+      it("waits, and is answered when a delayed retry becomes due as the clock moves", async () => {
+        const ns = "eng-poll";
+        await setUpGraph(
+          t.engine,
+          ns,
+          "g",
+          TASK,
+          oneTask(ns, {
+            retry_policy: { max_retries: 1, strategy: "FIXED", backoff_factor: 120_000 },
+          }),
+        );
+        await t.engine.trigger(ns, "g", { inputs: {}, store: {}, start_delay: 0 });
+        const [s] = await claimNow(t.engine, ns, ["Task"]);
+        await t.engine.errored(ns, s!.id, "later");
+        let answered: State[] | undefined;
+        const poll = t.engine
+          .enqueue(ns, { nodes: ["Task"], batchSize: 1, waitMs: 300_000 })
+          .then((states) => (answered = states));
+        await new Promise((r) => setTimeout(r, 50)); // let the poll park (real time, briefly)
+        expect(answered).toBeUndefined();
+        t.clock.advance(120_000);
+        const [retry] = await poll;
+        expect(retry).toMatchObject({ retry_of: s!.id });
+      });
+
+      it("answers empty once its wait_ms has passed on the clock", async () => {
+        const poll = t.engine.enqueue("eng-poll-empty", {
+          nodes: ["Nobody"],
+          batchSize: 1,
+          waitMs: 60_000,
+        });
+        await new Promise((r) => setTimeout(r, 20));
+        t.clock.advance(60_000);
+        expect(await poll).toEqual([]);
+      });
+    });
+  });
+}
