@@ -157,6 +157,8 @@ export async function startStateManager(
     STATE_MANAGER_SECRET: apiKey,
     SECRETS_ENCRYPTION_KEY: generateEncryptionKey(),
     LOG_LEVEL: options.logLevel ?? "warn",
+    // Tests hold the server to its documented response schemas (a mismatch answers 500).
+    VALIDATE_RESPONSES: "true",
   });
   delete env.MONGO_URI;
   if (tempDir !== undefined) {

@@ -73,6 +73,8 @@ export async function startTestServer(
     STATE_MANAGER_SECRET: API_KEY,
     SECRETS_ENCRYPTION_KEY: ENCRYPTION_KEY,
     LOG_LEVEL: process.env["TEST_LOG_LEVEL"] ?? "silent",
+    // Every response is checked against its documented schema (a mismatch answers 500).
+    VALIDATE_RESPONSES: "true",
     ...options.env,
   });
   const server = await startServer(config, createLogger(config.logLevel), {
