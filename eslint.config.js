@@ -1,10 +1,11 @@
 // ESLint flat config: typescript-eslint with type-aware rules for promise-heavy code.
 import js from "@eslint/js";
 import simpleImportSort from "eslint-plugin-simple-import-sort";
+import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/node_modules/**", "bench/**", "**/*.config.ts", "coverage/**"] },
+  { ignores: ["**/dist/**", "**/node_modules/**", "**/*.config.ts", "coverage/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -33,6 +34,12 @@ export default tseslint.config(
       "simple-import-sort/imports": "error",
       curly: ["error", "multi-line"],
     },
+  },
+  {
+    // Plain Node scripts: the benchmark and repository tooling.
+    files: ["**/*.mjs", "**/*.cjs"],
+    languageOptions: { globals: { ...globals.node } },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
   },
   {
     files: ["**/test/**/*.ts", "**/*.test.ts"],

@@ -775,7 +775,7 @@ function machineBusySeconds() {
       .trim()
       .split(/\s+/)
       .map(Number);
-    const [user, nice, system, idle, iowait, irq, softirq, steal] = ticks;
+    const [user, nice, system, _idle, _iowait, irq, softirq, steal] = ticks;
     return (user + nice + system + irq + softirq + steal) / 100;
   } catch {
     return NaN;
