@@ -122,7 +122,7 @@ export async function startRedis() {
     dir,
     async stop() {
       child.stdin.end();
-      await Promise.race([exited, sleep(10_000)]);
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
       rmSync(dir, { recursive: true, force: true });
     },
   };
