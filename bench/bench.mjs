@@ -198,11 +198,13 @@ function cutNote(cut, unit) {
 }
 
 /** The cell of one workload of one column. */
-function cell(outcome, workload, key, digits = 0) {
+function cell(outcome, workload, key, { digits = 0, measuredBeforeCut = false } = {}) {
   const rs = outcome.ok?.results?.[workload];
   if (!rs || rs.length === 0) return outcome.error ? "FAILED" : "—";
   const value = median(rs.map((r) => r[key]));
   const last = rs[rs.length - 1];
+  if (measuredBeforeCut)
+    return `${fmt(value, digits)}${rs.length > 1 ? ` (median of ${rs.length})` : ""}`;
   if (rs.length === 1 && last.cut) {
     if (workload.startsWith("fanout"))
       return `> ${fmt(last.cut.elapsedS * 1000)} (${cutNote(last.cut, "children")})`;
@@ -255,7 +257,7 @@ function printTable(opts, sizes, outcomes) {
       ({ outcome }) => cell(outcome, "throughput", "perSecond"),
     );
     add(`  enqueue of those jobs beforehand (jobs/s, for information)`, ({ outcome }) =>
-      cell(outcome, "throughput", "enqueuePerSecond"),
+      cell(outcome, "throughput", "enqueuePerSecond", { measuredBeforeCut: true }),
     );
   }
   if (wl("latency")) {
