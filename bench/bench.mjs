@@ -203,11 +203,13 @@ function cell(outcome, workload, key, { digits = 0, measuredBeforeCut = false } 
   if (!rs || rs.length === 0) return outcome.error ? "FAILED" : "—";
   const value = median(rs.map((r) => r[key]));
   const last = rs[rs.length - 1];
-  if (measuredBeforeCut)
+  if (measuredBeforeCut) {
     return `${fmt(value, digits)}${rs.length > 1 ? ` (median of ${rs.length})` : ""}`;
+  }
   if (rs.length === 1 && last.cut) {
-    if (workload.startsWith("fanout"))
+    if (workload.startsWith("fanout")) {
       return `> ${fmt(last.cut.elapsedS * 1000)} (${cutNote(last.cut, "children")})`;
+    }
     return `${fmt(value, digits)} (${cutNote(last.cut, workload === "chain" ? "steps" : "jobs")})`;
   }
   return `${fmt(value, digits)}${MEDIAN_NOTE(rs)}`;
@@ -313,7 +315,7 @@ async function main() {
       process.stderr.write(`\n${signal}: stopping\n`);
       currentChild?.kill("SIGTERM");
       setTimeout(() => process.exit(130), 15_000).unref();
-      cleanup().finally(() => process.exit(130));
+      void cleanup().finally(() => process.exit(130));
     });
   }
 

@@ -66,11 +66,11 @@ function parseArgs(argv) {
     const value = () => inline ?? argv[++i];
     if (flag === "--quick") opts.quick = true;
     else if (flag === "--trials") opts.trials = Number(value());
-    else if (flag === "--only")
+    else if (flag === "--only") {
       opts.only = value()
         .split(",")
         .map((s) => s.trim());
-    else if (flag === "--server") opts.entry = value();
+    } else if (flag === "--server") opts.entry = value();
     else if (flag === "--client") opts.client = value();
     else if (flag === "--no-wait-quiet") opts.waitQuiet = false;
     else if (flag === "--batch-reports") opts.batchReports = true;
@@ -335,8 +335,9 @@ function recordClaims(ns, states, target) {
   for (const s of states) {
     const first = claimedBy.get(s.state_id);
     if (first === undefined) claimedBy.set(s.state_id, replica);
-    else
+    else {
       doubleClaims.push({ ns, stateId: s.state_id, node: s.node_name, replicas: [first, replica] });
+    }
   }
 }
 
@@ -472,8 +473,9 @@ async function latencyTrial(ns) {
     await trigger(ns, "single");
     const triggeredAt = now();
     const { res, at } = await polled;
-    if (res.states.length !== 1)
+    if (res.states.length !== 1) {
       throw new Error(`latency: long-poll answered ${res.states.length} states`);
+    }
     await executed(ns, res.states[0].state_id, [{ y: "1" }]);
     if (i < SIZES.latencyWarmup) continue;
     if (at < triggeredAt) claimFirst++;
@@ -635,10 +637,11 @@ async function fanoutTrial(ns) {
   ]);
   const cpu = meter();
   stopWatching = true;
-  if (!merge)
+  if (!merge) {
     throw new Error(
       `fanout: merge state never became claimable (work reported ${(await work).reported}/${width})`,
     );
+  }
   const { lastReportAt: lastWorkReportAt } = await work;
   const ys = JSON.parse(merge.state.inputs.ys);
   if (!Array.isArray(ys) || ys.length !== width) {
@@ -730,8 +733,9 @@ async function main() {
     if (opts.postgres) {
       reportDoubleClaims();
       for (const [i, s] of servers.entries()) {
-        if (s.exited())
+        if (s.exited()) {
           process.stdout.write(`replica ${i + 1} process exited: ${JSON.stringify(s.exited())}\n`);
+        }
         process.stdout.write(`replica ${i + 1} output (last 4 KiB):\n${s.output().slice(-4096)}\n`);
       }
       if (pgCluster) process.stdout.write(`PostgreSQL log (last 4 KiB):\n${pgCluster.logTail()}\n`);
@@ -886,18 +890,20 @@ async function main() {
     reportDoubleClaims();
     for (const [i, s] of servers.entries()) {
       const warnings = s.output().trim();
-      if (warnings !== "")
+      if (warnings !== "") {
         process.stdout.write(
           `replica ${i + 1} output (LOG_LEVEL=warn, last 2 KiB):\n${warnings.slice(-2048)}\n`,
         );
+      }
     }
     await stopAll();
     if (doubleClaims.length > 0) process.exitCode = 1;
     return;
   }
   const warnings = server.output().trim();
-  if (warnings !== "")
+  if (warnings !== "") {
     process.stdout.write(`server output (LOG_LEVEL=warn, last 2 KiB):\n${warnings.slice(-2048)}\n`);
+  }
   await server.stop();
 }
 
@@ -954,12 +960,13 @@ function stopAll() {
   stopping ??= (async () => {
     await Promise.all(servers.map((s) => s.stop().catch(() => {})));
     if (pgCluster) pgCluster.stop();
-    else
+    else {
       await dropBenchDatabase().catch((err) =>
         process.stderr.write(
           `could not drop database ${pgDatabase?.name}: ${err?.message ?? err}\n`,
         ),
       );
+    }
   })();
   return stopping;
 }
@@ -973,15 +980,17 @@ function reportDoubleClaims() {
       `  DOUBLE CLAIM: namespace ${d.ns}, state ${d.stateId} (node ${d.node}) handed out by replica ${d.replicas[0] + 1} and again by replica ${d.replicas[1] + 1}\n`,
     );
   }
-  if (doubleClaims.length > 20)
+  if (doubleClaims.length > 20) {
     process.stdout.write(`  ... and ${doubleClaims.length - 20} more\n`);
+  }
 }
 
 main().catch(async (err) => {
   process.stderr.write(`bench failed: ${err?.stack ?? err}\n`);
   if (opts.postgres) {
-    for (const [i, s] of servers.entries())
+    for (const [i, s] of servers.entries()) {
       process.stderr.write(`replica ${i + 1} output (last 4 KiB):\n${s.output().slice(-4096)}\n`);
+    }
     if (pgCluster) process.stderr.write(`PostgreSQL log (last 4 KiB):\n${pgCluster.logTail()}\n`);
     await stopAll();
   } else if (server) {

@@ -34,8 +34,9 @@ export function ensurePeersInstalled(log) {
     `installing the peer queues (${stale.map(([n, v]) => `${n}@${v}`).join(", ")}): npm ${args.join(" ")}`,
   );
   const result = spawnSync("npm", args, { stdio: ["ignore", "inherit", "inherit"] });
-  if (result.status !== 0)
+  if (result.status !== 0) {
     throw new Error(`npm ${command} in ${peersDir} failed (${result.status})`);
+  }
   const still = Object.entries(pinnedPeers()).filter(([name, v]) => peerVersion(name) !== v);
   if (still.length > 0) {
     throw new Error(

@@ -79,8 +79,9 @@ export async function startServer({
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (exitInfo)
+    if (exitInfo) {
       throw new Error(`server exited during start (${JSON.stringify(exitInfo)}):\n${output}`);
+    }
     try {
       const res = await fetch(`${url}/health`);
       if (res.status === 200) {
@@ -90,8 +91,9 @@ export async function startServer({
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline)
+    if (Date.now() > deadline) {
       throw new Error(`server did not answer /health within 30 s:\n${output}`);
+    }
     await sleep(50);
   }
   return {

@@ -2,7 +2,7 @@
 // concurrency 16 per workload; bulk enqueue with Queue.addBulk.
 import { requirePeer } from "../lib/peers.mjs";
 import { memoryOf, treeCpuSeconds } from "../lib/proc.mjs";
-import { BenchCheckError, beforeDeadline, Ledger, now, percentile, sleep } from "../lib/util.mjs";
+import { beforeDeadline, BenchCheckError, Ledger, now, percentile, sleep } from "../lib/util.mjs";
 import {
   BULK_CHUNK,
   CHAIN_STEPS,
@@ -58,8 +58,9 @@ export function createBullmqDriver({ redis }) {
   }
 
   async function addBulk(q, jobs) {
-    for (let i = 0; i < jobs.length; i += BULK_CHUNK)
+    for (let i = 0; i < jobs.length; i += BULK_CHUNK) {
       await q.addBulk(jobs.slice(i, i + BULK_CHUNK));
+    }
   }
 
   return {

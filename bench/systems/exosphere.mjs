@@ -9,8 +9,8 @@ import { cpuSecondsOf, memoryOf, treeCpuSeconds } from "../lib/proc.mjs";
 import { acknowledged, installReportAcks, whenAcknowledged } from "../lib/report-acks.mjs";
 import { API_KEY, newEncryptionKey, startServer } from "../lib/state-manager.mjs";
 import {
-  BenchCheckError,
   beforeDeadline,
+  BenchCheckError,
   Ledger,
   now,
   percentile,

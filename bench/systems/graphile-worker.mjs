@@ -10,12 +10,12 @@
 //
 // Both profiles: maxPoolSize 18 (their advice: "10 or concurrentJobs + 2, whichever is larger"),
 // bulk enqueue with `addJobs`, single adds with `addJob` (WorkerUtils, or the job's helpers).
-import { createDatabase, dropDatabase } from "../lib/postgres.mjs";
 import { requirePeer } from "../lib/peers.mjs";
+import { createDatabase, dropDatabase } from "../lib/postgres.mjs";
 import { treeCpuSeconds } from "../lib/proc.mjs";
 import {
-  BenchCheckError,
   beforeDeadline,
+  BenchCheckError,
   Ledger,
   now,
   percentile,

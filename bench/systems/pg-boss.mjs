@@ -13,12 +13,12 @@
 //
 // Both profiles: bulk enqueue with `insert`, single adds with `send`, the constructor's other
 // defaults (connection pool of 10, maintenance on).
-import { createDatabase, dropDatabase } from "../lib/postgres.mjs";
 import { requirePeer } from "../lib/peers.mjs";
+import { createDatabase, dropDatabase } from "../lib/postgres.mjs";
 import { treeCpuSeconds } from "../lib/proc.mjs";
 import {
-  BenchCheckError,
   beforeDeadline,
+  BenchCheckError,
   Ledger,
   now,
   percentile,
