@@ -371,7 +371,9 @@ async function main() {
     );
   }
   for (const v of versions) say(v);
-  const largeCapSeconds = Math.max(opts.capSeconds, LARGE_FANOUT_MIN_CAP_SECONDS);
+  const largeCapSeconds = opts.quick
+    ? opts.capSeconds
+    : Math.max(opts.capSeconds, LARGE_FANOUT_MIN_CAP_SECONDS);
   say(
     `workloads (C=${CONCURRENCY} everywhere): throughput ${fmt(sizes.throughputJobs)} no-op jobs enqueued first; ` +
       `latency ${sizes.latencySamples} samples after ${sizes.latencyWarmup} warm-ups, ${LATENCY_GAP_MS} ms apart; ` +

@@ -50,7 +50,7 @@ export const QUICK_SIZES = Object.freeze({
  * about 40 minutes for 20,000 jobs).
  */
 export const DEFAULT_CAP_SECONDS = { full: 120, quick: 20 };
-/** The 100,000-wide fan-out gets at least this cap. */
+/** The 100,000-wide fan-out gets at least this cap (not with --quick). */
 export const LARGE_FANOUT_MIN_CAP_SECONDS = 600;
 
 /** The result of a trial cut at its cap: what was done by then. */

@@ -220,7 +220,13 @@ export function createExosphereDriver({ store, replicas = 1, serverEntry, postgr
       return groups;
     },
 
-    serverOutput: () => servers.map((s) => s.output().slice(-2048)).join("\n"),
+    serverOutput: () =>
+      servers
+        .map(
+          (s, i) =>
+            `server ${i + 1} (pid ${s.pid})${s.exited() ? `, exited ${JSON.stringify(s.exited())}` : ""}:\n${s.output().slice(-2048)}`,
+        )
+        .join("\n"),
 
     async latency({ trial, sizes, deadline }) {
       const ns = `bench-latency-${trial}`;
