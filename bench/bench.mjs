@@ -319,10 +319,11 @@ async function main() {
     });
   }
 
-  say(
+  const header = [];
+  header.push(
     `Exosphere side-by-side bench${opts.quick ? " (--quick: smoke sizes, figures not comparable)" : ""} — ${startedAt.toISOString()}`,
   );
-  say(
+  header.push(
     `machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), ${fmt(totalmem() / 1024 ** 3)} GiB RAM, Linux ${release()}, node ${process.version}; load average before: ${loadavg()
       .map((l) => l.toFixed(2))
       .join(" ")}`,
@@ -344,7 +345,7 @@ async function main() {
     const external = process.env.BENCH_DATABASE_URL;
     if (external) {
       postgres = { adminUrl: external };
-      say(`database: BENCH_DATABASE_URL ${redactUrl(external)}`);
+      versions.push(`database: BENCH_DATABASE_URL ${redactUrl(external)}`);
     } else {
       const cluster = await startPostgresCluster();
       cleanups.push(async () => cluster.stop());
@@ -370,17 +371,18 @@ async function main() {
       `peers (bench/peers, pinned): bullmq ${peerVersion("bullmq")} + ioredis ${peerVersion("ioredis")}, graphile-worker ${peerVersion("graphile-worker")}, pg-boss ${peerVersion("pg-boss")}, pg ${peerVersion("pg")}`,
     );
   }
-  for (const v of versions) say(v);
+  header.push(...versions);
   const largeCapSeconds = opts.quick
     ? opts.capSeconds
     : Math.max(opts.capSeconds, LARGE_FANOUT_MIN_CAP_SECONDS);
-  say(
+  header.push(
     `workloads (C=${CONCURRENCY} everywhere): throughput ${fmt(sizes.throughputJobs)} no-op jobs enqueued first; ` +
       `latency ${sizes.latencySamples} samples after ${sizes.latencyWarmup} warm-ups, ${LATENCY_GAP_MS} ms apart; ` +
       `chain ${fmt(sizes.chainRuns)} runs × ${CHAIN_STEPS} steps; fan-out ${fmt(sizes.fanout)}${opts.fanoutLarge ? ` and ${fmt(sizes.fanoutLarge)}` : ""} → join; ` +
       `${opts.trials} trial(s) per workload; a trial not done after ${fmt(opts.capSeconds)} s (${fmt(largeCapSeconds)} s for the ${fmt(sizes.fanoutLarge)}-wide fan-out) is cut; ` +
       `before each trial: ${opts.waitQuiet && !opts.quick ? "wait ≤ 90 s for other processes < 25% of a core" : "no wait"}`,
   );
+  for (const line of header) say(line);
   say();
 
   const plan = [...opts.only];
@@ -408,6 +410,9 @@ async function main() {
   }
   await cleanup();
 
+  // The results block: self-contained (header, table, settings), to paste unchanged.
+  say();
+  for (const line of header) say(line);
   say();
   printTable(opts, sizes, outcomes);
   say();

@@ -77,6 +77,16 @@ export function createExosphereDriver({ store, replicas = 1, serverEntry, postgr
   let triggerMethod = `trigger() ×${ENQUEUE_CONCURRENCY} in flight`;
   let completionByPolling = false;
 
+  /** A server that exited (or a port taken by another process) must not pass unnoticed. */
+  function assertServersAlive() {
+    const dead = servers.filter((s) => s.exited());
+    if (dead.length > 0) {
+      throw new Error(
+        `state manager exited: ${dead.map((s) => `pid ${s.pid} ${JSON.stringify(s.exited())}`).join(", ")}`,
+      );
+    }
+  }
+
   const stateManager = (ns, server) =>
     new StateManager({ namespace: ns, stateManagerUri: server.url, key: API_KEY, logger });
 
@@ -229,6 +239,7 @@ export function createExosphereDriver({ store, replicas = 1, serverEntry, postgr
         .join("\n"),
 
     async latency({ trial, sizes, deadline }) {
+      assertServersAlive();
       const ns = `bench-latency-${trial}`;
       const ledger = new Ledger(`${label} latency`);
       let onStart;
@@ -280,6 +291,7 @@ export function createExosphereDriver({ store, replicas = 1, serverEntry, postgr
     },
 
     async throughput({ trial, sizes, deadline }) {
+      assertServersAlive();
       const ns = `bench-throughput-${trial}`;
       const n = sizes.throughputJobs;
       const ledger = new Ledger(`${label} throughput`);
@@ -314,6 +326,7 @@ export function createExosphereDriver({ store, replicas = 1, serverEntry, postgr
     },
 
     async chain({ trial, sizes, deadline }) {
+      assertServersAlive();
       const ns = `bench-chain-${trial}`;
       const runs = sizes.chainRuns;
       const steps = runs * CHAIN_STEPS;
@@ -350,6 +363,7 @@ export function createExosphereDriver({ store, replicas = 1, serverEntry, postgr
     },
 
     async fanout({ trial, width, deadline, workload }) {
+      assertServersAlive();
       const ns = `bench-${workload}-${trial}`;
       const ledger = new Ledger(`${label} ${workload}`);
       const children = new Ledger(`${label} ${workload} children`);
