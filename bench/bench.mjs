@@ -128,12 +128,17 @@ function selectColumns(opts) {
 // Shared services
 
 const cleanups = [];
-async function cleanup() {
-  while (cleanups.length > 0) {
-    await cleanups
-      .pop()()
-      .catch(() => {});
-  }
+let cleaning;
+/** Stops what this process started, last first; shared by the normal end and a signal. */
+function cleanup() {
+  cleaning ??= (async () => {
+    while (cleanups.length > 0) {
+      await cleanups
+        .pop()()
+        .catch(() => {});
+    }
+  })();
+  return cleaning;
 }
 
 function gitDescription() {

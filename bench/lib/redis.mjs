@@ -89,7 +89,9 @@ export async function startRedis() {
     "no",
     ...REDIS_ARGS,
   ];
-  const script = `redis-server ${args.map(shellQuote).join(" ")} & echo $!; cat >/dev/null; kill $! 2>/dev/null; wait $! 2>/dev/null; rm -rf ${shellQuote(dir)}`;
+  // SIGINT is ignored by the wrapper and so by redis-server (a terminal's Ctrl-C reaches the whole
+  // process group): the server stops when the benchmark closes the pipe, and the wrapper cleans up.
+  const script = `trap '' INT; redis-server ${args.map(shellQuote).join(" ")} & echo $!; cat >/dev/null; kill $! 2>/dev/null; wait $! 2>/dev/null; rm -rf ${shellQuote(dir)}`;
   const child = spawn("sh", ["-c", script], { stdio: ["pipe", "pipe", "ignore"] });
   child.stdin.on("error", () => {});
   const pid = await new Promise((resolve, reject) => {
