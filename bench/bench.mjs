@@ -177,8 +177,12 @@ function runColumn(column, config) {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
         if (line.startsWith("BENCH_RESULT ")) outcome = { ok: JSON.parse(line.slice(13)) };
-        else if (line.startsWith("BENCH_ERROR ")) outcome = { error: JSON.parse(line.slice(12)) };
-        else say(line);
+        else if (line.startsWith("BENCH_ERROR ")) {
+          // The trials that finished before the failure still fill their cells.
+          const error = JSON.parse(line.slice(12));
+          const { label, settings, results } = error;
+          outcome = { error, ...(results ? { ok: { label, settings, results } } : {}) };
+        } else say(line);
       }
     });
     child.on("exit", (code, signal) => {

@@ -27,9 +27,10 @@ const say = (line) => process.stdout.write(`${line}\n`);
 async function main() {
   const driver = await createDriver(config);
   say(`${driver.label}: starting`);
+  // Filled as the trials finish: a failure later still reports them.
+  const results = {};
   try {
     await driver.setup();
-    const results = {};
     for (const workload of config.plan) {
       results[workload] = [];
       const isLarge = workload === "fanout-large";
@@ -66,6 +67,8 @@ async function main() {
     say(
       `BENCH_ERROR ${JSON.stringify({
         label: driver.label,
+        settings: driver.settings,
+        results,
         message: err?.message ?? String(err),
         stack: err?.stack ?? "",
         serverOutput: driver.serverOutput?.() ?? "",
