@@ -16,24 +16,32 @@
  * Any HTTP answer other than the expected status, or a transport error, stops the benchmark and
  * is printed in full: we report server errors, we do not work around them.
  */
-import { spawn, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import {
-  chmodSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-} from "node:fs";
-import { createRequire } from "node:module";
 import { Agent, request as httpRequest } from "node:http";
-import { createServer } from "node:net";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
-import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
+
+import {
+  createDatabase,
+  describePostgres,
+  dropDatabase,
+  redactUrl,
+  startPostgresCluster,
+} from "./lib/postgres.mjs";
+import {
+  cpuMeter as machineCpuMeter,
+  cpuSecondsOf,
+  memoryOf,
+  newestMtime,
+  treeCpuSeconds,
+  waitForQuietMachine as waitForQuiet,
+} from "./lib/proc.mjs";
+import {
+  API_KEY,
+  defaultServerEntry,
+  newEncryptionKey,
+  startServer as startStateManager,
+} from "./lib/state-manager.mjs";
+import { fmt, median, now, percentile, pool, sleep, table } from "./lib/util.mjs";
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -58,11 +66,11 @@ function parseArgs(argv) {
     const value = () => inline ?? argv[++i];
     if (flag === "--quick") opts.quick = true;
     else if (flag === "--trials") opts.trials = Number(value());
-    else if (flag === "--only")
+    else if (flag === "--only") {
       opts.only = value()
         .split(",")
         .map((s) => s.trim());
-    else if (flag === "--server") opts.entry = value();
+    } else if (flag === "--server") opts.entry = value();
     else if (flag === "--client") opts.client = value();
     else if (flag === "--no-wait-quiet") opts.waitQuiet = false;
     else if (flag === "--batch-reports") opts.batchReports = true;
@@ -135,147 +143,13 @@ const IDLE_WAIT_MS = 200;
 /** Parallel trigger requests when queueing runs up front. */
 const TRIGGER_CONCURRENCY = 32;
 
-const API_KEY = "bench-key";
-const repoRoot = fileURLToPath(new URL("..", import.meta.url));
-const serverEntry = opts.entry ?? join(repoRoot, "packages/state-manager/dist/main.js");
+const serverEntry = opts.entry ?? defaultServerEntry;
 
 // ---------------------------------------------------------------------------------------------
-// Server process
+// Server processes
 
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/**
- * Starts one state manager. Without `databaseUrl`: a fresh SQLite file in a temp dir (the default
- * mode). With it (`--postgres`): a replica on that PostgreSQL database; every replica of a run
- * gets the same encryption key.
- */
-async function startServer({ databaseUrl, encryptionKey, extraEnv } = {}) {
-  if (!existsSync(serverEntry)) {
-    throw new Error(
-      `${serverEntry} does not exist: build first with  cd /work/main && npx tsc -b packages/state-manager`,
-    );
-  }
-  const dir = mkdtempSync(join(tmpdir(), "exosphere-bench-"));
-  const dbPath = databaseUrl === undefined ? join(dir, "bench.db") : undefined;
-  const port = await freePort();
-  const env = { ...process.env };
-  delete env.NODE_OPTIONS;
-  delete env.MONGO_URI;
-  Object.assign(env, {
-    MODE: "development",
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    DATABASE_URL: databaseUrl ?? `sqlite://${dbPath}`,
-    STATE_MANAGER_SECRET: API_KEY,
-    SECRETS_ENCRYPTION_KEY: encryptionKey ?? randomBytes(32).toString("base64url") + "=",
-    LOG_LEVEL: "warn",
-    ...extraEnv,
-  });
-  const watchdog = new URL("./parent-watchdog.mjs", import.meta.url).href;
-  // BENCH_SERVER_NODE_ARGS: extra node flags for the server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
-  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(/\s+/).filter((a) => a !== "");
-  const child = spawn(process.execPath, [...nodeArgs, "--import", watchdog, serverEntry], {
-    env,
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  child.stdin.unref?.();
-  let output = "";
-  const append = (chunk) => {
-    output = (output + chunk.toString("utf8")).slice(-64 * 1024);
-  };
-  child.stdout.on("data", append);
-  child.stderr.on("data", append);
-  const exited = new Promise((resolve) =>
-    child.once("exit", (code, signal) => resolve({ code, signal })),
-  );
-  let exitInfo;
-  void exited.then((info) => {
-    exitInfo = info;
-  });
-  const killOnExit = () => {
-    child.kill("SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.once("exit", killOnExit);
-
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (exitInfo)
-      throw new Error(`server exited during start (${JSON.stringify(exitInfo)}):\n${output}`);
-    try {
-      const res = await fetch(`${url}/health`);
-      if (res.status === 200) {
-        await res.arrayBuffer();
-        break;
-      }
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline)
-      throw new Error(`server did not answer /health within 30 s:\n${output}`);
-    await sleep(50);
-  }
-  return {
-    url,
-    pid: child.pid,
-    dbPath,
-    kill: () => {
-      if (!exitInfo) child.kill("SIGKILL");
-    },
-    output: () => output,
-    exited: () => exitInfo,
-    async stop() {
-      if (!exitInfo) {
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-        await exited;
-        clearTimeout(timer);
-      }
-      process.removeListener("exit", killOnExit);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** ISO time of the newest file under `dir` (which server build was measured). */
-function newestMtime(dir) {
-  let newest = 0;
-  const walk = (d) => {
-    for (const entry of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, entry.name);
-      if (entry.isDirectory()) walk(p);
-      else newest = Math.max(newest, statSync(p).mtimeMs);
-    }
-  };
-  try {
-    walk(dir);
-  } catch {
-    return "unknown";
-  }
-  return new Date(newest).toISOString();
-}
-
-/** VmRSS / VmHWM of a process, in MiB, from /proc/<pid>/status. */
-function memoryOf(pid) {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
-    return { rssMiB: kb("VmRSS") / 1024, hwmMiB: kb("VmHWM") / 1024 };
-  } catch {
-    return { rssMiB: NaN, hwmMiB: NaN };
-  }
-}
+/** One state manager: SQLite without `databaseUrl`, else a replica on that database. */
+const startServer = (options = {}) => startStateManager({ entry: serverEntry, ...options });
 
 /** The largest VmRSS / VmHWM over the servers (the one server without --postgres). */
 function serversMemory() {
@@ -286,230 +160,33 @@ function serversMemory() {
   };
 }
 
-/** CPU seconds (user + system) used so far by a process, from /proc/<pid>/stat. */
-function cpuSecondsOf(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return NaN;
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL (--postgres): a throwaway cluster, or BENCH_DATABASE_URL; a fresh database per run
 
 /** Connections per replica (the server's PG_POOL_SIZE); BENCH_PG_POOL_SIZE overrides it. */
 const PG_POOL_SIZE = Number(process.env.BENCH_PG_POOL_SIZE ?? 10);
-/** Settings of the throwaway cluster: PostgreSQL's durable defaults except these two. */
-const PG_SETTINGS = { max_connections: 200, shared_buffers: "256MB" };
 
 /** The cluster the benchmark started itself (undefined with BENCH_DATABASE_URL). */
 let pgCluster;
 /** { adminUrl, name, url, external } of the database created for this run. */
 let pgDatabase;
 
-/** `pg` from the state manager's own dependencies: nothing to install for the benchmark. */
-function loadPg() {
-  const require = createRequire(join(repoRoot, "packages/state-manager/package.json"));
-  return require("pg");
-}
-
-function findPostgresBin() {
-  const root = "/usr/lib/postgresql";
-  if (!existsSync(root)) return undefined;
-  const versions = readdirSync(root)
-    .filter((v) => existsSync(join(root, v, "bin", "initdb")))
-    .sort((a, b) => Number(b) - Number(a));
-  return versions[0] === undefined ? undefined : join(root, versions[0], "bin");
-}
-
-/** initdb / pg_ctl refuse to run as root: run them as the `postgres` user then. */
-function postgresCommand(cmd, args) {
-  return process.getuid?.() === 0
-    ? ["runuser", ["-u", "postgres", "--", cmd, ...args]]
-    : [cmd, args];
-}
-
-function runAsPostgres(cmd, args) {
-  const [file, argv] = postgresCommand(cmd, args);
-  const result = spawnSync(file, argv, { encoding: "utf8" });
-  if (result.status !== 0) {
-    throw new Error(
-      `${cmd} ${args.join(" ")} failed (${result.status}): ${result.stderr || result.stdout}`,
-    );
-  }
-  return result.stdout;
-}
-
-const shellQuote = (s) => `'${String(s).replaceAll("'", "'\\''")}'`;
-
-/**
- * initdb + pg_ctl start in a temp dir on a free port, trust auth on 127.0.0.1. Durable defaults
- * (fsync, synchronous_commit, full_page_writes all on); only max_connections and shared_buffers
- * are set. A detached watcher stops the cluster and removes the dir if this process dies in any
- * way (it reads our end of a pipe until EOF, like parent-watchdog.mjs does for the servers).
- */
-async function startPostgresCluster() {
-  const bin = findPostgresBin();
-  if (!bin) {
-    throw new Error(
-      "--postgres: no PostgreSQL server binaries under /usr/lib/postgresql/*/bin (or set BENCH_DATABASE_URL)",
-    );
-  }
-  const dir = mkdtempSync(join(tmpdir(), "exosphere-bench-pg-"));
-  chmodSync(dir, 0o777);
-  const data = join(dir, "data");
-  const port = await freePort();
-  const pgCtl = join(bin, "pg_ctl");
-  let started = false;
-  let stopped = false;
-  const stopSync = (mode) => {
-    if (stopped) return;
-    stopped = true;
-    if (started) {
-      try {
-        runAsPostgres(pgCtl, ["-D", data, "-m", mode, "-w", "stop"]);
-      } catch {
-        // already gone
-      }
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const onExit = () => stopSync("immediate");
-  process.once("exit", onExit);
-  try {
-    runAsPostgres(join(bin, "initdb"), ["-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8"]);
-    const settings = Object.entries(PG_SETTINGS)
-      .map(([k, v]) => `-c ${k}=${v}`)
-      .join(" ");
-    const [stopFile, stopArgs] = postgresCommand(pgCtl, [
-      "-D",
-      data,
-      "-m",
-      "immediate",
-      "-w",
-      "stop",
-    ]);
-    const watcher = spawn(
-      "sh",
-      [
-        "-c",
-        `cat >/dev/null; ${[stopFile, ...stopArgs].map(shellQuote).join(" ")} >/dev/null 2>&1; rm -rf ${shellQuote(dir)}`,
-      ],
-      { detached: true, stdio: ["pipe", "ignore", "ignore"] },
-    );
-    watcher.unref();
-    watcher.stdin.on("error", () => {});
-    watcher.stdin.unref?.();
-    runAsPostgres(pgCtl, [
-      "-D",
-      data,
-      "-l",
-      join(dir, "log"),
-      "-w",
-      "-o",
-      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 ${settings}`,
-      "start",
-    ]);
-    started = true;
-  } catch (err) {
-    stopSync("immediate");
-    process.removeListener("exit", onExit);
-    throw err;
-  }
-  const postmasterPid = Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
-  return {
-    dir,
-    bin,
-    postmasterPid,
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    logTail: () => {
-      try {
-        return readFileSync(join(dir, "log"), "utf8").slice(-4096);
-      } catch {
-        return "";
-      }
-    },
-    stop() {
-      stopSync("fast");
-      process.removeListener("exit", onExit);
-    },
-  };
-}
-
 /**
  * CPU seconds of the throwaway cluster: the postmaster (with its reaped children) plus its live
  * children (backends, checkpointer, WAL writer, ...). NaN without a cluster of our own.
  */
-function postgresCpuSeconds() {
-  if (!pgCluster) return NaN;
-  const pid = pgCluster.postmasterPid;
-  let total = 0;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    total += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
-  } catch {
-    return NaN;
-  }
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(f[1]) === pid) total += (Number(f[11]) + Number(f[12])) / 100;
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return total;
-}
+const postgresCpuSeconds = () => (pgCluster ? treeCpuSeconds(pgCluster.postmasterPid) : NaN);
 
 /** A fresh database for this run on the cluster (or on BENCH_DATABASE_URL's server). */
 async function createBenchDatabase(adminUrl, external) {
-  const pg = loadPg();
-  const name = `exosphere_bench_${new Date().toISOString().replace(/\D/g, "").slice(0, 14)}_${randomBytes(3).toString("hex")}`;
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  let info;
-  try {
-    await client.query(`CREATE DATABASE ${name}`);
-    const { rows } = await client.query(
-      "SELECT name, setting, unit FROM pg_settings WHERE name IN ('server_version', 'fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers', 'max_connections', 'wal_level')",
-    );
-    const get = (n) => rows.find((r) => r.name === n);
-    const sharedBuffers = get("shared_buffers");
-    info =
-      `PostgreSQL ${get("server_version")?.setting}: fsync=${get("fsync")?.setting}, ` +
-      `synchronous_commit=${get("synchronous_commit")?.setting}, full_page_writes=${get("full_page_writes")?.setting}, ` +
-      `shared_buffers=${Math.round((Number(sharedBuffers?.setting) * 8) / 1024)}MB, max_connections=${get("max_connections")?.setting}`;
-  } finally {
-    await client.end();
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return { adminUrl, name, url: url.toString(), external, info };
+  const { name, url } = await createDatabase(adminUrl);
+  const info = await describePostgres(adminUrl);
+  return { adminUrl, name, url, external, info };
 }
 
 async function dropBenchDatabase() {
   if (!pgDatabase?.external) return; // the throwaway cluster goes away as a whole
-  const pg = loadPg();
-  const client = new pg.Client({ connectionString: pgDatabase.adminUrl });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS ${pgDatabase.name} WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
-}
-
-/** Without the password, for printing. */
-function redactUrl(u) {
-  const url = new URL(u);
-  if (url.password) url.password = "***";
-  return url.toString();
+  await dropDatabase(pgDatabase.adminUrl, pgDatabase.name);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -658,8 +335,9 @@ function recordClaims(ns, states, target) {
   for (const s of states) {
     const first = claimedBy.get(s.state_id);
     if (first === undefined) claimedBy.set(s.state_id, replica);
-    else
+    else {
       doubleClaims.push({ ns, stateId: s.state_id, node: s.node_name, replicas: [first, replica] });
+    }
   }
 }
 
@@ -686,34 +364,6 @@ async function expectAllRunsSucceeded(ns, expectedRuns) {
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const now = () => performance.now();
-
-async function pool(count, concurrency, fn) {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(concurrency, count) }, async () => {
-    while (next < count) {
-      const i = next++;
-      await fn(i);
-    }
-  });
-  await Promise.all(lanes);
-}
-
-/** Nearest-rank percentile of sorted values. */
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
-}
-
-const median = (values) => {
-  const sorted = [...values].filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 /**
  * The worker model: `WORKER_LOOPS` loops, each claims up to `CLAIM_BATCH` states of `nodes` and
@@ -767,54 +417,16 @@ async function workerLoops(ns, nodes, total, outputsFor) {
   return { firstClaimAt, lastReportAt, reported };
 }
 
-/** Busy CPU seconds of the whole machine (all cores), from /proc/stat. */
-function machineBusySeconds() {
-  try {
-    const [, ...ticks] = readFileSync("/proc/stat", "utf8")
-      .split("\n")[0]
-      .trim()
-      .split(/\s+/)
-      .map(Number);
-    const [user, nice, system, _idle, _iowait, irq, softirq, steal] = ticks;
-    return (user + nice + system + irq + softirq + steal) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
 /**
- * CPU use over a measured interval, in % of one core: the server, this benchmark process, and
- * everything else on the machine (other tests running at the same time disturb the figures).
+ * CPU use over a measured interval, in % of one core: the servers (all replicas together), the
+ * throwaway PostgreSQL cluster when there is one, this benchmark process, and everything else on
+ * the machine (other tests running at the same time disturb the figures).
  */
-function cpuMeter() {
-  const serversCpu = () => servers.reduce((sum, s) => sum + cpuSecondsOf(s.pid), 0);
-  const serverStart = serversCpu();
-  const pgStart = postgresCpuSeconds();
-  const selfStart = process.cpuUsage();
-  const machineStart = machineBusySeconds();
-  const t0 = now();
-  return () => {
-    const wall = (now() - t0) / 1000;
-    const self = process.cpuUsage(selfStart);
-    // With --postgres: all replicas together (100 % = one core), and PostgreSQL separately when
-    // the benchmark started the cluster itself (with BENCH_DATABASE_URL it counts as "other").
-    const serverCpu = serversCpu() - serverStart;
-    const pgCpu = postgresCpuSeconds() - pgStart;
-    const benchCpu = (self.user + self.system) / 1e6;
-    const otherCpu =
-      machineBusySeconds() -
-      machineStart -
-      serverCpu -
-      benchCpu -
-      (Number.isFinite(pgCpu) ? pgCpu : 0);
-    return {
-      serverCpuPct: (serverCpu / wall) * 100,
-      ...(Number.isFinite(pgCpu) ? { postgresCpuPct: (pgCpu / wall) * 100 } : {}),
-      benchCpuPct: (benchCpu / wall) * 100,
-      otherCpuPct: Math.max(0, (otherCpu / wall) * 100),
-    };
-  };
-}
+const cpuGroups = () => ({
+  server: () => servers.reduce((sum, s) => sum + cpuSecondsOf(s.pid), 0),
+  postgres: postgresCpuSeconds,
+});
+const cpuMeter = () => machineCpuMeter(cpuGroups());
 
 /**
  * Before each trial: wait (up to 90 s) until the rest of the machine has used less than a quarter
@@ -823,13 +435,7 @@ function cpuMeter() {
  */
 async function waitForQuietMachine() {
   if (!opts.waitQuiet || opts.quick) return 0;
-  const t0 = Date.now();
-  while (Date.now() - t0 < 90_000) {
-    const meter = cpuMeter();
-    await sleep(2_000);
-    if (meter().otherCpuPct < 25) break;
-  }
-  return (Date.now() - t0) / 1000;
+  return waitForQuiet(cpuGroups());
 }
 
 async function queueRuns(ns, graph, count) {
@@ -867,8 +473,9 @@ async function latencyTrial(ns) {
     await trigger(ns, "single");
     const triggeredAt = now();
     const { res, at } = await polled;
-    if (res.states.length !== 1)
+    if (res.states.length !== 1) {
       throw new Error(`latency: long-poll answered ${res.states.length} states`);
+    }
     await executed(ns, res.states[0].state_id, [{ y: "1" }]);
     if (i < SIZES.latencyWarmup) continue;
     if (at < triggeredAt) claimFirst++;
@@ -1030,10 +637,11 @@ async function fanoutTrial(ns) {
   ]);
   const cpu = meter();
   stopWatching = true;
-  if (!merge)
+  if (!merge) {
     throw new Error(
       `fanout: merge state never became claimable (work reported ${(await work).reported}/${width})`,
     );
+  }
   const { lastReportAt: lastWorkReportAt } = await work;
   const ys = JSON.parse(merge.state.inputs.ys);
   if (!Array.isArray(ys) || ys.length !== width) {
@@ -1054,21 +662,6 @@ async function fanoutTrial(ns) {
 
 // ---------------------------------------------------------------------------------------------
 // Main
-
-const fmt = (v, digits = 0) =>
-  Number.isFinite(v)
-    ? v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
-    : "n/a";
-
-function table(rows) {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
-  const line = (r) => `| ${r.map((cell, c) => String(cell).padEnd(widths[c])).join(" | ")} |`;
-  return [
-    line(rows[0]),
-    `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
-    ...rows.slice(1).map(line),
-  ].join("\n");
-}
 
 async function main() {
   const startedAt = new Date();
@@ -1140,8 +733,9 @@ async function main() {
     if (opts.postgres) {
       reportDoubleClaims();
       for (const [i, s] of servers.entries()) {
-        if (s.exited())
+        if (s.exited()) {
           process.stdout.write(`replica ${i + 1} process exited: ${JSON.stringify(s.exited())}\n`);
+        }
         process.stdout.write(`replica ${i + 1} output (last 4 KiB):\n${s.output().slice(-4096)}\n`);
       }
       if (pgCluster) process.stdout.write(`PostgreSQL log (last 4 KiB):\n${pgCluster.logTail()}\n`);
@@ -1296,18 +890,20 @@ async function main() {
     reportDoubleClaims();
     for (const [i, s] of servers.entries()) {
       const warnings = s.output().trim();
-      if (warnings !== "")
+      if (warnings !== "") {
         process.stdout.write(
           `replica ${i + 1} output (LOG_LEVEL=warn, last 2 KiB):\n${warnings.slice(-2048)}\n`,
         );
+      }
     }
     await stopAll();
     if (doubleClaims.length > 0) process.exitCode = 1;
     return;
   }
   const warnings = server.output().trim();
-  if (warnings !== "")
+  if (warnings !== "") {
     process.stdout.write(`server output (LOG_LEVEL=warn, last 2 KiB):\n${warnings.slice(-2048)}\n`);
+  }
   await server.stop();
 }
 
@@ -1337,7 +933,7 @@ async function startPostgresServers() {
       stopAll().finally(() => process.exit(130));
     });
   }
-  const encryptionKey = randomBytes(32).toString("base64url") + "=";
+  const encryptionKey = newEncryptionKey();
   for (let i = 0; i < opts.replicas; i++) {
     // One after another: the first applies the migrations.
     servers.push(
@@ -1364,12 +960,13 @@ function stopAll() {
   stopping ??= (async () => {
     await Promise.all(servers.map((s) => s.stop().catch(() => {})));
     if (pgCluster) pgCluster.stop();
-    else
+    else {
       await dropBenchDatabase().catch((err) =>
         process.stderr.write(
           `could not drop database ${pgDatabase?.name}: ${err?.message ?? err}\n`,
         ),
       );
+    }
   })();
   return stopping;
 }
@@ -1383,15 +980,17 @@ function reportDoubleClaims() {
       `  DOUBLE CLAIM: namespace ${d.ns}, state ${d.stateId} (node ${d.node}) handed out by replica ${d.replicas[0] + 1} and again by replica ${d.replicas[1] + 1}\n`,
     );
   }
-  if (doubleClaims.length > 20)
+  if (doubleClaims.length > 20) {
     process.stdout.write(`  ... and ${doubleClaims.length - 20} more\n`);
+  }
 }
 
 main().catch(async (err) => {
   process.stderr.write(`bench failed: ${err?.stack ?? err}\n`);
   if (opts.postgres) {
-    for (const [i, s] of servers.entries())
+    for (const [i, s] of servers.entries()) {
       process.stderr.write(`replica ${i + 1} output (last 4 KiB):\n${s.output().slice(-4096)}\n`);
+    }
     if (pgCluster) process.stderr.write(`PostgreSQL log (last 4 KiB):\n${pgCluster.logTail()}\n`);
     await stopAll();
   } else if (server) {
