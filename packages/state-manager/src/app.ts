@@ -12,6 +12,7 @@ import type { Config } from "./config.js";
 import type { Engine } from "./engine/engine.js";
 import { registerAuth } from "./http/plugins/auth.js";
 import { registerJsonBodies } from "./http/plugins/body-parser.js";
+import { answerClientError } from "./http/plugins/client-errors.js";
 import { registerDocs } from "./http/plugins/docs.js";
 import { handleError, registerNotFound } from "./http/plugins/error-handler.js";
 import { REQUEST_ID_HEADER, requestIdFor } from "./http/plugins/request-id.js";
@@ -36,7 +37,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger as FastifyBaseLogger,
     genReqId: requestIdFor,
     bodyLimit: config.maxBodyBytes,
-    routerOptions: { ignoreTrailingSlash: true },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
+    // Requests Node's HTTP parser refuses (oversized headers, NUL in the path, smuggling) get
+    // the JSON envelope too.
+    clientErrorHandler: answerClientError,
     // Router-level errors (a malformed %-escape in the URL, an over-long path parameter) get our
     // JSON envelope and request id like every other answer, not Fastify's own body.
     frameworkErrors: (err, request, reply) => {
@@ -53,6 +57,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(cors, {
     origin: [...config.corsOrigins],
+    // An OPTIONS without preflight headers is not an error worth a plain-text 400.
+    strictPreflight: false,
     credentials: true,
     methods: ["GET", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"],
     allowedHeaders: [
@@ -70,7 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook("onRequest", async (request, reply) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
   });
-  registerJsonBodies(app);
+  registerJsonBodies(app, config.maxJsonDepth);
   registerAuth(app, config.apiKey);
   app.setErrorHandler(handleError);
   registerNotFound(app);

@@ -53,6 +53,8 @@ export interface Config {
   readonly pgPoolSize: number;
   /** How long start-up keeps retrying an unreachable PostgreSQL before giving up. @defaultValue 60000 */
   readonly pgConnectTimeoutMs: number;
+  /** Deepest nesting of arrays and objects a request body may have. @defaultValue 64 */
+  readonly maxJsonDepth: number;
   /**
    * Check every response against its documented schema before sending it (a 500 on a
    * mismatch). A development and test aid; it costs CPU. @defaultValue false
@@ -233,6 +235,7 @@ export function loadConfig(
     maxBatchSize: int("MAX_BATCH_SIZE", get("MAX_BATCH_SIZE"), 100, 1, 10_000, problems),
     maxPageSize: int("MAX_PAGE_SIZE", get("MAX_PAGE_SIZE"), 1000, 1, 100_000, problems),
     maxWaitMs: int("MAX_WAIT_MS", get("MAX_WAIT_MS"), 30_000, 0, 300_000, problems),
+    maxJsonDepth: int("MAX_JSON_DEPTH", get("MAX_JSON_DEPTH"), 64, 8, 1000, problems),
     sqliteSynchronous: sync === "FULL" ? "FULL" : "NORMAL",
     pgPoolSize: int("PG_POOL_SIZE", get("PG_POOL_SIZE"), 10, 1, 1000, problems),
     pgConnectTimeoutMs: int(

@@ -57,6 +57,8 @@ export interface TestServerOptions {
   readonly random?: () => number;
   /** Reuse a database (restart scenarios). */
   readonly databaseUrl?: string;
+  /** Collect every log line (at debug level) here instead of discarding them. */
+  readonly logLines?: string[];
 }
 
 export async function startTestServer(
@@ -77,7 +79,11 @@ export async function startTestServer(
     VALIDATE_RESPONSES: "true",
     ...options.env,
   });
-  const server = await startServer(config, createLogger(config.logLevel), {
+  const lines = options.logLines;
+  const logger = lines
+    ? createLogger("debug", { write: (line: string) => void lines.push(line) })
+    : createLogger(config.logLevel);
+  const server = await startServer(config, logger, {
     ...(options.clock && { clock: options.clock }),
     ...(options.random && { random: options.random }),
   });

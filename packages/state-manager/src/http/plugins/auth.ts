@@ -29,8 +29,45 @@ export function isOpenPath(url: string): boolean {
   );
 }
 
+/** Query parameters that look like an API key (compared case-insensitively). */
+const KEY_PARAMS = new Set([
+  "api_key",
+  "apikey",
+  "api-key",
+  "x-api-key",
+  "key",
+  "token",
+  "access_token",
+]);
+
+/**
+ * Whether the URL's query string carries an API key: a key-like parameter name, or any value
+ * equal to the configured key. URLs end up in proxies' and browsers' logs, so a key there is
+ * refused (and the request's URL is logged without its query string; see logger.ts).
+ */
+export function hasKeyInQuery(url: string, apiKey: string): boolean {
+  const at = url.indexOf("?");
+  if (at === -1) return false;
+  const params = new URLSearchParams(url.slice(at + 1));
+  for (const [name, value] of params) {
+    if (KEY_PARAMS.has(name.toLowerCase()) || isSameKey(value, apiKey)) return true;
+  }
+  return false;
+}
+
 export function registerAuth(app: FastifyInstance, apiKey: string): void {
   app.addHook("onRequest", async (request, reply) => {
+    if (hasKeyInQuery(request.url, apiKey)) {
+      await reply
+        .code(400)
+        .send(
+          errorBody(
+            "API_KEY_IN_QUERY",
+            "API keys are never accepted in the URL: send the key in the x-api-key header (browsers: POST /v0/auth/session)",
+          ),
+        );
+      return;
+    }
     if (request.method === "OPTIONS" || isOpenPath(request.url)) return;
     const key = request.headers["x-api-key"];
     if (!isSameKey(Array.isArray(key) ? key[0] : key, apiKey)) {

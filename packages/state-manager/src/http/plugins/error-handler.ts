@@ -7,6 +7,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 
 import { DomainError, type DomainErrorCode } from "../../domain/errors.js";
 import { RequestValidationError } from "../validation.js";
+import { JsonTooDeepError } from "./body-parser.js";
 
 /** Codes raised by the HTTP layer itself rather than by the domain. */
 export type HttpErrorCode =
@@ -15,6 +16,9 @@ export type HttpErrorCode =
   | "METHOD_NOT_ALLOWED"
   | "VALIDATION_FAILED"
   | "INVALID_JSON"
+  | "JSON_TOO_DEEP"
+  | "API_KEY_IN_QUERY"
+  | "HEADERS_TOO_LARGE"
   | "BODY_TOO_LARGE"
   | "UNSUPPORTED_MEDIA_TYPE"
   | "BAD_REQUEST"
@@ -28,6 +32,9 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   METHOD_NOT_ALLOWED: 405,
   VALIDATION_FAILED: 422,
   INVALID_JSON: 422,
+  JSON_TOO_DEEP: 422,
+  API_KEY_IN_QUERY: 400,
+  HEADERS_TOO_LARGE: 431,
   BODY_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   BAD_REQUEST: 400,
@@ -80,8 +87,21 @@ export function handleError(
   reply: FastifyReply,
 ): void {
   if (err instanceof RequestValidationError) {
-    request.log.info({ issues: err.issues }, "request failed validation");
+    // One line, never the body: where the problems are, not what was sent.
+    request.log.info(
+      {
+        code: err.code,
+        problems: err.issues.length,
+        at: err.issues.slice(0, 5).map((i) => i.loc.join(".")),
+      },
+      "request failed validation",
+    );
     void reply.code(422).send(errorBody(err.code, err.issues));
+    return;
+  }
+  if (err instanceof JsonTooDeepError) {
+    request.log.info({ code: err.code }, err.message);
+    void reply.code(422).send(errorBody(err.code, err.message));
     return;
   }
   if (err instanceof DomainError) {
@@ -135,7 +155,7 @@ export function handleError(
   }
   const statusCode = (err as FastifyError).statusCode;
   if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
-    request.log.info({ err }, "client error");
+    request.log.info({ code: fastifyCode, status: statusCode }, "client error");
     void reply.code(statusCode).send(errorBody("BAD_REQUEST", err.message));
     return;
   }

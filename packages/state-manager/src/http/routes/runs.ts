@@ -11,7 +11,6 @@ import {
   triggerBody,
   triggerResponse,
 } from "../schemas/runs.js";
-import { defaultEmptyBody } from "./optional-body.js";
 import type { RouteDeps, ZodApp } from "./route-deps.js";
 
 export function runsRoutes(app: ZodApp, { engine, config }: RouteDeps): void {
@@ -25,7 +24,6 @@ export function runsRoutes(app: ZodApp, { engine, config }: RouteDeps): void {
       body: triggerBody,
       response: { 200: triggerResponse, ...errorResponses },
     },
-    preValidation: defaultEmptyBody,
     handler: async (request) => {
       const { run_id } = await engine.trigger(
         request.params.ns,

@@ -80,7 +80,7 @@ export function statesRoutes(app: ZodApp, { engine, config }: RouteDeps): void {
       tags: ["v0"],
       summary: "Report success with outputs (E9); more than one output fans out",
       params: stateParams,
-      body: executedBody,
+      body: executedBody(config),
       response: { 200: executedResponse, ...errorResponses },
     },
     handler: async (request) => {
@@ -188,7 +188,7 @@ export function statesRoutes(app: ZodApp, { engine, config }: RouteDeps): void {
       description:
         'Each report is applied as its own transition, exactly as E9/E10 would, and answered in `results` in the same order: `{state_id, status: "EXECUTED"}`, `{state_id, status: "ERRORED", retry_created}`, or `{state_id, error: {status_code, detail, code}}` for a report that E9/E10 would refuse. The request itself answers 200 when its body is valid.',
       params: nsParam,
-      body: reportBatchBody,
+      body: reportBatchBody(config),
       response: { 200: reportBatchResponse, ...errorResponses },
     },
     handler: async (request) => {

@@ -1,11 +1,57 @@
 /** Building blocks of the wire model shared by every resource. */
 import { z } from "zod";
 
+import { LIMITS } from "./limits.js";
+
 export const YEAR_MS = 365 * 24 * 3600 * 1000;
 export const WEEK_MS = 7 * 24 * 3600 * 1000;
 
+/** A JSON object of anything (outputs, schemas, prune data): bounded by body size and depth. */
 export const jsonObject = z.record(z.string(), z.unknown());
-export const stringMap = z.record(z.string(), z.string());
+
+/** A string → string map of at most `max` entries. */
+export const stringMap = (max: number) =>
+  z.record(z.string(), z.string()).meta({ maxProperties: max }).check(maxEntries(max));
+
+/**
+ * At most `max` keys. JSON Schema says it as `maxProperties` (checked first, by the shape
+ * check); this check says it to zod for callers that parse without it.
+ */
+export function maxEntries(max: number) {
+  return z.refine(
+    (value: unknown) =>
+      value === null || typeof value !== "object" || Object.keys(value).length <= max,
+    { message: `at most ${max} entries are allowed` },
+  );
+}
+
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+const IDENTIFIER = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/;
+
+/**
+ * A namespace, graph, node or runtime name: letters, digits, `_`, `.` and `-`, not starting
+ * with `.` or `-`, at most 128 characters (what Python identifiers and the seeds' names use).
+ */
+export const name = (what: string) =>
+  z
+    .string()
+    .min(1, `${what} must not be empty`)
+    .max(LIMITS.nameLength)
+    .regex(
+      NAME,
+      `${what} may only contain letters, digits, '_', '.' and '-', and must start with a letter, digit or '_'`,
+    );
+
+/** A node identifier in a graph template: like a name, without dots (templates split on '.'). */
+export const identifier = (what: string) =>
+  z
+    .string()
+    .min(1, `${what} must not be empty`)
+    .max(LIMITS.nameLength)
+    .regex(
+      IDENTIFIER,
+      `${what} may only contain letters, digits, '_' and '-', and must start with a letter, digit or '_'`,
+    );
 
 /** A string that is trimmed and must not be empty after trimming. */
 export const trimmed = (what: string) =>
@@ -14,17 +60,20 @@ export const trimmed = (what: string) =>
     .transform((s) => s.trim())
     .refine((s) => s.length > 0, `${what} must not be empty`);
 
-/** A list of trimmed, non-empty, distinct strings. */
-export const uniqueTrimmedList = (what: string) =>
-  z.array(trimmed(what)).superRefine((items, ctx) => {
-    const seen = new Set<string>();
-    items.forEach((item, i) => {
-      if (seen.has(item)) {
-        ctx.addIssue({ code: "custom", message: `duplicate ${what} "${item}"`, path: [i] });
-      }
-      seen.add(item);
+/** A list of at most `max` trimmed, non-empty, distinct strings. */
+export const uniqueTrimmedList = (what: string, max: number) =>
+  z
+    .array(trimmed(what))
+    .max(max)
+    .superRefine((items, ctx) => {
+      const seen = new Set<string>();
+      items.forEach((item, i) => {
+        if (seen.has(item)) {
+          ctx.addIssue({ code: "custom", message: `duplicate ${what} "${item}"`, path: [i] });
+        }
+        seen.add(item);
+      });
     });
-  });
 
 /** ISO-8601 UTC with `Z`, or "" when absent (contract §1.7). */
 export function iso(ms: number | null | undefined): string {
@@ -49,7 +98,8 @@ export const errorResponses = {
 } as const;
 
 // Path parameters.
-export const nsParam = z.object({ ns: z.string() });
-export const graphParams = z.object({ ns: z.string(), graph: z.string() });
-export const stateParams = z.object({ ns: z.string(), sid: z.string() });
-export const runParams = z.object({ ns: z.string(), run_id: z.string() });
+const ns = name("namespace");
+export const nsParam = z.object({ ns });
+export const graphParams = z.object({ ns, graph: name("graph name") });
+export const stateParams = z.object({ ns, sid: z.string().max(64) });
+export const runParams = z.object({ ns, run_id: z.string().max(64) });

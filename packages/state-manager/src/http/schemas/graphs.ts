@@ -5,19 +5,42 @@ import { validateCron } from "../../domain/cron.js";
 import { UNITES_STRATEGIES } from "../../domain/graph.js";
 import type { Graph } from "../../domain/model.js";
 import { RETRY_STRATEGIES } from "../../domain/retry.js";
-import { iso, isoTime, jsonObject, trimmed, uniqueTrimmedList, YEAR_MS } from "./common.js";
+import {
+  identifier,
+  iso,
+  isoTime,
+  jsonObject,
+  maxEntries,
+  name,
+  trimmed,
+  uniqueTrimmedList,
+  YEAR_MS,
+} from "./common.js";
+import { LIMITS } from "./limits.js";
+
+/** Trimmed, then held to `inner`. */
+const trimmedTo = (inner: z.ZodString) =>
+  z
+    .string()
+    .transform((s) => s.trim())
+    .pipe(inner);
 
 export const nodeTemplate = z.object({
-  node_name: trimmed("node_name"),
-  namespace: z.string(),
-  identifier: trimmed("identifier").refine((s) => s !== "store", 'identifier must not be "store"'),
-  inputs: jsonObject,
-  next_nodes: uniqueTrimmedList("next node")
+  node_name: trimmedTo(name("node_name")),
+  namespace: name("namespace"),
+  identifier: trimmedTo(identifier("identifier")).refine(
+    (s) => s !== "store",
+    'identifier must not be "store"',
+  ),
+  inputs: jsonObject
+    .meta({ maxProperties: LIMITS.inputsPerNode })
+    .check(maxEntries(LIMITS.inputsPerNode)),
+  next_nodes: uniqueTrimmedList("next node", LIMITS.nextNodesPerNode)
     .nullish()
     .transform((v) => v ?? null),
   unites: z
     .object({
-      identifier: trimmed("unites.identifier"),
+      identifier: trimmedTo(identifier("unites.identifier")),
       strategy: z.enum(UNITES_STRATEGIES).default("ALL_SUCCESS"),
     })
     .nullish()
@@ -44,11 +67,13 @@ const storeKey = trimmed("store key").refine(
 );
 
 export const storeConfig = z.object({
-  required_keys: uniqueTrimmedList("store key")
+  required_keys: uniqueTrimmedList("store key", LIMITS.storeKeys)
     .refine((keys) => keys.every((k) => !k.includes(".")), "store keys must not contain '.'")
     .default([]),
   default_values: z
     .record(z.string(), z.string())
+    .meta({ maxProperties: LIMITS.storeKeys })
+    .check(maxEntries(LIMITS.storeKeys))
     .superRefine((values, ctx) => {
       const seen = new Set<string>();
       for (const raw of Object.keys(values)) {
@@ -80,22 +105,28 @@ export const cronTrigger = z.object({
   type: z.literal("CRON"),
   value: z
     .object({
-      expression: z.string().superRefine((expr, ctx) => {
-        const problem = validateCron(expr);
-        if (problem !== null) ctx.addIssue({ code: "custom", message: problem });
-      }),
+      expression: z
+        .string()
+        .max(LIMITS.shortText)
+        .superRefine((expr, ctx) => {
+          const problem = validateCron(expr);
+          if (problem !== null) ctx.addIssue({ code: "custom", message: problem });
+        }),
     })
     .default({ expression: "" }),
 });
 
 export const upsertGraphBody = z.object({
-  secrets: z.record(z.string().min(1, "secret names must not be empty"), z.string()),
-  nodes: z.array(nodeTemplate).max(10_000),
+  secrets: z
+    .record(z.string().min(1, "secret names must not be empty").max(LIMITS.shortText), z.string())
+    .meta({ maxProperties: LIMITS.secretsPerGraph })
+    .check(maxEntries(LIMITS.secretsPerGraph)),
+  nodes: z.array(nodeTemplate).max(LIMITS.nodesPerGraph),
   retry_policy: retryPolicy.nullish().transform((v) => v ?? retryPolicy.parse({})),
   store_config: storeConfig.nullish().transform((v) => v ?? storeConfig.parse({})),
   triggers: z
     .array(cronTrigger)
-    .max(100)
+    .max(LIMITS.triggersPerGraph)
     .nullish()
     .transform((v) => v ?? []),
 });

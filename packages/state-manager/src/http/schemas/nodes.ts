@@ -2,20 +2,24 @@
 import { z } from "zod";
 
 import type { RegisteredNode } from "../../domain/model.js";
-import { iso, isoTime, jsonObject, trimmed } from "./common.js";
+import { iso, isoTime, jsonObject, name } from "./common.js";
+import { LIMITS } from "./limits.js";
 
 export const registerNodesBody = z.object({
-  runtime_name: z.string().min(1).max(256),
+  runtime_name: name("runtime_name"),
   nodes: z
     .array(
       z.object({
-        name: trimmed("name").pipe(z.string().max(256)),
+        name: z
+          .string()
+          .transform((s) => s.trim())
+          .pipe(name("node name")),
         inputs_schema: jsonObject,
         outputs_schema: jsonObject,
-        secrets: z.array(z.string().min(1).max(256)).max(1000),
+        secrets: z.array(z.string().min(1).max(LIMITS.shortText)).max(LIMITS.secretsPerNode),
       }),
     )
-    .max(1000),
+    .max(LIMITS.nodesPerRegistration),
 });
 
 const registeredNodeSummary = z.object({

@@ -3,11 +3,16 @@ import { z } from "zod";
 
 import type { State } from "../../domain/model.js";
 import { STATE_STATUSES } from "../../domain/statuses.js";
-import { iso, isoTime, jsonObject, stringMap, YEAR_MS } from "./common.js";
+import { iso, isoTime, jsonObject, name, stringMap, YEAR_MS } from "./common.js";
+import { LIMITS } from "./limits.js";
 
 export const triggerBody = z.object({
-  inputs: stringMap.nullish().transform((v) => v ?? {}),
-  store: stringMap.nullish().transform((v) => v ?? {}),
+  inputs: stringMap(LIMITS.inputsPerNode)
+    .nullish()
+    .transform((v) => v ?? {}),
+  store: stringMap(LIMITS.storeKeys)
+    .nullish()
+    .transform((v) => v ?? {}),
   start_delay: z
     .number()
     .int()
@@ -28,7 +33,7 @@ const intSegment = z.string().regex(/^[+-]?\d+$/, "Input should be a valid integ
 
 export const pageParams = (limits: PageLimits) =>
   z.object({
-    ns: z.string(),
+    ns: name("namespace"),
     page: intSegment.transform(Number).pipe(z.number().int().min(1).max(1_000_000)),
     size: intSegment.transform(Number).pipe(z.number().int().min(1).max(limits.maxPageSize)),
   });
@@ -78,10 +83,10 @@ export const runGraphResponse = z.object({
 });
 
 export const nodeDetailsParams = z.object({
-  ns: z.string(),
-  graph: z.string(),
-  run_id: z.string(),
-  node_id: z.string(),
+  ns: name("namespace"),
+  graph: name("graph name"),
+  run_id: z.string().max(64),
+  node_id: z.string().max(64),
 });
 
 export const stateDetailsResponse = z.object({
@@ -91,10 +96,12 @@ export const stateDetailsResponse = z.object({
   graph_name: z.string(),
   run_id: z.string(),
   status: stateStatus,
-  inputs: stringMap,
+  inputs: z.record(z.string(), z.string()),
   outputs: jsonObject,
   error: z.string().nullable(),
-  parents: stringMap.describe("identifier → state id of every ancestor, the direct parent last"),
+  parents: z
+    .record(z.string(), z.string())
+    .describe("identifier → state id of every ancestor, the direct parent last"),
   created_at: isoTime,
   updated_at: isoTime,
   retry_count: z.number().int(),

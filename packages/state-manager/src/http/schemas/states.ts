@@ -2,29 +2,35 @@
 import { z } from "zod";
 
 import type { State } from "../../domain/model.js";
-import { iso, isoTime, jsonObject, stringMap, WEEK_MS, YEAR_MS } from "./common.js";
+import { iso, isoTime, jsonObject, name, WEEK_MS, YEAR_MS } from "./common.js";
+import { LIMITS } from "./limits.js";
 
 export interface EnqueueLimits {
   readonly maxBatchSize: number;
   readonly maxWaitMs: number;
 }
 
+export interface ReportLimits {
+  /** Most outputs one executed report may carry (MAX_FANOUT). */
+  readonly maxFanout: number;
+}
+
 const leaseMs = z.number().int().min(1000).max(WEEK_MS);
 
 export const enqueueBody = (limits: EnqueueLimits) =>
   z.object({
-    nodes: z.array(z.string().min(1)).min(1).max(1000),
+    nodes: z.array(name("node name")).min(1).max(LIMITS.nodesPerClaim),
     batch_size: z.number().int().min(1).max(limits.maxBatchSize),
     wait_ms: z.number().int().min(0).max(limits.maxWaitMs).default(0),
     lease_ms: leaseMs.optional(),
-    runtime_name: z.string().max(256).optional(),
+    runtime_name: name("runtime_name").optional(),
   });
 
 const claimedState = z.object({
   state_id: z.string(),
   node_name: z.string(),
   identifier: z.string(),
-  inputs: stringMap,
+  inputs: z.record(z.string(), z.string()),
   created_at: isoTime,
   run_id: z.string(),
   graph_name: z.string(),
@@ -51,29 +57,28 @@ export function claimedStateJson(s: State): z.output<typeof claimedState> {
   };
 }
 
-export const executedBody = z.object({ outputs: z.array(jsonObject) });
+export const executedBody = (limits: ReportLimits) =>
+  z.object({ outputs: z.array(jsonObject).max(limits.maxFanout) });
 export const executedResponse = z.object({ status: z.literal("EXECUTED") });
 
-export const erroredBody = z.object({ error: z.string() });
+export const erroredBody = z.object({ error: z.string().max(LIMITS.errorLength) });
 export const erroredResponse = z.object({
   status: z.literal("ERRORED"),
   retry_created: z.boolean(),
 });
 
-/** Most reports in one batch request. */
-export const MAX_REPORTS_PER_BATCH = 1000;
-
-export const reportBatchBody = z.object({
-  reports: z
-    .array(
-      z.union([
-        z.object({ state_id: z.string(), executed: executedBody }),
-        z.object({ state_id: z.string(), errored: erroredBody }),
-      ]),
-    )
-    .min(1)
-    .max(MAX_REPORTS_PER_BATCH),
-});
+export const reportBatchBody = (limits: ReportLimits) =>
+  z.object({
+    reports: z
+      .array(
+        z.union([
+          z.object({ state_id: z.string().max(64), executed: executedBody(limits) }),
+          z.object({ state_id: z.string().max(64), errored: erroredBody }),
+        ]),
+      )
+      .min(1)
+      .max(LIMITS.reportsPerBatch),
+  });
 
 export const reportBatchResponse = z.object({
   results: z.array(
@@ -109,12 +114,10 @@ export const reEnqueueAfterResponse = z.object({
 export const manualRetryBody = z.object({ fanout_id: z.string().min(1).max(256) });
 export const manualRetryResponse = z.object({ id: z.string(), status: z.literal("CREATED") });
 
-export const secretsResponse = z.object({ secrets: stringMap });
+export const secretsResponse = z.object({ secrets: z.record(z.string(), z.string()) });
 
-export const heartbeatBody = z
-  .object({ lease_ms: leaseMs.optional() })
-  .nullish()
-  .transform((v) => v ?? {});
+/** No body at all means no options (see routes/optional-body.ts). */
+export const heartbeatBody = z.object({ lease_ms: leaseMs.optional() });
 export const heartbeatResponse = z.object({
   status: z.literal("QUEUED"),
   lease_expires_at: z.number().int(),
