@@ -1,275 +1,1315 @@
 /**
- * The Store contract, run against both implementations directly (no HTTP): what the engine
- * relies on from any store.
+ * The Store contract: every `Store` and `StoreTx` operation, run against both implementations
+ * directly (no engine, no HTTP). A new backend passes this file before anything else runs on it.
+ * Rows come from `rowBuilders` (a namespace and a run of their own per test, dated T0); the
+ * operations that scan every namespace (listNamespaces, findSettledPendingRuns,
+ * findExpiredLeases) get a database of their own per test.
  */
-import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger } from "../src/logger.js";
-import { newObjectId } from "../src/engine/ids.js";
-import { PostgresStore } from "../src/storage/postgres/postgres-store.js";
-import { SqliteStore } from "../src/storage/sqlite/sqlite-store.js";
-import type { NewState } from "../src/domain/model.js";
-import type { Store } from "../src/storage/store.js";
-import { databaseUrlFor, DIALECTS, postgresAvailable } from "./helpers/test-server.js";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 
-function state(overrides: Partial<NewState> = {}): NewState {
-  const now = Date.now();
+import type { JoinMember, NewState, Run } from "../src/domain/model.js";
+import { PENDING_STATUSES, STATE_STATUSES, type StateStatus } from "../src/domain/statuses.js";
+import { UniqueViolationError } from "../src/storage/errors.js";
+import type { ClaimRequest, Store, StoreTx } from "../src/storage/store.js";
+import type { Wakeup } from "../src/storage/wakeup-bus.js";
+import { sequentialIds } from "./helpers/ids.js";
+import {
+  deferred,
+  openTestStore,
+  type RowBuilders,
+  rowBuilders,
+  settledOrBlockedOnLock,
+  T0,
+  type TestStore,
+} from "./helpers/store-fixtures.js";
+import { DIALECTS, postgresAvailable } from "./helpers/test-server.js";
+
+/** One id source for the file: ids stay unique across its tests and its databases. */
+const ids = sequentialIds();
+
+/** A claim of `rows`' namespace at `now`, leased for 30 s to "worker-1". */
+function claimOf(
+  rows: RowBuilders,
+  nodeNames: readonly string[],
+  limit: number,
+  now: number = T0,
+): ClaimRequest {
   return {
-    id: newObjectId(now),
-    namespace: "ns",
-    node_name: "Node",
-    identifier: "a",
-    graph_name: "g",
-    graph_version: 1,
-    run_id: "run-1",
-    status: "CREATED",
-    inputs: { x: "1" },
-    outputs: {},
-    data: {},
-    error: null,
-    parents: [],
-    direct_parent: null,
-    does_unites: false,
-    unite_key: null,
-    enqueue_after: now,
-    retry_count: 0,
-    fanout_id: randomUUID(),
-    manual_retry_fanout_id: "",
-    retry_of: null,
-    claimed_at: null,
-    lease_expires_at: null,
-    claimed_by: null,
-    created_at: now,
-    updated_at: now,
-    ...overrides,
+    namespace: rows.namespace,
+    nodeNames,
+    limit,
+    now,
+    leaseExpiresAt: now + 30_000,
+    claimedBy: "worker-1",
   };
 }
 
+const idsOf = (states: readonly { id: string }[]) => states.map((s) => s.id);
+
 for (const dialect of DIALECTS) {
-  describe.skipIf(dialect === "postgres" && !postgresAvailable())(
-    `${dialect}: Store contract`,
-    () => {
-      let store: Store;
-      let cleanup: () => void = () => undefined;
+  describe.skipIf(dialect === "postgres" && !postgresAvailable())(`${dialect}: store`, () => {
+    let shared: TestStore;
+    let store: Store;
 
-      beforeAll(async () => {
-        const db = await databaseUrlFor(dialect);
-        cleanup = db.cleanup;
-        store =
+    beforeAll(async () => {
+      shared = await openTestStore(dialect);
+      store = shared.store;
+    });
+    afterAll(async () => {
+      await shared?.close();
+    });
+
+    /** A store on a database of its own, closed when the test ends. */
+    async function isolatedStore(): Promise<Store> {
+      const own = await openTestStore(dialect);
+      onTestFinished(() => own.close());
+      return own.store;
+    }
+
+    const inTx = <T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> => store.transaction(fn);
+    const insert = (...states: NewState[]) => inTx((tx) => tx.insertStates(states));
+    const read = (id: string) => inTx((tx) => tx.getState(id));
+
+    describe("the store itself", () => {
+      it("names its dialect and states its capabilities", () => {
+        expect(store.dialect).toBe(dialect);
+        expect(store.capabilities).toEqual(
           dialect === "sqlite"
-            ? SqliteStore.open({ path: db.url.replace(/^sqlite:\/\//, "") })
-            : await PostgresStore.open({
-                connectionString: db.url,
-                logger: createLogger("silent"),
-              });
-      });
-      afterAll(async () => {
-        await store?.close();
-        cleanup();
-      });
-
-      it("round-trips a state with ordered parents and JSON fields", async () => {
-        const s = state({
-          parents: [
-            ["zeta", newObjectId(Date.now())],
-            ["1", newObjectId(Date.now())],
-            ["alpha", newObjectId(Date.now())],
-          ],
-          outputs: { nested: { a: [1, 2] } },
-          does_unites: true,
-        });
-        await store.transaction((tx) => tx.insertStates([s]));
-        const back = await store.transaction((tx) => tx.getState(s.id));
-        expect(back).toMatchObject({ ...s, seq: expect.any(Number) });
-        expect(back?.parents.map(([k]) => k)).toEqual(["zeta", "1", "alpha"]);
-      });
-
-      it("claims runnable states oldest first, never a delayed one, and never the same one twice", async () => {
-        const base = Date.now();
-        const states = [
-          state({ node_name: "C", enqueue_after: base - 30 }),
-          state({ node_name: "D", enqueue_after: base - 20 }),
-          state({ node_name: "C", enqueue_after: base - 10 }),
-          state({ node_name: "C", enqueue_after: base + 60_000 }),
-        ];
-        await store.transaction((tx) => tx.insertStates(states));
-        const claim = (limit: number) =>
-          store.transaction((tx) =>
-            tx.claimStates({
-              namespace: "ns",
-              nodeNames: ["C", "D"],
-              limit,
-              now: base,
-              leaseExpiresAt: base + 1000,
-              claimedBy: "w",
-            }),
-          );
-        const [first, second] = await Promise.all([claim(2), claim(2)]);
-        // Concurrent claimers may come back short (PostgreSQL skips rows another claimer has
-        // locked), never with a shared state; claiming on drains the rest.
-        const ids = [...(first ?? []), ...(second ?? [])].map((s) => s.id);
-        for (let more = await claim(2); more.length > 0; more = await claim(2))
-          ids.push(...more.map((s) => s.id));
-        expect(new Set(ids).size).toBe(ids.length);
-        expect([...ids].sort()).toEqual([states[0]!.id, states[1]!.id, states[2]!.id].sort());
-        const firstBatch = first!.length > 0 ? first! : second!;
-        expect(firstBatch[0]?.status).toBe("QUEUED");
-        expect(firstBatch[0]?.claimed_by).toBe("w");
-        const sequential = await store.transaction(async (tx) => {
-          await tx.insertStates([
-            state({ node_name: "E", enqueue_after: base - 5 }),
-            state({ node_name: "F", enqueue_after: base - 9 }),
-          ]);
-          return tx.claimStates({
-            namespace: "ns",
-            nodeNames: ["E", "F"],
-            limit: 1,
-            now: base,
-            leaseExpiresAt: base + 1000,
-            claimedBy: "w",
-          });
-        });
-        expect(sequential.map((s) => s.node_name)).toEqual(["F"]);
-        expect(await store.transaction((tx) => tx.nextRunnableAt("ns", ["C"]))).toBe(base + 60_000);
-      });
-
-      it("makes a transition conditional on the expected status", async () => {
-        const s = state({ status: "QUEUED" });
-        await store.transaction((tx) => tx.insertStates([s]));
-        const results = await Promise.all([
-          store.transaction((tx) =>
-            tx.transitionState(s.id, "QUEUED", "SUCCESS", { outputs: { y: "1" } }, Date.now()),
-          ),
-          store.transaction((tx) =>
-            tx.transitionState(s.id, "QUEUED", "ERRORED", { error: "x" }, Date.now()),
-          ),
-        ]);
-        expect(results.filter(Boolean)).toHaveLength(1);
-      });
-
-      it("inserts a unite state once per unite_key and a retry once per attempt", async () => {
-        const key = `u:${newObjectId(Date.now())}`;
-        const inserted = await Promise.all(
-          [1, 2, 3].map(() =>
-            store.transaction((tx) =>
-              tx.insertStateIfAbsent(state({ unite_key: key, does_unites: true })),
-            ),
-          ),
+            ? { serializedTransactions: true, multiProcess: false }
+            : { serializedTransactions: false, multiProcess: true },
         );
-        expect(inserted.filter(Boolean)).toHaveLength(1);
-        const attempt = state({ run_id: "run-attempt", fanout_id: "f-1", retry_count: 1 });
-        expect(await store.transaction((tx) => tx.insertStateIfAbsent(attempt))).toBe(true);
-        expect(
-          await store.transaction((tx) =>
-            tx.insertStateIfAbsent({ ...attempt, id: newObjectId(Date.now()) }),
-          ),
-        ).toBe(false);
       });
 
-      it("rolls back everything a failed transaction wrote", async () => {
-        const s = state();
+      it("ping resolves while the database is reachable", async () => {
+        await expect(store.ping()).resolves.toBeUndefined();
+      });
+
+      it("refuses transactions once closed", async () => {
+        const own = await openTestStore(dialect, shared.url);
+        await own.close();
+        await expect(own.store.transaction(async () => "ran")).rejects.toThrow();
+      });
+    });
+
+    describe("transaction", () => {
+      it("resolves with what its function returns, after commit", async () => {
+        const rows = rowBuilders(ids);
+        const s = rows.state();
+        expect(await inTx(async (tx) => (await tx.insertStates([s]), "done"))).toBe("done");
+        expect(await read(s.id)).toBeDefined();
+      });
+
+      it("sees its own writes before commit", async () => {
+        const rows = rowBuilders(ids);
+        const s = rows.state();
+        const seen = await inTx(async (tx) => {
+          await tx.insertStates([s]);
+          return tx.getState(s.id);
+        });
+        expect(seen?.id).toBe(s.id);
+      });
+
+      it("rolls back every write when its function throws, and rejects with that error", async () => {
+        const rows = rowBuilders(ids);
+        const s = rows.state();
+        const failure = new Error("abort");
         await expect(
-          store.transaction(async (tx) => {
+          inTx(async (tx) => {
+            await tx.insertRun(rows.run());
             await tx.insertStates([s]);
-            throw new Error("abort");
+            await tx.insertStoreValues(rows.runId, { k: "v" });
+            await tx.insertJoinMembers([
+              { group_key: "g:1", state_id: s.id, run_id: rows.runId, outcome: "pending" },
+            ]);
+            await tx.upsertRegisteredNode(rows.node("N"), ids.uuid(), T0);
+            await tx.insertGraphVersion(rows.graphVersion("gr"), T0);
+            throw failure;
           }),
-        ).rejects.toThrow("abort");
-        expect(await store.transaction((tx) => tx.getState(s.id))).toBeUndefined();
+        ).rejects.toBe(failure);
+        await inTx(async (tx) => {
+          expect(await tx.getRun(rows.runId)).toBeUndefined();
+          expect(await tx.getState(s.id)).toBeUndefined();
+          expect(await tx.getStoreValues(rows.runId)).toEqual({});
+          expect(await tx.findJoinMember("g:1", "pending")).toBeUndefined();
+          expect(await tx.getRegisteredNode(rows.namespace, "N")).toBeUndefined();
+          expect(await tx.getGraph(rows.namespace, "gr")).toBeUndefined();
+        });
       });
 
       it("keeps concurrent transactions independent: one failing leaves the others committed", async () => {
-        const [a, b, c] = [state(), state(), state()];
+        const rows = rowBuilders(ids);
+        const [a, b, c] = [rows.state(), rows.state(), rows.state()];
         const results = await Promise.allSettled([
-          store.transaction((tx) => tx.insertStates([a])),
-          store.transaction(async (tx) => {
+          inTx((tx) => tx.insertStates([a])),
+          inTx(async (tx) => {
             await tx.insertStates([b]);
             throw new Error("abort b");
           }),
-          store.transaction((tx) => tx.insertStates([c])),
+          inTx((tx) => tx.insertStates([c])),
         ]);
         expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
-        const found = await store.transaction((tx) => tx.getStates([a.id, b.id, c.id]));
-        expect(found.map((s) => s.id).sort()).toEqual([a.id, c.id].sort());
+        const found = await inTx((tx) => tx.getStates([a.id, b.id, c.id]));
+        expect(idsOf(found).sort()).toEqual([a.id, c.id].sort());
       });
 
-      it("tracks join members by outcome", async () => {
-        const group = `merge:${newObjectId(Date.now())}`;
-        const a = newObjectId(Date.now());
-        const b = newObjectId(Date.now());
-        await store.transaction((tx) =>
-          tx.insertJoinMembers([
-            { group_key: group, state_id: a, run_id: "r", outcome: "pending" },
-            { group_key: group, state_id: b, run_id: "r", outcome: "pending" },
+      it.runIf(dialect === "sqlite")(
+        "with serialised transactions, starts one only after the previous one ended",
+        async () => {
+          const rows = rowBuilders(ids);
+          const events: string[] = [];
+          const yieldToEventLoop = () => new Promise((resolve) => setImmediate(resolve));
+          const first = inTx(async (tx) => {
+            events.push("first started");
+            for (let i = 0; i < 5; i++) {
+              await tx.getState(rows.state().id);
+              await yieldToEventLoop();
+            }
+            events.push("first ended");
+          });
+          const second = inTx(async () => {
+            events.push("second started");
+          });
+          await Promise.all([first, second]);
+          expect(events).toEqual(["first started", "first ended", "second started"]);
+        },
+      );
+    });
+
+    describe("registered nodes", () => {
+      it("upsertRegisteredNode inserts a new node with the given id, dated now", async () => {
+        const rows = rowBuilders(ids);
+        const registration = rows.node("Fetch", {
+          inputs_schema: { type: "object", properties: { url: { type: "string" } } },
+          secrets: ["token"],
+        });
+        const saved = await inTx((tx) => tx.upsertRegisteredNode(registration, "node-id-1", T0));
+        expect(saved).toEqual({ ...registration, id: "node-id-1", created_at: T0, updated_at: T0 });
+        expect(await inTx((tx) => tx.getRegisteredNode(rows.namespace, "Fetch"))).toEqual(saved);
+      });
+
+      it("upsertRegisteredNode overwrites an existing node but keeps its id and created_at", async () => {
+        const rows = rowBuilders(ids);
+        await inTx((tx) => tx.upsertRegisteredNode(rows.node("Fetch"), "first-id", T0));
+        const changed = rows.node("Fetch", {
+          runtime_name: "runtime-2",
+          runtime_namespace: "elsewhere",
+          inputs_schema: { type: "object", required: ["a"] },
+          outputs_schema: { type: "object", required: ["b"] },
+          secrets: ["s1", "s2"],
+        });
+        const saved = await inTx((tx) => tx.upsertRegisteredNode(changed, "second-id", T0 + 500));
+        const expected = { ...changed, id: "first-id", created_at: T0, updated_at: T0 + 500 };
+        expect(saved).toEqual(expected);
+        expect(await inTx((tx) => tx.getRegisteredNode(rows.namespace, "Fetch"))).toEqual(expected);
+      });
+
+      it("getRegisteredNode returns undefined for a node that is not registered", async () => {
+        const rows = rowBuilders(ids);
+        expect(await inTx((tx) => tx.getRegisteredNode(rows.namespace, "Nope"))).toBeUndefined();
+      });
+
+      it("listRegisteredNodes lists a namespace's nodes by name, and only its own", async () => {
+        const rows = rowBuilders(ids);
+        const other = rowBuilders(ids);
+        await inTx(async (tx) => {
+          for (const name of ["b", "c", "a"]) {
+            await tx.upsertRegisteredNode(rows.node(name), ids.uuid(), T0);
+          }
+          await tx.upsertRegisteredNode(other.node("a0"), ids.uuid(), T0);
+        });
+        const listed = await inTx((tx) => tx.listRegisteredNodes(rows.namespace));
+        expect(listed.map((n) => n.name)).toEqual(["a", "b", "c"]);
+        expect(await inTx((tx) => tx.listRegisteredNodes(rowBuilders(ids).namespace))).toEqual([]);
+      });
+
+      it("findRegisteredNodes returns the nodes matching any of several (namespace, name) pairs", async () => {
+        const one = rowBuilders(ids);
+        const two = rowBuilders(ids);
+        await inTx(async (tx) => {
+          await tx.upsertRegisteredNode(one.node("A"), ids.uuid(), T0);
+          await tx.upsertRegisteredNode(one.node("B"), ids.uuid(), T0);
+          await tx.upsertRegisteredNode(two.node("A"), ids.uuid(), T0);
+          await tx.upsertRegisteredNode(two.node("C"), ids.uuid(), T0);
+        });
+        const found = await inTx((tx) =>
+          tx.findRegisteredNodes([
+            { namespace: one.namespace, name: "A" },
+            { namespace: two.namespace, name: "C" },
+            // Each pair matches as a pair: B exists only in `one`, so (two, B) matches nothing.
+            { namespace: two.namespace, name: "B" },
+            { namespace: one.namespace, name: "missing" },
           ]),
         );
-        await store.transaction((tx) => tx.setJoinOutcome(group, a, "success"));
-        expect(
-          (await store.transaction((tx) => tx.findJoinMember(group, "pending")))?.state_id,
-        ).toBe(b);
-        await store.transaction((tx) => tx.setJoinOutcome(group, b, "failed"));
-        expect(
-          await store.transaction((tx) => tx.findJoinMember(group, "pending")),
-        ).toBeUndefined();
-        expect(
-          (await store.transaction((tx) => tx.findJoinMember(group, "failed")))?.state_id,
-        ).toBe(b);
-      });
-
-      it("versions graphs: each insert becomes current with the next number", async () => {
-        const version = {
-          namespace: "ns",
-          name: "vg",
-          nodes: [],
-          secrets: { k: "cipher" },
-          retry_policy: {
-            max_retries: 1,
-            strategy: "FIXED" as const,
-            backoff_factor: 10,
-            exponent: 2,
-            max_delay: null,
-          },
-          store_config: { required_keys: [], default_values: {} },
-          triggers: [],
-          validation_status: "VALID" as const,
-          validation_errors: [],
-        };
-        const v1 = await store.transaction((tx) => tx.insertGraphVersion(version, Date.now()));
-        const v2 = await store.transaction((tx) =>
-          tx.insertGraphVersion({ ...version, secrets: {} }, Date.now()),
+        expect(found.map((n) => `${n.namespace}/${n.name}`).sort()).toEqual(
+          [`${one.namespace}/A`, `${two.namespace}/C`].sort(),
         );
-        expect([v1.version, v2.version]).toEqual([1, 2]);
-        const current = await store.transaction((tx) => tx.getGraph("ns", "vg"));
-        expect(current?.version).toBe(2);
-        expect(
-          (await store.transaction((tx) => tx.getGraphVersion("ns", "vg", 1)))?.secrets,
-        ).toEqual({ k: "cipher" });
       });
 
-      it("finishes a run once and reports settled pending runs", async () => {
-        const runId = randomUUID();
-        await store.transaction(async (tx) => {
-          await tx.insertRun({
-            run_id: runId,
-            namespace: "ns",
-            graph_name: "g",
-            graph_version: 1,
-            status: "PENDING",
-            created_at: Date.now(),
-            finished_at: null,
-          });
-          await tx.insertStates([state({ run_id: runId, status: "SUCCESS" })]);
+      it("findRegisteredNodes returns nothing for no pairs", async () => {
+        expect(await inTx((tx) => tx.findRegisteredNodes([]))).toEqual([]);
+      });
+
+      it("listNamespaces lists distinct non-empty namespaces, ascending", async () => {
+        const own = await isolatedStore();
+        await own.transaction(async (tx) => {
+          const node = (namespace: string, name: string) =>
+            tx.upsertRegisteredNode({ ...rowBuilders(ids).node(name), namespace }, ids.uuid(), T0);
+          await node("beta", "N1");
+          await node("alpha", "N1");
+          await node("beta", "N2");
+          await node("", "N1");
         });
-        expect(
-          (await store.transaction((tx) => tx.findSettledPendingRuns(1000))).map((r) => r.run_id),
-        ).toContain(runId);
-        expect(await store.transaction((tx) => tx.finishRun(runId, "SUCCESS", Date.now()))).toBe(
-          true,
-        );
-        expect(await store.transaction((tx) => tx.finishRun(runId, "FAILED", Date.now()))).toBe(
-          false,
-        );
-        expect((await store.transaction((tx) => tx.getRun(runId)))?.status).toBe("SUCCESS");
+        expect(await own.transaction((tx) => tx.listNamespaces())).toEqual(["alpha", "beta"]);
       });
-    },
-  );
+    });
+
+    describe("graphs", () => {
+      it("insertGraphVersion numbers the versions of one template 1, 2, 3 and each becomes current", async () => {
+        const rows = rowBuilders(ids);
+        const first = await inTx((tx) => tx.insertGraphVersion(rows.graphVersion("g"), T0));
+        const second = await inTx((tx) => tx.insertGraphVersion(rows.graphVersion("g"), T0 + 1));
+        const third = await inTx((tx) => tx.insertGraphVersion(rows.graphVersion("g"), T0 + 2));
+        const other = await inTx((tx) => tx.insertGraphVersion(rows.graphVersion("h"), T0 + 3));
+        expect([first.version, second.version, third.version, other.version]).toEqual([1, 2, 3, 1]);
+        expect((await inTx((tx) => tx.getGraph(rows.namespace, "g")))?.version).toBe(3);
+      });
+
+      it("insertGraphVersion returns the template as saved: dated now, created when first stored", async () => {
+        const rows = rowBuilders(ids);
+        await inTx((tx) => tx.insertGraphVersion(rows.graphVersion("g"), T0));
+        const version = rows.graphVersion("g", { secrets: { key: "ciphertext" } });
+        const saved = await inTx((tx) => tx.insertGraphVersion(version, T0 + 60_000));
+        expect(saved).toEqual({
+          ...version,
+          version: 2,
+          created_at: T0 + 60_000,
+          graph_created_at: T0,
+          graph_updated_at: T0 + 60_000,
+        });
+      });
+
+      it("insertGraphVersion gives concurrent inserts of one template consecutive numbers", async () => {
+        const rows = rowBuilders(ids);
+        const saved = await Promise.all(
+          [0, 1, 2, 3, 4].map((i) =>
+            inTx((tx) => tx.insertGraphVersion(rows.graphVersion("g"), T0 + i)),
+          ),
+        );
+        expect(saved.map((g) => g.version).sort()).toEqual([1, 2, 3, 4, 5]);
+      });
+
+      it("getGraph returns the current version with every field as stored", async () => {
+        const rows = rowBuilders(ids);
+        await inTx((tx) => tx.insertGraphVersion(rows.graphVersion("g"), T0));
+        const current = rows.graphVersion("g", {
+          nodes: [
+            {
+              node_name: "A",
+              namespace: rows.namespace,
+              identifier: "a",
+              inputs: { z: "${{ store.k }}", a: "literal" },
+              next_nodes: ["b"],
+              unites: null,
+            },
+            {
+              node_name: "B",
+              namespace: rows.namespace,
+              identifier: "b",
+              inputs: {},
+              next_nodes: null,
+              unites: { identifier: "a", strategy: "ALL_DONE" },
+            },
+          ],
+          secrets: { token: "cipher" },
+          retry_policy: {
+            max_retries: 7,
+            strategy: "LINEAR_FULL_JITTER",
+            backoff_factor: 150,
+            exponent: 3,
+            max_delay: 9000,
+          },
+          store_config: { required_keys: ["k"], default_values: { d: "1" } },
+          triggers: [{ type: "CRON", value: { expression: "*/5 * * * *" } }],
+          validation_status: "INVALID",
+          validation_errors: ["node A is not registered"],
+        });
+        await inTx((tx) => tx.insertGraphVersion(current, T0 + 10));
+        const got = await inTx((tx) => tx.getGraph(rows.namespace, "g"));
+        expect(got).toEqual({
+          ...current,
+          version: 2,
+          created_at: T0 + 10,
+          graph_created_at: T0,
+          graph_updated_at: T0 + 10,
+        });
+        expect(Object.keys(got?.nodes[0]?.inputs ?? {})).toEqual(["z", "a"]);
+      });
+
+      it("getGraph returns undefined for a template that does not exist", async () => {
+        const rows = rowBuilders(ids);
+        expect(await inTx((tx) => tx.getGraph(rows.namespace, "nope"))).toBeUndefined();
+      });
+
+      it("getGraphVersion returns an older version unchanged, and undefined for a missing one", async () => {
+        const rows = rowBuilders(ids);
+        const v1 = rows.graphVersion("g", { secrets: { k: "old" } });
+        await inTx((tx) => tx.insertGraphVersion(v1, T0));
+        await inTx((tx) => tx.insertGraphVersion(rows.graphVersion("g"), T0 + 1));
+        expect(await inTx((tx) => tx.getGraphVersion(rows.namespace, "g", 1))).toEqual({
+          ...v1,
+          version: 1,
+          created_at: T0,
+        });
+        expect(await inTx((tx) => tx.getGraphVersion(rows.namespace, "g", 3))).toBeUndefined();
+      });
+
+      it("listGraphs lists a namespace's templates by name, each at its current version", async () => {
+        const rows = rowBuilders(ids);
+        const other = rowBuilders(ids);
+        await inTx(async (tx) => {
+          await tx.insertGraphVersion(rows.graphVersion("zeta"), T0);
+          await tx.insertGraphVersion(rows.graphVersion("alpha"), T0);
+          await tx.insertGraphVersion(rows.graphVersion("zeta"), T0 + 1);
+          await tx.insertGraphVersion(other.graphVersion("beta"), T0);
+        });
+        const listed = await inTx((tx) => tx.listGraphs(rows.namespace));
+        expect(listed.map((g) => [g.name, g.version])).toEqual([
+          ["alpha", 1],
+          ["zeta", 2],
+        ]);
+      });
+    });
+
+    describe("runs", () => {
+      it("insertRun stores a run that getRun returns as given", async () => {
+        const rows = rowBuilders(ids);
+        const run = rows.run({ graph_version: 4 });
+        await inTx((tx) => tx.insertRun(run));
+        expect(await inTx((tx) => tx.getRun(run.run_id))).toEqual(run);
+      });
+
+      it("getRun returns undefined for an unknown run", async () => {
+        expect(await inTx((tx) => tx.getRun("no-such-run"))).toBeUndefined();
+      });
+
+      it("listRuns pages a namespace's runs newest first, ties by run id", async () => {
+        const rows = rowBuilders(ids);
+        const run = (suffix: string, created_at: number) =>
+          rows.run({ run_id: `${rows.runId}-${suffix}`, created_at });
+        const runs = [run("1", T0 + 1), run("b", T0 + 5), run("3", T0 + 3), run("a", T0 + 5)];
+        await inTx(async (tx) => {
+          for (const r of [...runs, rowBuilders(ids).run({ created_at: T0 + 9 })]) {
+            await tx.insertRun(r);
+          }
+        });
+        const page = (limit: number, offset: number) =>
+          inTx((tx) => tx.listRuns(rows.namespace, limit, offset)).then((list) =>
+            list.map((r) => r.run_id.slice(rows.runId.length + 1)),
+          );
+        expect(await page(10, 0)).toEqual(["a", "b", "3", "1"]);
+        expect(await page(2, 1)).toEqual(["b", "3"]);
+        expect(await page(10, 4)).toEqual([]);
+      });
+
+      it("countRuns counts a namespace's runs only", async () => {
+        const rows = rowBuilders(ids);
+        await inTx(async (tx) => {
+          await tx.insertRun(rows.run({ run_id: `${rows.runId}-1` }));
+          await tx.insertRun(rows.run({ run_id: `${rows.runId}-2` }));
+          await tx.insertRun(rowBuilders(ids).run());
+        });
+        expect(await inTx((tx) => tx.countRuns(rows.namespace))).toBe(2);
+        expect(await inTx((tx) => tx.countRuns(rowBuilders(ids).namespace))).toBe(0);
+      });
+
+      it("countStatesByRun counts states per run and status, leaving out runs without states", async () => {
+        const one = rowBuilders(ids);
+        const two = rowBuilders(ids);
+        await insert(
+          one.state({ status: "SUCCESS" }),
+          one.state({ status: "SUCCESS" }),
+          one.state({ status: "CREATED" }),
+          two.state({ status: "ERRORED" }),
+          rowBuilders(ids).state({ status: "SUCCESS" }),
+        );
+        const counts = await inTx((tx) => tx.countStatesByRun([one.runId, two.runId, "empty"]));
+        expect(counts).toEqual(
+          new Map([
+            [
+              one.runId,
+              new Map([
+                ["SUCCESS", 2],
+                ["CREATED", 1],
+              ]),
+            ],
+            [two.runId, new Map([["ERRORED", 1]])],
+          ]),
+        );
+        expect(await inTx((tx) => tx.countStatesByRun([]))).toEqual(new Map());
+      });
+
+      it("finishRun moves a PENDING run to its final status, dated now", async () => {
+        const rows = rowBuilders(ids);
+        await inTx((tx) => tx.insertRun(rows.run()));
+        expect(await inTx((tx) => tx.finishRun(rows.runId, "FAILED", T0 + 100))).toBe(true);
+        expect(await inTx((tx) => tx.getRun(rows.runId))).toMatchObject({
+          status: "FAILED",
+          finished_at: T0 + 100,
+        });
+      });
+
+      it("finishRun returns false and changes nothing for a run that is not PENDING", async () => {
+        const rows = rowBuilders(ids);
+        await inTx((tx) => tx.insertRun(rows.run({ status: "SUCCESS", finished_at: T0 + 1 })));
+        expect(await inTx((tx) => tx.finishRun(rows.runId, "FAILED", T0 + 100))).toBe(false);
+        expect(await inTx((tx) => tx.getRun(rows.runId))).toMatchObject({
+          status: "SUCCESS",
+          finished_at: T0 + 1,
+        });
+        expect(await inTx((tx) => tx.finishRun("no-such-run", "FAILED", T0))).toBe(false);
+      });
+
+      it("reopenRun moves a finished run back to PENDING without a finish time", async () => {
+        const rows = rowBuilders(ids);
+        await inTx((tx) => tx.insertRun(rows.run()));
+        await inTx((tx) => tx.finishRun(rows.runId, "FAILED", T0 + 1));
+        await inTx((tx) => tx.reopenRun(rows.runId));
+        expect(await inTx((tx) => tx.getRun(rows.runId))).toEqual(rows.run());
+        // Reopened, it can finish again.
+        expect(await inTx((tx) => tx.finishRun(rows.runId, "SUCCESS", T0 + 2))).toBe(true);
+      });
+
+      it("reopenRun leaves a PENDING run as it is", async () => {
+        const rows = rowBuilders(ids);
+        await inTx((tx) => tx.insertRun(rows.run()));
+        await inTx((tx) => tx.reopenRun(rows.runId));
+        expect(await inTx((tx) => tx.getRun(rows.runId))).toEqual(rows.run());
+      });
+
+      it("findSettledPendingRuns finds PENDING runs with nothing pending, oldest first, up to limit", async () => {
+        const own = await isolatedStore();
+        const rows = rowBuilders(ids);
+        const run = (suffix: string, fields: Partial<Run> = {}) =>
+          rows.run({ run_id: `${rows.runId}-${suffix}`, ...fields });
+        const runs = [
+          run("done-late", { created_at: T0 + 30 }),
+          run("no-states", { created_at: T0 + 20 }),
+          run("done-early", { created_at: T0 + 10 }),
+          run("busy", { created_at: T0 }),
+          run("finished", { created_at: T0, status: "SUCCESS", finished_at: T0 + 1 }),
+        ];
+        const states = (suffix: string, statuses: StateStatus[]) =>
+          statuses.map((status) => rows.state({ run_id: `${rows.runId}-${suffix}`, status }));
+        await own.transaction(async (tx) => {
+          for (const r of runs) await tx.insertRun(r);
+          await tx.insertStates([
+            ...states("done-late", ["SUCCESS", "ERRORED", "RETRY_CREATED"]),
+            ...states("done-early", ["PRUNED", "NEXT_CREATED_ERROR"]),
+            ...states("busy", ["SUCCESS", "EXECUTED"]),
+            ...states("finished", ["SUCCESS"]),
+          ]);
+        });
+        const settled = (limit: number) =>
+          own
+            .transaction((tx) => tx.findSettledPendingRuns(limit))
+            .then((list) => list.map((r) => r.run_id.slice(rows.runId.length + 1)));
+        expect(await settled(10)).toEqual(["done-early", "no-states", "done-late"]);
+        expect(await settled(2)).toEqual(["done-early", "no-states"]);
+      });
+
+      it("findSettledPendingRuns counts CREATED, QUEUED and EXECUTED states as pending", async () => {
+        const own = await isolatedStore();
+        const rows = rowBuilders(ids);
+        await own.transaction(async (tx) => {
+          for (const status of PENDING_STATUSES) {
+            const runId = `${rows.runId}-${status}`;
+            await tx.insertRun(rows.run({ run_id: runId }));
+            await tx.insertStates([rows.state({ run_id: runId, status })]);
+          }
+        });
+        expect(await own.transaction((tx) => tx.findSettledPendingRuns(10))).toEqual([]);
+      });
+    });
+
+    describe("run store", () => {
+      it("getStoreValues returns the values inserted for the run, and only them", async () => {
+        const rows = rowBuilders(ids);
+        const other = rowBuilders(ids);
+        await inTx(async (tx) => {
+          await tx.insertStoreValues(rows.runId, { cursor: "42", name: "x" });
+          await tx.insertStoreValues(rows.runId, { later: "added" });
+          await tx.insertStoreValues(other.runId, { cursor: "other" });
+        });
+        expect(await inTx((tx) => tx.getStoreValues(rows.runId))).toEqual({
+          cursor: "42",
+          name: "x",
+          later: "added",
+        });
+      });
+
+      it("getStoreValues returns an empty object for a run without values", async () => {
+        expect(await inTx((tx) => tx.getStoreValues(rowBuilders(ids).runId))).toEqual({});
+      });
+
+      it("keeps keys named like Object.prototype members as plain data", async () => {
+        const rows = rowBuilders(ids);
+        const values = JSON.parse(
+          '{"__proto__": "p", "constructor": "c", "toString": "t"}',
+        ) as Record<string, string>;
+        await inTx((tx) => tx.insertStoreValues(rows.runId, values));
+        const back = await inTx((tx) => tx.getStoreValues(rows.runId));
+        expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
+        expect(Object.entries(back).sort()).toEqual([
+          ["__proto__", "p"],
+          ["constructor", "c"],
+          ["toString", "t"],
+        ]);
+      });
+
+      it("stores more values than one INSERT statement carries", async () => {
+        const rows = rowBuilders(ids);
+        const values = Object.fromEntries(
+          Array.from({ length: 1203 }, (_, i) => [`key${i}`, `v${i}`]),
+        );
+        await inTx((tx) => tx.insertStoreValues(rows.runId, values));
+        expect(await inTx((tx) => tx.getStoreValues(rows.runId))).toEqual(values);
+      });
+    });
+
+    describe("states: insert and read", () => {
+      it("getState returns a state exactly as inserted, JSON key order and parents order kept", async () => {
+        const rows = rowBuilders(ids);
+        const s = rows.state({
+          status: "QUEUED",
+          inputs: { zeta: "1", alpha: "2" },
+          outputs: { nested: { b: [1, 2], a: null }, z: "x", a: "y" },
+          data: { join_failed: true, n: 3 },
+          error: "boom",
+          parents: [
+            ["zeta", ids.objectId(T0)],
+            ["1", ids.objectId(T0)],
+            ["alpha", ids.objectId(T0)],
+          ],
+          direct_parent: ids.objectId(T0),
+          does_unites: true,
+          unite_key: `merge:${ids.objectId(T0)}`,
+          enqueue_after: T0 + 365 * 24 * 3600 * 1000,
+          retry_count: 2,
+          manual_retry_fanout_id: "manual-1",
+          retry_of: ids.objectId(T0),
+          claimed_at: T0 + 1,
+          lease_expires_at: T0 + 30_001,
+          claimed_by: "worker-9",
+          updated_at: T0 + 2,
+        });
+        await insert(s);
+        const back = await read(s.id);
+        expect(back).toEqual({ ...s, seq: expect.any(Number) });
+        expect(Object.keys(back?.inputs ?? {})).toEqual(["zeta", "alpha"]);
+        expect(Object.keys(back?.outputs ?? {})).toEqual(["nested", "z", "a"]);
+        expect(back?.parents.map(([identifier]) => identifier)).toEqual(["zeta", "1", "alpha"]);
+      });
+
+      it("getState returns undefined for an unknown id", async () => {
+        expect(await read(ids.objectId(T0))).toBeUndefined();
+      });
+
+      it("insertStates inserts in the given order across INSERT chunks: seq follows it", async () => {
+        const rows = rowBuilders(ids);
+        // Built (ids ascending) then reversed: the order given, not the ids, decides.
+        const states = Array.from({ length: 501 }, () => rows.state()).reverse();
+        await insert(...states);
+        const listed = await inTx((tx) => tx.listRunStates(rows.runId, rows.namespace));
+        expect(idsOf(listed)).toEqual(idsOf(states));
+        const seqs = listed.map((s) => s.seq);
+        expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+      });
+
+      it("insertStates rejects a second state with an existing attempt key as UniqueViolationError", async () => {
+        const rows = rowBuilders(ids);
+        const first = rows.state();
+        await insert(first);
+        const again = rows.state({ fanout_id: first.fanout_id });
+        await expect(insert(again)).rejects.toBeInstanceOf(UniqueViolationError);
+        expect(await read(again.id)).toBeUndefined();
+      });
+
+      it("getStates returns the states that exist among the ids", async () => {
+        const rows = rowBuilders(ids);
+        const [a, b] = [rows.state(), rows.state()];
+        await insert(a, b);
+        const found = await inTx((tx) => tx.getStates([b.id, ids.objectId(T0), a.id]));
+        expect(idsOf(found).sort()).toEqual([a.id, b.id].sort());
+        expect(await inTx((tx) => tx.getStates([]))).toEqual([]);
+      });
+
+      it("insertStateIfAbsent inserts a new state and returns true", async () => {
+        const rows = rowBuilders(ids);
+        const s = rows.state();
+        expect(await inTx((tx) => tx.insertStateIfAbsent(s))).toBe(true);
+        expect(await read(s.id)).toEqual({ ...s, seq: expect.any(Number) });
+      });
+
+      it("insertStateIfAbsent returns false and keeps the existing state on a duplicate attempt key", async () => {
+        const rows = rowBuilders(ids);
+        const first = rows.state({ fanout_id: "fan-1", retry_count: 1, inputs: { v: "first" } });
+        await insert(first);
+        // Same run, identifier, fanout_id and retry_count: the same attempt.
+        const duplicate = rows.state({ fanout_id: "fan-1", retry_count: 1, inputs: { v: "2nd" } });
+        expect(await inTx((tx) => tx.insertStateIfAbsent(duplicate))).toBe(false);
+        expect(await read(duplicate.id)).toBeUndefined();
+        expect((await read(first.id))?.inputs).toEqual({ v: "first" });
+      });
+
+      it("insertStateIfAbsent inserts the next attempt of a fan-out (another retry_count)", async () => {
+        const rows = rowBuilders(ids);
+        await insert(rows.state({ fanout_id: "fan-1", retry_count: 0 }));
+        const retry = rows.state({ fanout_id: "fan-1", retry_count: 1 });
+        expect(await inTx((tx) => tx.insertStateIfAbsent(retry))).toBe(true);
+      });
+
+      it("insertStateIfAbsent returns false on a duplicate unite_key", async () => {
+        const rows = rowBuilders(ids);
+        const key = `merge:${ids.objectId(T0)}`;
+        const first = rows.state({ unite_key: key, does_unites: true });
+        await insert(first);
+        const second = rows.state({ unite_key: key, does_unites: true });
+        expect(await inTx((tx) => tx.insertStateIfAbsent(second))).toBe(false);
+        expect(await read(second.id)).toBeUndefined();
+        expect((await inTx((tx) => tx.getStateByUniteKey(key)))?.id).toBe(first.id);
+      });
+
+      it("insertStateIfAbsent lets exactly one of concurrent inserts of one unite_key win", async () => {
+        const rows = rowBuilders(ids);
+        const key = `merge:${ids.objectId(T0)}`;
+        const candidates = [1, 2, 3].map(() => rows.state({ unite_key: key, does_unites: true }));
+        const inserted = await Promise.all(
+          candidates.map((s) => inTx((tx) => tx.insertStateIfAbsent(s))),
+        );
+        expect(inserted.filter(Boolean)).toHaveLength(1);
+        const winner = candidates[inserted.indexOf(true)];
+        expect((await inTx((tx) => tx.getStateByUniteKey(key)))?.id).toBe(winner?.id);
+      });
+
+      it("getStateForUpdate returns the state like getState, and undefined for an unknown id", async () => {
+        const rows = rowBuilders(ids);
+        const s = rows.state({ status: "QUEUED" });
+        await insert(s);
+        expect(await inTx((tx) => tx.getStateForUpdate(s.id))).toEqual(await read(s.id));
+        expect(await inTx((tx) => tx.getStateForUpdate(ids.objectId(T0)))).toBeUndefined();
+      });
+    });
+
+    describe("claimStates", () => {
+      it("claims the oldest enqueue_after first, and insertion order among equal ones", async () => {
+        const rows = rowBuilders(ids);
+        const late = rows.state({ enqueue_after: T0 - 10 });
+        const mid = rows.state({ enqueue_after: T0 - 20 });
+        // Built before `tieFirst`, so its id is lower: insertion order, not id, breaks the tie.
+        const tieSecond = rows.state({ enqueue_after: T0 - 30 });
+        const tieFirst = rows.state({ enqueue_after: T0 - 30 });
+        await insert(late, tieFirst, mid, tieSecond);
+        const claimed = await inTx((tx) => tx.claimStates(claimOf(rows, ["Node"], 10)));
+        expect(idsOf(claimed)).toEqual(idsOf([tieFirst, tieSecond, mid, late]));
+      });
+
+      it("claims at most `limit` states, the oldest, and leaves the rest CREATED", async () => {
+        const rows = rowBuilders(ids);
+        const states = [30, 10, 20].map((age) => rows.state({ enqueue_after: T0 - age }));
+        await insert(...states);
+        const claimed = await inTx((tx) => tx.claimStates(claimOf(rows, ["Node"], 2)));
+        expect(idsOf(claimed)).toEqual(idsOf([states[0]!, states[2]!]));
+        expect((await read(states[1]!.id))?.status).toBe("CREATED");
+      });
+
+      it("claims states due now but not those enqueued after now", async () => {
+        const rows = rowBuilders(ids);
+        const due = rows.state({ enqueue_after: T0 });
+        const future = rows.state({ enqueue_after: T0 + 1 });
+        await insert(due, future);
+        const claimed = await inTx((tx) => tx.claimStates(claimOf(rows, ["Node"], 10)));
+        expect(idsOf(claimed)).toEqual([due.id]);
+        expect((await read(future.id))?.status).toBe("CREATED");
+      });
+
+      it("merges several node names by age", async () => {
+        const rows = rowBuilders(ids);
+        const at = (node_name: string, age: number) =>
+          rows.state({ node_name, enqueue_after: T0 - age });
+        const states = [at("X", 10), at("Y", 40), at("X", 30), at("Z", 20), at("Y", 5)];
+        await insert(...states);
+        const claimed = await inTx((tx) => tx.claimStates(claimOf(rows, ["X", "Y", "Z", "X"], 4)));
+        expect(claimed.map((s) => `${s.node_name}${T0 - s.enqueue_after}`)).toEqual([
+          "Y40",
+          "X30",
+          "Z20",
+          "X10",
+        ]);
+      });
+
+      it("marks claimed states QUEUED with the lease fields, as read back", async () => {
+        const rows = rowBuilders(ids);
+        const s = rows.state({ enqueue_after: T0 - 5 });
+        await insert(s);
+        const now = T0 + 7;
+        const [claimed] = await inTx((tx) =>
+          tx.claimStates({ ...claimOf(rows, ["Node"], 1, now), leaseExpiresAt: now + 1234 }),
+        );
+        const expected = {
+          ...s,
+          seq: expect.any(Number),
+          status: "QUEUED",
+          claimed_at: now,
+          lease_expires_at: now + 1234,
+          claimed_by: "worker-1",
+          updated_at: now,
+        };
+        expect(claimed).toEqual(expected);
+        expect(await read(s.id)).toEqual(expected);
+      });
+
+      it("records a claim without a claimer name as claimed_by null", async () => {
+        const rows = rowBuilders(ids);
+        await insert(rows.state());
+        const [claimed] = await inTx((tx) =>
+          tx.claimStates({ ...claimOf(rows, ["Node"], 1), claimedBy: null }),
+        );
+        expect(claimed).toMatchObject({ status: "QUEUED", claimed_by: null });
+      });
+
+      it("claims only CREATED states of the namespace and node names asked for", async () => {
+        const rows = rowBuilders(ids);
+        const wanted = rows.state();
+        await insert(
+          wanted,
+          ...(["QUEUED", "EXECUTED", "SUCCESS", "ERRORED", "RETRY_CREATED"] as const).map(
+            (status) => rows.state({ status, enqueue_after: T0 - 100 }),
+          ),
+          rows.state({ node_name: "Other", enqueue_after: T0 - 100 }),
+          rowBuilders(ids).state({ enqueue_after: T0 - 100 }),
+        );
+        const claimed = await inTx((tx) => tx.claimStates(claimOf(rows, ["Node"], 10)));
+        expect(idsOf(claimed)).toEqual([wanted.id]);
+      });
+
+      it("never claims a state twice: a second claim takes the rest", async () => {
+        const rows = rowBuilders(ids);
+        const states = [3, 2, 1].map((age) => rows.state({ enqueue_after: T0 - age }));
+        await insert(...states);
+        const first = await inTx((tx) => tx.claimStates(claimOf(rows, ["Node"], 2)));
+        const second = await inTx((tx) => tx.claimStates(claimOf(rows, ["Node"], 2)));
+        const third = await inTx((tx) => tx.claimStates(claimOf(rows, ["Node"], 2)));
+        expect([idsOf(first), idsOf(second), idsOf(third)]).toEqual([
+          idsOf(states.slice(0, 2)),
+          [states[2]!.id],
+          [],
+        ]);
+      });
+    });
+
+    describe("nextRunnableAt", () => {
+      it("is the earliest enqueue_after among CREATED states of the nodes, future ones included", async () => {
+        const rows = rowBuilders(ids);
+        await insert(
+          rows.state({ node_name: "X", enqueue_after: T0 + 500 }),
+          rows.state({ node_name: "Y", enqueue_after: T0 + 300 }),
+          rows.state({ node_name: "Y", enqueue_after: T0 + 900 }),
+          rows.state({ node_name: "X", status: "QUEUED", enqueue_after: T0 + 100 }),
+          rows.state({ node_name: "Z", enqueue_after: T0 + 200 }),
+          rowBuilders(ids).state({ node_name: "X", enqueue_after: T0 + 50 }),
+        );
+        expect(await inTx((tx) => tx.nextRunnableAt(rows.namespace, ["X", "Y"]))).toBe(T0 + 300);
+        expect(await inTx((tx) => tx.nextRunnableAt(rows.namespace, ["X"]))).toBe(T0 + 500);
+      });
+
+      it("is undefined when no CREATED state of the nodes exists", async () => {
+        const rows = rowBuilders(ids);
+        await insert(rows.state({ status: "SUCCESS" }));
+        expect(await inTx((tx) => tx.nextRunnableAt(rows.namespace, ["Node"]))).toBeUndefined();
+      });
+    });
+
+    describe("transitionState", () => {
+      it("sets status, the patch and updated_at when the state is in `from`", async () => {
+        const rows = rowBuilders(ids);
+        const s = rows.state({
+          status: "QUEUED",
+          claimed_at: T0,
+          lease_expires_at: T0 + 1000,
+          claimed_by: "w",
+        });
+        await insert(s);
+        const patch = {
+          outputs: { z: "1", a: { deep: [1] } },
+          data: { note: "n" },
+          error: "partial",
+          enqueue_after: T0 + 77,
+          claimed_at: null,
+          lease_expires_at: null,
+          claimed_by: null,
+          unite_key: "u:key",
+        };
+        expect(
+          await inTx((tx) => tx.transitionState(s.id, "QUEUED", "EXECUTED", patch, T0 + 9)),
+        ).toBe(true);
+        const back = await read(s.id);
+        expect(back).toEqual({
+          ...s,
+          ...patch,
+          seq: expect.any(Number),
+          status: "EXECUTED",
+          updated_at: T0 + 9,
+        });
+        expect(Object.keys(back?.outputs ?? {})).toEqual(["z", "a"]);
+      });
+
+      it("with an empty patch changes only status and updated_at", async () => {
+        const rows = rowBuilders(ids);
+        const s = rows.state({ status: "ERRORED", error: "kept" });
+        await insert(s);
+        await inTx((tx) => tx.transitionState(s.id, "ERRORED", "RETRY_CREATED", {}, T0 + 3));
+        expect(await read(s.id)).toEqual({
+          ...s,
+          seq: expect.any(Number),
+          status: "RETRY_CREATED",
+          updated_at: T0 + 3,
+        });
+      });
+
+      it("returns false and changes nothing when the state is not in `from`", async () => {
+        const rows = rowBuilders(ids);
+        const s = rows.state({ status: "SUCCESS" });
+        await insert(s);
+        const before = await read(s.id);
+        expect(
+          await inTx((tx) =>
+            tx.transitionState(s.id, "QUEUED", "ERRORED", { error: "late" }, T0 + 5),
+          ),
+        ).toBe(false);
+        expect(await read(s.id)).toEqual(before);
+      });
+
+      it("returns false for an unknown state", async () => {
+        expect(
+          await inTx((tx) => tx.transitionState(ids.objectId(T0), "QUEUED", "SUCCESS", {}, T0)),
+        ).toBe(false);
+      });
+
+      it("lets exactly one of two racing transitions win; the loser changes nothing", async () => {
+        const rows = rowBuilders(ids);
+        const s = rows.state({ status: "QUEUED" });
+        await insert(s);
+        const [succeeded, errored] = await Promise.all([
+          inTx((tx) =>
+            tx.transitionState(s.id, "QUEUED", "SUCCESS", { outputs: { y: "1" } }, T0 + 1),
+          ),
+          inTx((tx) => tx.transitionState(s.id, "QUEUED", "ERRORED", { error: "x" }, T0 + 2)),
+        ]);
+        expect([succeeded, errored].filter(Boolean)).toHaveLength(1);
+        const back = await read(s.id);
+        expect(back).toMatchObject(
+          succeeded
+            ? { status: "SUCCESS", outputs: { y: "1" }, error: null, updated_at: T0 + 1 }
+            : { status: "ERRORED", outputs: {}, error: "x", updated_at: T0 + 2 },
+        );
+      });
+    });
+
+    describe("leases", () => {
+      it("extendLease moves the lease of a QUEUED state and returns true", async () => {
+        const rows = rowBuilders(ids);
+        const s = rows.state({
+          status: "QUEUED",
+          claimed_at: T0,
+          lease_expires_at: T0 + 1000,
+          claimed_by: "w",
+        });
+        await insert(s);
+        expect(await inTx((tx) => tx.extendLease(s.id, T0 + 5000, T0 + 900))).toBe(true);
+        expect(await read(s.id)).toEqual({
+          ...s,
+          seq: expect.any(Number),
+          lease_expires_at: T0 + 5000,
+          updated_at: T0 + 900,
+        });
+      });
+
+      it.each(["CREATED", "EXECUTED", "SUCCESS", "ERRORED"] as const)(
+        "extendLease returns false and changes nothing for a %s state",
+        async (status) => {
+          const rows = rowBuilders(ids);
+          const s = rows.state({ status, lease_expires_at: T0 + 1000 });
+          await insert(s);
+          const before = await read(s.id);
+          expect(await inTx((tx) => tx.extendLease(s.id, T0 + 5000, T0 + 900))).toBe(false);
+          expect(await read(s.id)).toEqual(before);
+        },
+      );
+
+      it("findExpiredLeases returns QUEUED states whose lease ended by now, earliest first, up to limit", async () => {
+        const own = await isolatedStore();
+        const rows = rowBuilders(ids);
+        const queued = (lease: number) => rows.state({ status: "QUEUED", lease_expires_at: lease });
+        const [second, atNow, first, notYet] = [
+          queued(T0 - 50),
+          queued(T0),
+          queued(T0 - 90),
+          queued(T0 + 1),
+        ];
+        const executed = rows.state({ status: "EXECUTED", lease_expires_at: T0 - 500 });
+        await own.transaction((tx) =>
+          tx.insertStates([second!, atNow!, first!, notYet!, executed]),
+        );
+        const expired = (limit: number) =>
+          own.transaction((tx) => tx.findExpiredLeases(T0, limit)).then(idsOf);
+        expect(await expired(10)).toEqual(idsOf([first!, second!, atNow!]));
+        expect(await expired(2)).toEqual(idsOf([first!, second!]));
+      });
+    });
+
+    describe("run progress", () => {
+      it("hasPendingStates is true exactly when the run has a CREATED, QUEUED or EXECUTED state", async () => {
+        const answers = new Map<StateStatus, boolean>();
+        for (const status of STATE_STATUSES) {
+          const rows = rowBuilders(ids);
+          await insert(rows.state({ status }), rows.state({ status: "SUCCESS" }));
+          answers.set(status, await inTx((tx) => tx.hasPendingStates(rows.runId)));
+        }
+        expect(Object.fromEntries(answers)).toEqual({
+          CREATED: true,
+          QUEUED: true,
+          EXECUTED: true,
+          ERRORED: false,
+          NEXT_CREATED_ERROR: false,
+          SUCCESS: false,
+          PRUNED: false,
+          RETRY_CREATED: false,
+        });
+        expect(await inTx((tx) => tx.hasPendingStates(rowBuilders(ids).runId))).toBe(false);
+      });
+
+      it("hasErroredStates is true exactly when the run has an ERRORED or NEXT_CREATED_ERROR state", async () => {
+        const answers = new Map<StateStatus, boolean>();
+        for (const status of STATE_STATUSES) {
+          const rows = rowBuilders(ids);
+          await insert(rows.state({ status }), rows.state({ status: "SUCCESS" }));
+          answers.set(status, await inTx((tx) => tx.hasErroredStates(rows.runId)));
+        }
+        expect(Object.fromEntries(answers)).toEqual({
+          CREATED: false,
+          QUEUED: false,
+          EXECUTED: false,
+          ERRORED: true,
+          NEXT_CREATED_ERROR: true,
+          SUCCESS: false,
+          PRUNED: false,
+          RETRY_CREATED: false,
+        });
+      });
+
+      it("listRunStates lists a run's states in creation order, only in the namespace given", async () => {
+        const rows = rowBuilders(ids);
+        const states = [rows.state(), rows.state({ identifier: "b" }), rows.state()].reverse();
+        await insert(...states, rows.state({ namespace: "elsewhere" }), rowBuilders(ids).state());
+        const listed = await inTx((tx) => tx.listRunStates(rows.runId, rows.namespace));
+        expect(idsOf(listed)).toEqual(idsOf(states));
+      });
+
+      it("listRunStatesOf lists a run's states of one identifier and status, in creation order", async () => {
+        const rows = rowBuilders(ids);
+        const [a1, a2] = [rows.state({ status: "SUCCESS" }), rows.state({ status: "SUCCESS" })];
+        await insert(
+          a2,
+          rows.state({ status: "ERRORED" }),
+          rows.state({ identifier: "other", status: "SUCCESS" }),
+          rowBuilders(ids).state({ status: "SUCCESS" }),
+          a1,
+        );
+        const listed = await inTx((tx) => tx.listRunStatesOf(rows.runId, "node", "SUCCESS"));
+        expect(idsOf(listed)).toEqual(idsOf([a2, a1]));
+      });
+
+      it("getStateByUniteKey returns the state with that unite_key, else undefined", async () => {
+        const rows = rowBuilders(ids);
+        const key = `merge:${ids.objectId(T0)}`;
+        const unite = rows.state({ unite_key: key, does_unites: true });
+        await insert(unite, rows.state());
+        expect((await inTx((tx) => tx.getStateByUniteKey(key)))?.id).toBe(unite.id);
+        expect(await inTx((tx) => tx.getStateByUniteKey(`${key}x`))).toBeUndefined();
+      });
+    });
+
+    describe("join members", () => {
+      const member = (
+        rows: RowBuilders,
+        group_key: string,
+        state_id: string,
+        outcome: JoinMember["outcome"],
+      ): JoinMember => ({ group_key, state_id, run_id: rows.runId, outcome });
+
+      it("insertJoinMembers stores more members than one INSERT statement carries", async () => {
+        const rows = rowBuilders(ids);
+        const group = `merge:${ids.objectId(T0)}`;
+        const states = Array.from({ length: 1001 }, (_, i) =>
+          rows.state({ status: "SUCCESS", outputs: { i: String(i) } }),
+        );
+        await insert(...states);
+        await inTx((tx) =>
+          tx.insertJoinMembers(states.map((s) => member(rows, group, s.id, "success"))),
+        );
+        const outputs = await inTx((tx) => tx.listJoinOutputs(group, "node"));
+        expect(outputs).toEqual(states.map((s) => s.outputs));
+      });
+
+      it("findJoinMember returns the newest member (highest state id) with the outcome", async () => {
+        const rows = rowBuilders(ids);
+        const group = `merge:${ids.objectId(T0)}`;
+        const [low, mid, high] = [ids.objectId(T0), ids.objectId(T0), ids.objectId(T0)];
+        await inTx((tx) =>
+          tx.insertJoinMembers([
+            member(rows, group, mid, "pending"),
+            member(rows, group, high, "pending"),
+            member(rows, group, low, "pending"),
+            member(rows, `${group}-other`, ids.objectId(T0), "pending"),
+          ]),
+        );
+        expect((await inTx((tx) => tx.findJoinMember(group, "pending")))?.state_id).toBe(high);
+        await inTx((tx) => tx.setJoinOutcome(group, high, "success"));
+        expect(await inTx((tx) => tx.findJoinMember(group, "pending"))).toEqual(
+          member(rows, group, mid, "pending"),
+        );
+      });
+
+      it("findJoinMember returns undefined when no member has the outcome", async () => {
+        const rows = rowBuilders(ids);
+        const group = `merge:${ids.objectId(T0)}`;
+        await inTx((tx) =>
+          tx.insertJoinMembers([member(rows, group, ids.objectId(T0), "success")]),
+        );
+        expect(await inTx((tx) => tx.findJoinMember(group, "failed"))).toBeUndefined();
+        expect(await inTx((tx) => tx.findJoinMember(`${group}-none`, "success"))).toBeUndefined();
+      });
+
+      it("setJoinOutcome changes the member's row in that group only", async () => {
+        const rows = rowBuilders(ids);
+        const [inner, outer] = [`inner:${ids.objectId(T0)}`, `outer:${ids.objectId(T0)}`];
+        const stateId = ids.objectId(T0);
+        await inTx((tx) =>
+          tx.insertJoinMembers([
+            member(rows, inner, stateId, "pending"),
+            member(rows, outer, stateId, "pending"),
+          ]),
+        );
+        await inTx((tx) => tx.setJoinOutcome(inner, stateId, "failed"));
+        await inTx(async (tx) => {
+          expect(await tx.findJoinMember(inner, "pending")).toBeUndefined();
+          expect(await tx.findJoinMember(inner, "failed")).toEqual(
+            member(rows, inner, stateId, "failed"),
+          );
+          expect((await tx.findJoinMember(outer, "pending"))?.state_id).toBe(stateId);
+        });
+      });
+
+      it("listJoinOutputs lists outputs of the group's successful members of one identifier, in creation order", async () => {
+        const rows = rowBuilders(ids);
+        const group = `merge:${ids.objectId(T0)}`;
+        const ok = (i: number, fields: Partial<NewState> = {}) =>
+          rows.state({ identifier: "work", status: "SUCCESS", outputs: { r: `${i}` }, ...fields });
+        const [first, second, third] = [ok(1), ok(2), ok(3)];
+        const otherIdentifier = ok(4, { identifier: "check" });
+        const stillRunning = ok(5, { status: "QUEUED" });
+        const failed = ok(6, { status: "ERRORED" });
+        const pruned = ok(7, { status: "PRUNED" });
+        const otherGroup = ok(8);
+        // Creation order: second, first, third. Members are inserted in yet another order.
+        await insert(
+          second,
+          otherIdentifier,
+          first,
+          stillRunning,
+          failed,
+          pruned,
+          otherGroup,
+          third,
+        );
+        await inTx((tx) =>
+          tx.insertJoinMembers([
+            member(rows, group, third.id, "success"),
+            member(rows, group, otherIdentifier.id, "success"),
+            member(rows, group, first.id, "success"),
+            member(rows, group, stillRunning.id, "pending"),
+            member(rows, group, failed.id, "failed"),
+            member(rows, group, pruned.id, "success"),
+            member(rows, `${group}-other`, otherGroup.id, "success"),
+            member(rows, group, second.id, "success"),
+          ]),
+        );
+        expect(await inTx((tx) => tx.listJoinOutputs(group, "work"))).toEqual([
+          { r: "2" },
+          { r: "1" },
+          { r: "3" },
+        ]);
+      });
+
+      it("listJoinOutputs skips a successful state whose member row is not marked success", async () => {
+        const rows = rowBuilders(ids);
+        const group = `merge:${ids.objectId(T0)}`;
+        const s = rows.state({ status: "SUCCESS", outputs: { r: "1" } });
+        await insert(s);
+        await inTx((tx) => tx.insertJoinMembers([member(rows, group, s.id, "superseded")]));
+        expect(await inTx((tx) => tx.listJoinOutputs(group, "node"))).toEqual([]);
+      });
+    });
+
+    describe("wake-ups", () => {
+      const wakeupOf = (rows: RowBuilders): Wakeup => ({
+        namespace: rows.namespace,
+        nodeName: "Node",
+        runnableAt: T0 + 42,
+      });
+
+      it("delivers a published wake-up to this process's subscribers at once", () => {
+        const rows = rowBuilders(ids);
+        const received: Wakeup[] = [];
+        const unsubscribe = store.wakeups.subscribe((w) => {
+          if (w.namespace === rows.namespace) received.push(w);
+        });
+        onTestFinished(unsubscribe);
+        store.wakeups.publish(wakeupOf(rows));
+        expect(received).toEqual([wakeupOf(rows)]);
+      });
+
+      it("stops delivering to a subscriber once it unsubscribed", () => {
+        const rows = rowBuilders(ids);
+        const received: Wakeup[] = [];
+        const unsubscribe = store.wakeups.subscribe((w) => {
+          if (w.namespace === rows.namespace) received.push(w);
+        });
+        unsubscribe();
+        store.wakeups.publish(wakeupOf(rows));
+        expect(received).toEqual([]);
+      });
+
+      it.runIf(dialect === "postgres")(
+        "carries a wake-up to a second store on the same database (another replica)",
+        async () => {
+          const rows = rowBuilders(ids);
+          const replica = await openTestStore(dialect, shared.url);
+          onTestFinished(() => replica.close());
+          const arrived = deferred<Wakeup>();
+          replica.store.wakeups.subscribe((w) => {
+            if (w.namespace === rows.namespace) arrived.resolve(w);
+          });
+          store.wakeups.publish(wakeupOf(rows));
+          expect(await arrived.promise).toEqual(wakeupOf(rows));
+        },
+      );
+    });
+
+    describe.runIf(dialect === "postgres")("with concurrent transactions (row locks)", () => {
+      /**
+       * Runs `second` while the transaction `first` is open and has done its part, then lets
+       * `first` commit. `second` must get through without waiting for `first`.
+       */
+      async function whileHeld<A, B>(
+        first: (tx: StoreTx) => Promise<A>,
+        second: () => Promise<B>,
+        on: Store = store,
+      ): Promise<[A, B]> {
+        const held = deferred();
+        const release = deferred();
+        const holder = on.transaction(async (tx) => {
+          const result = await first(tx);
+          held.resolve();
+          await release.promise;
+          return result;
+        });
+        try {
+          await held.promise;
+          const running = second();
+          expect(await settledOrBlockedOnLock(running, shared.url)).toBe("settled");
+          const result = await running;
+          release.resolve();
+          return [await holder, result];
+        } finally {
+          release.resolve();
+          await holder.catch(() => undefined);
+        }
+      }
+
+      it("claimStates gives two claimers disjoint sets, the second not waiting for the first", async () => {
+        const rows = rowBuilders(ids);
+        const states = [40, 30, 20, 10].map((age) => rows.state({ enqueue_after: T0 - age }));
+        await insert(...states);
+        const [first, second] = await whileHeld(
+          (tx) => tx.claimStates(claimOf(rows, ["Node"], 2)),
+          () => inTx((tx) => tx.claimStates(claimOf(rows, ["Node"], 2))),
+        );
+        expect(idsOf(first)).toEqual(idsOf(states.slice(0, 2)));
+        expect(idsOf(second)).toEqual(idsOf(states.slice(2)));
+      });
+
+      it("claimStates over several node names gives two claimers disjoint, full sets", async () => {
+        const rows = rowBuilders(ids);
+        const at = (node_name: string, age: number) =>
+          rows.state({ node_name, enqueue_after: T0 - age });
+        const [x40, y30, x20, y10] = [at("X", 40), at("Y", 30), at("X", 20), at("Y", 10)];
+        await insert(x40!, y30!, x20!, y10!);
+        const [first, second] = await whileHeld(
+          (tx) => tx.claimStates(claimOf(rows, ["X", "Y"], 2)),
+          () => inTx((tx) => tx.claimStates(claimOf(rows, ["X", "Y"], 2))),
+        );
+        expect(idsOf(first)).toEqual(idsOf([x40!, y30!]));
+        expect(idsOf(second)).toEqual(idsOf([x20!, y10!]));
+      });
+
+      it("findExpiredLeases skips states another transaction's scan holds", async () => {
+        const own = await isolatedStore();
+        const rows = rowBuilders(ids);
+        const states = [4, 3, 2, 1].map((age) =>
+          rows.state({ status: "QUEUED", lease_expires_at: T0 - age }),
+        );
+        await own.transaction((tx) => tx.insertStates(states));
+        const [first, second] = await whileHeld(
+          (tx) => tx.findExpiredLeases(T0, 2),
+          () => own.transaction((tx) => tx.findExpiredLeases(T0, 10)),
+          own,
+        );
+        expect(idsOf(first)).toEqual(idsOf(states.slice(0, 2)));
+        expect(idsOf(second)).toEqual(idsOf(states.slice(2)));
+      });
+
+      it("getStateForUpdate makes a concurrent transition wait for commit, which then sees the holder's write", async () => {
+        const rows = rowBuilders(ids);
+        const s = rows.state({ status: "QUEUED" });
+        await insert(s);
+        const held = deferred();
+        const release = deferred();
+        const holder = inTx(async (tx) => {
+          await tx.getStateForUpdate(s.id);
+          held.resolve();
+          await release.promise;
+          return tx.transitionState(s.id, "QUEUED", "ERRORED", { error: "reaped" }, T0 + 1);
+        });
+        try {
+          await held.promise;
+          const contender = inTx((tx) =>
+            tx.transitionState(s.id, "QUEUED", "SUCCESS", { outputs: { y: "1" } }, T0 + 2),
+          );
+          expect(await settledOrBlockedOnLock(contender, shared.url)).toBe("blocked");
+          release.resolve();
+          expect(await holder).toBe(true);
+          expect(await contender).toBe(false);
+          expect(await read(s.id)).toMatchObject({
+            status: "ERRORED",
+            error: "reaped",
+            outputs: {},
+          });
+        } finally {
+          release.resolve();
+          await holder.catch(() => undefined);
+        }
+      });
+    });
+  });
 }
