@@ -23,6 +23,7 @@ import {
   dagNodes,
   details,
   drive,
+  fixedRetry,
   type NodeSpec,
   ONE_TASK,
   oneTask,
@@ -313,11 +314,7 @@ for (const dialect of DIALECTS) {
         it("brings the same state back after the delay without consuming a retry", async () => {
           const api = timed.api;
           const ns = "sem-requeue";
-          const runId = await triggerOneTask(api, ns, {
-            max_retries: 1,
-            strategy: "FIXED",
-            backoff_factor: 50,
-          });
+          const runId = await triggerOneTask(api, ns, fixedRetry(50));
           const [s] = await claim(api, ns, ["Task"], 1);
           const id = (s as ClaimedState).state_id;
 
@@ -427,11 +424,7 @@ for (const dialect of DIALECTS) {
         it("is woken when a delayed retry or a start_delay becomes due, in one request", async () => {
           const api = timed.api;
           const ns = "sem-poll-delay";
-          const runId = await triggerOneTask(api, ns, {
-            max_retries: 1,
-            strategy: "FIXED",
-            backoff_factor: 400,
-          });
+          const runId = await triggerOneTask(api, ns, fixedRetry(400));
           const [s] = await claim(api, ns, ["Task"], 1);
           const res = await report(api, ns, (s as ClaimedState).state_id, "errored", {
             error: "x",
@@ -766,11 +759,7 @@ for (const dialect of DIALECTS) {
 
     it("an expired lease is retried with an error naming the lease; a late report for it gets 400", async () => {
       const ns = "lease-expire";
-      const runId = await triggerOneTask(api, ns, {
-        max_retries: 1,
-        strategy: "FIXED",
-        backoff_factor: 50,
-      });
+      const runId = await triggerOneTask(api, ns, fixedRetry(50));
       const before = clock.now();
       const [s] = await claim(api, ns, ["Task"], 1);
       const id = (s as ClaimedState & { lease_expires_at: number }).state_id;
@@ -839,11 +828,7 @@ for (const dialect of DIALECTS) {
 
     it("heartbeats keep a lease alive past its original expiry", async () => {
       const ns = "lease-heartbeat";
-      const runId = await triggerOneTask(api, ns, {
-        max_retries: 1,
-        strategy: "FIXED",
-        backoff_factor: 50,
-      });
+      const runId = await triggerOneTask(api, ns, fixedRetry(50));
       const [s] = await claim(api, ns, ["Task"], 1);
       const id = (s as ClaimedState).state_id;
       const original = (s as unknown as { lease_expires_at: number }).lease_expires_at;

@@ -20,7 +20,7 @@ import {
   triggerNow,
 } from "../helpers/test-engine.js";
 import { DIALECTS, postgresAvailable } from "../helpers/test-server.js";
-import { chainNodes, ONE_TASK, oneTask } from "../helpers/workflow.js";
+import { chainNodes, fixedRetry, ONE_TASK, oneTask } from "../helpers/workflow.js";
 
 for (const dialect of DIALECTS) {
   describe.skipIf(dialect === "postgres" && !postgresAvailable())(`${dialect}: engine`, () => {
@@ -184,7 +184,7 @@ for (const dialect of DIALECTS) {
 
       it("the reaper sends an expired claim through the retry policy, and only once it expired", async () => {
         const ns = "eng-reaper";
-        await triggerTask(ns, { max_retries: 1, strategy: "FIXED", backoff_factor: 1000 });
+        await triggerTask(ns, fixedRetry(1000));
         const [s] = await t.engine.enqueue(ns, {
           nodes: ["Task"],
           batchSize: 1,
@@ -211,7 +211,7 @@ for (const dialect of DIALECTS) {
     describe("long-poll", () => {
       it("waits, and is answered when a delayed retry becomes due as the clock moves", async () => {
         const ns = "eng-poll";
-        await triggerTask(ns, { max_retries: 1, strategy: "FIXED", backoff_factor: 120_000 });
+        await triggerTask(ns, fixedRetry(120_000));
         const [s] = await claimNow(t.engine, ns, ["Task"]);
         await t.engine.errored(ns, s!.id, "later");
         let answered: State[] | undefined;

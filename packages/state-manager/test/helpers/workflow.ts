@@ -234,6 +234,11 @@ export function chainNodes(namespace: string, ...steps: readonly ChainStep[]) {
   });
 }
 
+/** A retry policy with a fixed delay of `backoffMs` between attempts. */
+export function fixedRetry(backoffMs: number, maxRetries = 1) {
+  return { max_retries: maxRetries, strategy: "FIXED", backoff_factor: backoffMs };
+}
+
 /** The node of the one-task graph: `Task`, x → x. */
 export const ONE_TASK: readonly NodeSpec[] = [{ name: "Task", inputs: ["x"], outputs: ["x"] }];
 
