@@ -149,6 +149,8 @@ for (const dialect of DIALECTS) {
       afterAll(async () => t?.close());
 
       // ------------------------------------------------------------------ fixtures
+      // Setup graphs are built with helpers/workflow.ts; a body that is itself under test (E2's
+      // registrations, E4's full template, the unknown fields) stays written out.
 
       /**
        * A fresh namespace with nodes A, B, C (x → x), Sec (declares secret api_key) and graphs:
