@@ -13,7 +13,13 @@ import {
   startTestServer,
   type TestServer,
 } from "./helpers/test-server.js";
-import { stringSchema } from "./helpers/workflow.js";
+import {
+  chainNodes,
+  graphNode,
+  nodeRegistration,
+  registerNodes,
+  stringSchema,
+} from "./helpers/workflow.js";
 
 const MAX_BODY_BYTES = 64 * 1024;
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -143,6 +149,8 @@ for (const dialect of DIALECTS) {
       afterAll(async () => t?.close());
 
       // ------------------------------------------------------------------ fixtures
+      // Setup graphs are built with helpers/workflow.ts; a body that is itself under test (E2's
+      // registrations, E4's full template, the unknown fields) stays written out.
 
       /**
        * A fresh namespace with nodes A, B, C (x → x), Sec (declares secret api_key) and graphs:
@@ -151,69 +159,38 @@ for (const dialect of DIALECTS) {
        */
       async function fixture(): Promise<string> {
         const ns = `api-${dialect}-${++nsCounter}`;
-        const reg = await api.put(`/v0/namespace/${ns}/nodes/`, {
-          runtime_name: "rt",
-          nodes: [
-            {
-              name: "A",
-              inputs_schema: stringSchema(["x"]),
-              outputs_schema: stringSchema(["x"]),
-              secrets: [],
-            },
-            {
-              name: "B",
-              inputs_schema: stringSchema(["x"]),
-              outputs_schema: stringSchema(["x"]),
-              secrets: [],
-            },
-            {
-              name: "C",
-              inputs_schema: stringSchema(["x"]),
-              outputs_schema: stringSchema(["x"]),
-              secrets: [],
-            },
-            {
-              name: "Sec",
-              inputs_schema: stringSchema(["x"]),
-              outputs_schema: stringSchema(["x"]),
-              secrets: ["api_key"],
-            },
+        const reg = await registerNodes(
+          api,
+          ns,
+          [
+            { name: "A", inputs: ["x"], outputs: ["x"] },
+            { name: "B", inputs: ["x"], outputs: ["x"] },
+            { name: "C", inputs: ["x"], outputs: ["x"] },
+            { name: "Sec", inputs: ["x"], outputs: ["x"], secrets: ["api_key"] },
           ],
-        });
+          "rt",
+        );
         expect(reg.status).toBe(200);
         const noRetry = { max_retries: 0, strategy: "FIXED", backoff_factor: 1000 };
         const graphs: Record<string, unknown> = {
           chain: {
             secrets: {},
-            nodes: [
-              {
-                node_name: "A",
-                namespace: ns,
-                identifier: "a",
-                inputs: { x: "start" },
-                next_nodes: ["b"],
-              },
-              {
-                node_name: "B",
-                namespace: ns,
-                identifier: "b",
-                inputs: { x: "${{ a.outputs.x }}" },
-              },
-            ],
+            nodes: chainNodes(
+              ns,
+              ["A", "a", { x: "start" }],
+              ["B", "b", { x: "${{ a.outputs.x }}" }],
+            ),
             retry_policy: noRetry,
           },
           single: {
             secrets: {},
-            nodes: [{ node_name: "A", namespace: ns, identifier: "a", inputs: { x: "start" } }],
+            nodes: [graphNode(ns, "A", "a", { x: "start" })],
             retry_policy: noRetry,
           },
-          retry: {
-            secrets: {},
-            nodes: [{ node_name: "A", namespace: ns, identifier: "a", inputs: { x: "start" } }],
-          },
+          retry: { secrets: {}, nodes: [graphNode(ns, "A", "a", { x: "start" })] },
           secret: {
             secrets: { api_key: "s3cret-value", unrelated: "not-for-this-node" },
-            nodes: [{ node_name: "Sec", namespace: ns, identifier: "s", inputs: { x: "start" } }],
+            nodes: [graphNode(ns, "Sec", "s", { x: "start" })],
           },
         };
         for (const [name, body] of Object.entries(graphs)) {
@@ -234,12 +211,14 @@ for (const dialect of DIALECTS) {
         return res.body.run_id as string;
       }
 
+      /** E8 for up to 100 runnable states of `nodes`, other runs' included. */
+      function enqueue(ns: string, nodes: string[], extra: Record<string, unknown> = {}) {
+        return api.post(`/v0/namespace/${ns}/states/enqueue`, { nodes, batch_size: 100, ...extra });
+      }
+
       /** Claims the runnable states of `nodes` and returns the one of `runId` (the others stay QUEUED). */
       async function claimOf(ns: string, runId: string, nodes: string[]): Promise<any> {
-        const res = await api.post(`/v0/namespace/${ns}/states/enqueue`, {
-          nodes,
-          batch_size: 100,
-        });
+        const res = await enqueue(ns, nodes);
         expect(res.status).toBe(200);
         const mine = (res.body.states as any[]).filter((s) => s.run_id === runId);
         expect(mine).toHaveLength(1);
@@ -776,7 +755,7 @@ for (const dialect of DIALECTS) {
           const ns = await fixture();
           const put = await api.put(`/v0/namespace/${ns}/graph/defaults`, {
             secrets: {},
-            nodes: [{ node_name: "A", namespace: ns, identifier: "a", inputs: { x: "1" } }],
+            nodes: [graphNode(ns, "A", "a", { x: "1" })],
           });
           expect(put.status).toBe(201);
           expect(put.body).toMatchObject({
@@ -795,13 +774,8 @@ for (const dialect of DIALECTS) {
 
         it("E4 rejects structural errors with 400 and saves nothing", async () => {
           const ns = await fixture();
-          const node = (identifier: string, next?: string[]) => ({
-            node_name: "A",
-            namespace: ns,
-            identifier,
-            inputs: { x: "1" },
-            ...(next && { next_nodes: next }),
-          });
+          const node = (identifier: string, next?: string[]) =>
+            graphNode(ns, "A", identifier, { x: "1" }, next);
           const cases: [string, unknown[]][] = [
             ["duplicate", [node("a"), node("a")]],
             ["dangling", [node("a", ["ghost"])]],
@@ -848,7 +822,7 @@ for (const dialect of DIALECTS) {
           const ns = await fixture();
           const res = await api.put(`/v0/namespace/${ns}/graph/ghosty`, {
             secrets: {},
-            nodes: [{ node_name: "Ghost", namespace: ns, identifier: "g", inputs: { x: "1" } }],
+            nodes: [graphNode(ns, "Ghost", "g", { x: "1" })],
           });
           expect(res.status).toBe(201);
           expect(res.body.validation_status).toBe("INVALID");
@@ -859,7 +833,7 @@ for (const dialect of DIALECTS) {
           expect(get.body.validation_errors).toEqual(res.body.validation_errors);
           const secretMissing = await api.put(`/v0/namespace/${ns}/graph/nosecret`, {
             secrets: {},
-            nodes: [{ node_name: "Sec", namespace: ns, identifier: "s", inputs: { x: "1" } }],
+            nodes: [graphNode(ns, "Sec", "s", { x: "1" })],
           });
           expect(secretMissing.status).toBe(201);
           expect(secretMissing.body.validation_status).toBe("INVALID");
@@ -869,7 +843,7 @@ for (const dialect of DIALECTS) {
         it("E4 rejects request-level violations with 422 naming the field", async () => {
           const ns = await fixture();
           const path = `/v0/namespace/${ns}/graph/bad`;
-          const good = { node_name: "A", namespace: ns, identifier: "a", inputs: { x: "1" } };
+          const good = graphNode(ns, "A", "a", { x: "1" });
           expect422(await api.put(path, { nodes: [good] }), ["body", "secrets"]);
           expect422(await api.put(path, { secrets: {} }), ["body", "nodes"]);
           expect422(await api.put(path, { secrets: { k: 1 }, nodes: [good] }), [
@@ -963,41 +937,21 @@ for (const dialect of DIALECTS) {
           const ns = await fixture();
           const v1 = await api.put(`/v0/namespace/${ns}/graph/versioned`, {
             secrets: {},
-            nodes: [
-              {
-                node_name: "A",
-                namespace: ns,
-                identifier: "a",
-                inputs: { x: "start" },
-                next_nodes: ["b"],
-              },
-              {
-                node_name: "B",
-                namespace: ns,
-                identifier: "b",
-                inputs: { x: "${{ a.outputs.x }}" },
-              },
-            ],
+            nodes: chainNodes(
+              ns,
+              ["A", "a", { x: "start" }],
+              ["B", "b", { x: "${{ a.outputs.x }}" }],
+            ),
           });
           expect(v1.status).toBe(201);
           const oldRun = await triggerRun(ns, "versioned");
           const v2 = await api.put(`/v0/namespace/${ns}/graph/versioned`, {
             secrets: {},
-            nodes: [
-              {
-                node_name: "A",
-                namespace: ns,
-                identifier: "a",
-                inputs: { x: "start" },
-                next_nodes: ["c"],
-              },
-              {
-                node_name: "C",
-                namespace: ns,
-                identifier: "c",
-                inputs: { x: "${{ a.outputs.x }}" },
-              },
-            ],
+            nodes: chainNodes(
+              ns,
+              ["A", "a", { x: "start" }],
+              ["C", "c", { x: "${{ a.outputs.x }}" }],
+            ),
           });
           expect(v2.status).toBe(201);
           expect(v2.body.version).toBe(v1.body.version + 1);
@@ -1007,10 +961,7 @@ for (const dialect of DIALECTS) {
           expect(get.body.nodes.map((n: any) => n.identifier)).toEqual(["a", "c"]);
 
           const newRun = await triggerRun(ns, "versioned");
-          const claimed = await api.post(`/v0/namespace/${ns}/states/enqueue`, {
-            nodes: ["A"],
-            batch_size: 100,
-          });
+          const claimed = await enqueue(ns, ["A"]);
           const oldA = (claimed.body.states as any[]).find((s) => s.run_id === oldRun);
           const newA = (claimed.body.states as any[]).find((s) => s.run_id === newRun);
           expect(
@@ -1098,24 +1049,14 @@ for (const dialect of DIALECTS) {
           const ns = await fixture();
           const put = await api.put(`/v0/namespace/${ns}/graph/stored`, {
             secrets: {},
-            nodes: [
-              {
-                node_name: "A",
-                namespace: ns,
-                identifier: "a",
-                inputs: { x: "${{ store.k }}-${{ store.d }}" },
-              },
-            ],
+            nodes: [graphNode(ns, "A", "a", { x: "${{ store.k }}-${{ store.d }}" })],
             store_config: { required_keys: ["k"], default_values: { d: "dflt" } },
           });
           expect(put.body.validation_status).toBe("VALID");
           const runId = await triggerRun(ns, "stored", { store: { k: "v" } });
           expect((await claimOf(ns, runId, ["A"])).inputs).toEqual({ x: "v-dflt" });
           const later = await triggerRun(ns, "stored", { store: { k: "v" }, start_delay: 60_000 });
-          const claimed = await api.post(`/v0/namespace/${ns}/states/enqueue`, {
-            nodes: ["A"],
-            batch_size: 100,
-          });
+          const claimed = await enqueue(ns, ["A"]);
           expect((claimed.body.states as any[]).some((s) => s.run_id === later)).toBe(false);
           const graph = await runGraph(ns, later);
           expect(graph.execution_summary.CREATED).toBe(1);
@@ -1131,7 +1072,7 @@ for (const dialect of DIALECTS) {
           );
           await api.put(`/v0/namespace/${ns}/graph/broken`, {
             secrets: {},
-            nodes: [{ node_name: "Ghost", namespace: ns, identifier: "g", inputs: {} }],
+            nodes: [graphNode(ns, "Ghost", "g", {})],
           });
           expectError(
             await api.post(`/v0/namespace/${ns}/graph/broken/trigger`, {}),
@@ -1145,14 +1086,7 @@ for (const dialect of DIALECTS) {
           const ns = await fixture();
           await api.put(`/v0/namespace/${ns}/graph/needs`, {
             secrets: {},
-            nodes: [
-              {
-                node_name: "A",
-                namespace: ns,
-                identifier: "a",
-                inputs: { x: "${{ store.cursor }}" },
-              },
-            ],
+            nodes: [graphNode(ns, "A", "a", { x: "${{ store.cursor }}" })],
             store_config: { required_keys: ["cursor", "page"] },
           });
           expectError(
@@ -1183,27 +1117,20 @@ for (const dialect of DIALECTS) {
 
         it("treats input and store keys named like Object.prototype members as plain data", async () => {
           const ns = await fixture();
-          const reg = await api.put(`/v0/namespace/${ns}/nodes/`, {
-            runtime_name: "rt",
-            nodes: [
-              {
-                name: "Proto",
-                inputs_schema: stringSchema(["constructor", "toString"]),
-                outputs_schema: stringSchema(["x"]),
-                secrets: [],
-              },
-            ],
-          });
+          const reg = await registerNodes(
+            api,
+            ns,
+            [{ name: "Proto", inputs: ["constructor", "toString"], outputs: ["x"] }],
+            "rt",
+          );
           expect(reg.status).toBe(200);
           const put = await api.put(`/v0/namespace/${ns}/graph/proto`, {
             secrets: {},
             nodes: [
-              {
-                node_name: "Proto",
-                namespace: ns,
-                identifier: "p",
-                inputs: { constructor: "from-template", toString: "${{ store.valueOf }}" },
-              },
+              graphNode(ns, "Proto", "p", {
+                constructor: "from-template",
+                toString: "${{ store.valueOf }}",
+              }),
             ],
             store_config: { required_keys: ["valueOf"] },
           });
@@ -1487,10 +1414,7 @@ for (const dialect of DIALECTS) {
           ).toBe(200);
           const graph = await runGraph(ns, runId);
           expect(graph.execution_summary).toMatchObject({ SUCCESS: 3, CREATED: 3 });
-          const claimed = await api.post(`/v0/namespace/${ns}/states/enqueue`, {
-            nodes: ["B"],
-            batch_size: 100,
-          });
+          const claimed = await enqueue(ns, ["B"]);
           const mine = (claimed.body.states as any[]).filter((s) => s.run_id === runId);
           expect(mine.map((s) => s.inputs.x).sort()).toEqual(["1", "2", "3"]);
 
@@ -1617,16 +1541,9 @@ for (const dialect of DIALECTS) {
           expect(res.body.status).toBe("CREATED");
           expect(res.body.enqueue_after).toBeGreaterThanOrEqual(before + 300);
           expect(res.body.enqueue_after).toBeLessThanOrEqual(Date.now() + 300);
-          const early = await api.post(`/v0/namespace/${ns}/states/enqueue`, {
-            nodes: ["A"],
-            batch_size: 100,
-          });
+          const early = await enqueue(ns, ["A"]);
           expect((early.body.states as any[]).some((s) => s.state_id === a.state_id)).toBe(false);
-          const late = await api.post(`/v0/namespace/${ns}/states/enqueue`, {
-            nodes: ["A"],
-            batch_size: 100,
-            wait_ms: 2000,
-          });
+          const late = await enqueue(ns, ["A"], { wait_ms: 2000 });
           expect((late.body.states as any[]).map((s) => s.state_id)).toContain(a.state_id);
           expect(Date.now()).toBeGreaterThanOrEqual(res.body.enqueue_after);
         });
@@ -1955,14 +1872,7 @@ for (const dialect of DIALECTS) {
           const ns = `race-${dialect}-${++nsCounter}`;
           const body = {
             runtime_name: "rt",
-            nodes: [
-              {
-                name: "R",
-                inputs_schema: stringSchema(["x"]),
-                outputs_schema: stringSchema(["x"]),
-                secrets: [],
-              },
-            ],
+            nodes: [nodeRegistration({ name: "R", inputs: ["x"], outputs: ["x"] })],
           };
           const regs = await Promise.all(
             Array.from({ length: 8 }, () => api.put(`/v0/namespace/${ns}/nodes/`, body)),
@@ -1971,7 +1881,7 @@ for (const dialect of DIALECTS) {
           expect((await api.get(`/v0/namespace/${ns}/nodes/`)).body.count).toBe(1);
           const graph = {
             secrets: {},
-            nodes: [{ node_name: "R", namespace: ns, identifier: "r", inputs: { x: "1" } }],
+            nodes: [graphNode(ns, "R", "r", { x: "1" })],
           };
           const puts = await Promise.all(
             Array.from({ length: 8 }, () => api.put(`/v0/namespace/${ns}/graph/g`, graph)),

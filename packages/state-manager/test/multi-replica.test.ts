@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "./helpers/postgres-cluster.js";
-import { splitMergeNodes } from "./helpers/workflow.js";
+import { graphNode, SPLIT_MERGE_NODE_SPECS, splitMergeNodes } from "./helpers/workflow.js";
 import {
   API_KEY,
   databaseUrlFor,
@@ -277,26 +277,21 @@ async function scenario(
     ["A", "B", "C"].map((name) => startReplica(name, databaseUrl)),
   );
   const [a] = replicas as [Replica, Replica, Replica];
+  // String properties, none of them required.
+  const schema = (fields: readonly string[]) => ({
+    type: "object",
+    properties: Object.fromEntries(fields.map((f) => [f, { type: "string" }])),
+  });
   await ok(a, "PUT", `/v0/namespace/${ns}/nodes/`, {
     runtime_name: "multi-replica",
-    nodes: [
-      ["Root", ["data"], ["data"]],
-      ["Splitter", ["data"], ["chunk"]],
-      ["Worker", ["chunk"], ["result"]],
-      ["Merger", ["results"], ["total"]],
-      ["Single", ["x"], ["y"]],
-    ].map(([name, inputs, outputs]) => ({
-      name,
-      inputs_schema: {
-        type: "object",
-        properties: Object.fromEntries((inputs as string[]).map((f) => [f, { type: "string" }])),
-      },
-      outputs_schema: {
-        type: "object",
-        properties: Object.fromEntries((outputs as string[]).map((f) => [f, { type: "string" }])),
-      },
-      secrets: [],
-    })),
+    nodes: [...SPLIT_MERGE_NODE_SPECS, { name: "Single", inputs: ["x"], outputs: ["y"] }].map(
+      ({ name, inputs, outputs }) => ({
+        name,
+        inputs_schema: schema(inputs),
+        outputs_schema: schema(outputs),
+        secrets: [],
+      }),
+    ),
   });
   const fan = await ok(a, "PUT", `/v0/namespace/${ns}/graph/fan`, {
     secrets: {},
@@ -305,7 +300,7 @@ async function scenario(
   expect(fan.validation_status).toBe("VALID");
   const single = await ok(a, "PUT", `/v0/namespace/${ns}/graph/single`, {
     secrets: {},
-    nodes: [{ node_name: "Single", namespace: ns, identifier: "only", inputs: { x: "1" } }],
+    nodes: [graphNode(ns, "Single", "only", { x: "1" })],
   });
   expect(single.validation_status).toBe("VALID");
 

@@ -28,6 +28,7 @@ import {
   claim,
   type ClaimedState,
   drive,
+  graphNode,
   registerNodes,
   runStatus,
   trigger,
@@ -70,10 +71,24 @@ async function singleNodeGraph(
 ) {
   await registerNodes(api, ns, [{ name: "Job", inputs: ["x"], outputs: ["y"] }]);
   const res = await upsertGraph(api, ns, graph, {
-    nodes: [{ node_name: "Job", namespace: ns, identifier: "job", inputs: { x: "1" } }],
+    nodes: [graphNode(ns, "Job", "job", { x: "1" })],
     ...extra,
   });
   expect(res.body.validation_status).toBe("VALID");
+}
+
+/**
+ * Starts a 10 s long-poll for `Job` on `t` and waits until it is parked there. The answer comes
+ * back wrapped (`{ poll }`) so that awaiting this does not wait for it.
+ */
+async function parkedPoll(t: TestServer, ns: string) {
+  const poll = t.api.post(`/v0/namespace/${ns}/states/enqueue`, {
+    nodes: ["Job"],
+    batch_size: 1,
+    wait_ms: 10_000,
+  });
+  await waitFor(() => t.server.dispatcher.waiterCount === 1);
+  return { poll };
 }
 
 describe("migrations", () => {
@@ -156,12 +171,7 @@ describe.skipIf(!postgresAvailable())("postgres: one database, several replicas"
       const b = await start(a.databaseUrl);
       await singleNodeGraph(b.api, "xr", "g");
       for (let round = 0; round < 3; round++) {
-        const poll = a.api.post("/v0/namespace/xr/states/enqueue", {
-          nodes: ["Job"],
-          batch_size: 1,
-          wait_ms: 10_000,
-        });
-        await waitFor(() => a.server.dispatcher.waiterCount === 1);
+        const { poll } = await parkedPoll(a, "xr");
         const t0 = Date.now();
         const runId = await trigger(b.api, "xr", "g");
         const res = await poll;
@@ -186,12 +196,7 @@ describe.skipIf(!postgresAvailable())("postgres: one database, several replicas"
         transactions++;
         return original(fn);
       };
-      const poll = a.api.post("/v0/namespace/delay/states/enqueue", {
-        nodes: ["Job"],
-        batch_size: 1,
-        wait_ms: 10_000,
-      });
-      await waitFor(() => a.server.dispatcher.waiterCount === 1);
+      const { poll } = await parkedPoll(a, "delay");
       const t0 = Date.now();
       const res = await b.api.post("/v0/namespace/delay/graph/g/trigger", { start_delay: 700 });
       expect(res.status).toBe(200);
@@ -238,12 +243,7 @@ describe.skipIf(!postgresAvailable())("postgres: one database, several replicas"
       for (let round = 0; round < 2; round++) {
         // The poll waits on A while A's LISTEN connection dies: a wake-up sent before it is back
         // is lost, so A must make its waiters look again once it reconnects.
-        const poll = a.api.post("/v0/namespace/relisten/states/enqueue", {
-          nodes: ["Job"],
-          batch_size: 1,
-          wait_ms: 10_000,
-        });
-        await waitFor(() => a.server.dispatcher.waiterCount === 1);
+        const { poll } = await parkedPoll(a, "relisten");
         const old = await listeners();
         expect(old).toHaveLength(2);
         await sql(a.databaseUrl, "SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid", [
@@ -263,12 +263,7 @@ describe.skipIf(!postgresAvailable())("postgres: one database, several replicas"
         });
       }
       // And fresh polls are woken through the new LISTEN connections.
-      const poll = a.api.post("/v0/namespace/relisten/states/enqueue", {
-        nodes: ["Job"],
-        batch_size: 1,
-        wait_ms: 10_000,
-      });
-      await waitFor(() => a.server.dispatcher.waiterCount === 1);
+      const { poll } = await parkedPoll(a, "relisten");
       const t0 = Date.now();
       await trigger(b.api, "relisten", "g");
       expect((await poll).body.states).toHaveLength(1);
@@ -474,7 +469,7 @@ describe.skipIf(!postgresAvailable())("postgres: one database, several replicas"
       }
       // Both node names queued (30 each): every claimer still gets a full batch of distinct states.
       await upsertGraph(a.api, ns, "other", {
-        nodes: [{ node_name: "Other", namespace: ns, identifier: "other", inputs: { x: "1" } }],
+        nodes: [graphNode(ns, "Other", "other", { x: "1" })],
       });
       await Promise.all(
         Array.from({ length: 60 }, (_, i) =>

@@ -19,14 +19,16 @@ import {
   waitFor,
 } from "./helpers/test-server.js";
 import {
-  type ClaimedState,
   claim,
-  registerNodes,
+  type ClaimedState,
+  dagNodes,
+  details,
+  oneTask,
   runStatus,
-  trigger,
+  setUpGraph,
   splitMergeNodes,
   SPLIT_MERGE_NODE_SPECS,
-  upsertGraph,
+  trigger,
 } from "./helpers/workflow.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -191,11 +193,9 @@ for (const dialect of DIALECTS) {
           LOG_LEVEL: "warn",
         };
         let server = await startMain(env);
-        await registerNodes(server.api, NS, SPLIT_MERGE_NODE_SPECS);
-        const up = await upsertGraph(server.api, NS, "g", {
+        await setUpGraph(server.api, NS, "g", SPLIT_MERGE_NODE_SPECS, {
           nodes: splitMergeNodes(NS, { rootData: "x" }),
         });
-        expect(up.body.validation_status).toBe("VALID");
         const data = Array.from({ length: CHUNKS }, (_, i) => String(i + 1)).join(",");
         const runIds: string[] = [];
         for (let i = 0; i < RUNS; i++)
@@ -260,10 +260,8 @@ for (const dialect of DIALECTS) {
               `state ${s.state_id} never reported but refused: ${JSON.stringify(res.body)}`,
             ).toBe(true);
             expect(res.status).toBe(400);
-            const d = await api.get(
-              `/v0/namespace/${NS}/graph/g/run/${s.run_id}/node/${s.state_id}`,
-            );
-            expect(d.body.status).toBe("SUCCESS");
+            const d = await details(api, NS, "g", s.run_id, s.state_id);
+            expect(d.status).toBe("SUCCESS");
             accepted.set(s.state_id, 1); // committed before the kill, its answer lost with the process
           }
         }
@@ -288,8 +286,7 @@ for (const dialect of DIALECTS) {
             errored_count: 0,
             retried_count: 0,
           });
-          const dag = await api.get(`/v0/namespace/${NS}/states/run/${runId}/graph`);
-          const nodes = dag.body.nodes as { id: string; identifier: string; status: string }[];
+          const nodes = await dagNodes(api, NS, runId);
           const perIdentifier: Record<string, number> = {};
           for (const n of nodes)
             perIdentifier[n.identifier] = (perIdentifier[n.identifier] ?? 0) + 1;
@@ -445,14 +442,13 @@ describe("start-up configuration", () => {
     const key = readFileSync(keyFile, "utf8").trim();
     expect(Buffer.from(key, "base64url")).toHaveLength(32);
 
-    await registerNodes(client, ns, [
-      { name: "Task", inputs: ["x"], outputs: ["x"], secrets: ["token"] },
-    ]);
-    const up = await upsertGraph(client, ns, "g", {
-      secrets: { token: "s3cret" },
-      nodes: [{ node_name: "Task", namespace: ns, identifier: "t", inputs: { x: "1" } }],
-    });
-    expect(up.body.validation_status).toBe("VALID");
+    await setUpGraph(
+      client,
+      ns,
+      "g",
+      [{ name: "Task", inputs: ["x"], outputs: ["x"], secrets: ["token"] }],
+      oneTask(ns, { secrets: { token: "s3cret" } }),
+    );
     first.proc.kill("SIGTERM");
     expect((await exitOf(first)).code).toBe(0);
 

@@ -6,7 +6,15 @@ import {
   startTestServer,
   type TestServer,
 } from "./helpers/test-server.js";
-import { claim, registerNodes, runStatus, trigger, upsertGraph } from "./helpers/workflow.js";
+import {
+  chainNodes,
+  claim,
+  graphNode,
+  registerNodes,
+  runStatus,
+  trigger,
+  upsertGraph,
+} from "./helpers/workflow.js";
 
 for (const dialect of DIALECTS) {
   describe.skipIf(dialect === "postgres" && !postgresAvailable())(
@@ -22,24 +30,14 @@ for (const dialect of DIALECTS) {
         ]);
         await upsertGraph(t.api, ns, "leaf", {
           retry_policy: { max_retries: 1, strategy: "FIXED", backoff_factor: 1 },
-          nodes: [{ node_name: "Leaf", namespace: ns, identifier: "leaf", inputs: { x: "1" } }],
+          nodes: [graphNode(ns, "Leaf", "leaf", { x: "1" })],
         });
         await upsertGraph(t.api, ns, "pair", {
-          nodes: [
-            {
-              node_name: "Parent",
-              namespace: ns,
-              identifier: "p",
-              inputs: { x: "1" },
-              next_nodes: ["c"],
-            },
-            {
-              node_name: "Leaf",
-              namespace: ns,
-              identifier: "c",
-              inputs: { x: "${{ p.outputs.y }}" },
-            },
-          ],
+          nodes: chainNodes(
+            ns,
+            ["Parent", "p", { x: "1" }],
+            ["Leaf", "c", { x: "${{ p.outputs.y }}" }],
+          ),
         });
       });
       afterAll(async () => t?.close());

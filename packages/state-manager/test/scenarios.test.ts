@@ -6,13 +6,17 @@ import {
   type TestServer,
 } from "./helpers/test-server.js";
 import {
+  chainNodes,
   drive,
+  graphNode,
   registerNodes,
   runFinished,
   runStatus,
+  splitMergeHandlers,
+  splitMergeNodes,
+  SPLIT_MERGE_NODE_SPECS,
   trigger,
   upsertGraph,
-  splitMergeNodes,
 } from "./helpers/workflow.js";
 
 for (const dialect of DIALECTS) {
@@ -25,38 +29,19 @@ for (const dialect of DIALECTS) {
         t = await startTestServer(dialect);
         await registerNodes(t.api, ns, [
           { name: "Step", inputs: ["x"], outputs: ["x"] },
-          { name: "Splitter", inputs: ["data"], outputs: ["chunk"] },
-          { name: "Worker", inputs: ["chunk"], outputs: ["result"] },
-          { name: "Merger", inputs: ["results"], outputs: ["total"] },
-          { name: "Root", inputs: ["data"], outputs: ["data"] },
+          ...SPLIT_MERGE_NODE_SPECS,
         ]);
       });
       afterAll(async () => t?.close());
 
       it("runs a chain of three nodes, each reading the previous output", async () => {
         const graph = await upsertGraph(t.api, ns, "chain", {
-          nodes: [
-            {
-              node_name: "Step",
-              namespace: ns,
-              identifier: "a",
-              inputs: { x: "start" },
-              next_nodes: ["b"],
-            },
-            {
-              node_name: "Step",
-              namespace: ns,
-              identifier: "b",
-              inputs: { x: "${{ a.outputs.x }}+b" },
-              next_nodes: ["c"],
-            },
-            {
-              node_name: "Step",
-              namespace: ns,
-              identifier: "c",
-              inputs: { x: "${{ b.outputs.x }}+c" },
-            },
-          ],
+          nodes: chainNodes(
+            ns,
+            ["Step", "a", { x: "start" }],
+            ["Step", "b", { x: "${{ a.outputs.x }}+b" }],
+            ["Step", "c", { x: "${{ b.outputs.x }}+c" }],
+          ),
         });
         expect(graph.status).toBe(201);
         expect(graph.body.validation_status).toBe("VALID");
@@ -80,7 +65,7 @@ for (const dialect of DIALECTS) {
 
       it("fans a root out to 10 states with no next nodes: run SUCCESS, 10 of 10", async () => {
         await upsertGraph(t.api, ns, "fan10", {
-          nodes: [{ node_name: "Root", namespace: ns, identifier: "root", inputs: { data: "x" } }],
+          nodes: [graphNode(ns, "Root", "root", { data: "x" })],
         });
         const runId = await trigger(t.api, ns, "fan10");
         await drive(
@@ -112,14 +97,7 @@ for (const dialect of DIALECTS) {
           await drive(
             t.api,
             ns,
-            {
-              Root: (s) => ({ outputs: [{ data: s.inputs.data as string }] }),
-              Splitter: (s) => ({
-                outputs: (s.inputs.data as string).split(",").map((chunk) => ({ chunk })),
-              }),
-              Worker: (s) => ({ outputs: [{ result: `r${s.inputs.chunk}` }] }),
-              Merger: (s) => ((merged = s.inputs.results), { outputs: [{ total: "ok" }] }),
-            },
+            splitMergeHandlers((results) => (merged = results)),
             () => runFinished(t.api, ns, runId),
           );
           expect(JSON.parse(merged as string)).toEqual(["r1", "r2", "r3", "r4"]);
@@ -141,15 +119,11 @@ for (const dialect of DIALECTS) {
             t.api,
             ns,
             {
-              Root: (s) => ({ outputs: [{ data: s.inputs.data as string }] }),
-              Splitter: (s) => ({
-                outputs: (s.inputs.data as string).split(",").map((chunk) => ({ chunk })),
-              }),
+              ...splitMergeHandlers((results) => (merged = results)),
               Worker: (s) =>
                 s.inputs.chunk === "2"
                   ? { error: "boom" }
                   : { outputs: [{ result: `r${s.inputs.chunk}` }] },
-              Merger: (s) => ((merged = s.inputs.results), { outputs: [{ total: "ok" }] }),
             },
             () => runFinished(t.api, ns, runId),
           );

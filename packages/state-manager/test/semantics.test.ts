@@ -16,53 +16,34 @@ import {
 } from "./helpers/test-server.js";
 import { TestClock } from "./helpers/test-clock.js";
 import {
+  chainNodes,
   claim,
   type ClaimedState,
+  type DagNode,
+  dagNodes,
+  details,
   drive,
+  fixedRetry,
   type NodeSpec,
+  ONE_TASK,
+  oneTask,
   registerNodes,
   runFinished,
   runStatus,
-  trigger,
+  setUpGraph,
+  splitMergeHandlers,
   splitMergeNodes,
   SPLIT_MERGE_NODE_SPECS,
+  trigger,
   upsertGraph,
 } from "./helpers/workflow.js";
 
 const RANDOM = 0.5; // the server's jitter source is pinned to this
 
-interface DagNode {
-  id: string;
-  node_name: string;
-  identifier: string;
-  status: string;
-  error: string | null;
-}
-
-async function dagNodes(api: ApiClient, ns: string, runId: string): Promise<DagNode[]> {
-  const res = await api.get(`/v0/namespace/${ns}/states/run/${runId}/graph`);
-  expect(res.status).toBe(200);
-  return res.body.nodes as DagNode[];
-}
-
-async function details(api: ApiClient, ns: string, graph: string, runId: string, stateId: string) {
-  const res = await api.get(`/v0/namespace/${ns}/graph/${graph}/run/${runId}/node/${stateId}`);
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return res.body;
-}
-
-async function setup(
-  api: ApiClient,
-  ns: string,
-  nodes: readonly NodeSpec[],
-  graph: string,
-  body: Record<string, unknown>,
-) {
-  await registerNodes(api, ns, nodes);
-  const res = await upsertGraph(api, ns, graph, body);
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  expect(res.body.validation_status, JSON.stringify(res.body.validation_errors)).toBe("VALID");
-  return res.body;
+/** Sets up the one-task graph `g` with `retry_policy` and triggers it; returns the run id. */
+async function triggerOneTask(api: ApiClient, ns: string, retry_policy: Record<string, unknown>) {
+  await setUpGraph(api, ns, "g", ONE_TASK, oneTask(ns, { retry_policy }));
+  return trigger(api, ns, "g");
 }
 
 function report(api: ApiClient, ns: string, stateId: string, kind: string, body: unknown) {
@@ -83,12 +64,6 @@ function firstRetry(strategy: RetryStrategy, b: number): { lo: number; hi: numbe
     return { lo: x / 2, hi: x, exact: Math.floor(x / 2 + (RANDOM * x) / 2) };
   return { lo: x, hi: x, exact: x };
 }
-
-const ONE: NodeSpec[] = [{ name: "Task", inputs: ["x"], outputs: ["x"] }];
-const oneNode = (ns: string, extra: Record<string, unknown> = {}) => ({
-  nodes: [{ node_name: "Task", namespace: ns, identifier: "t", inputs: { x: "1" } }],
-  ...extra,
-});
 
 for (const dialect of DIALECTS) {
   describe.skipIf(dialect === "postgres" && !postgresAvailable())(
@@ -116,21 +91,12 @@ for (const dialect of DIALECTS) {
         it("creates retries inside the strategy's window until max_retries is used, then the run FAILS", async () => {
           const api = timed.api;
           const ns = "sem-retry";
-          await setup(
-            api,
-            ns,
-            ONE,
-            "g",
-            oneNode(ns, {
-              retry_policy: {
-                max_retries: 2,
-                strategy: "EXPONENTIAL",
-                backoff_factor: 250,
-                exponent: 2,
-              },
-            }),
-          );
-          const runId = await trigger(api, ns, "g");
+          const runId = await triggerOneTask(api, ns, {
+            max_retries: 2,
+            strategy: "EXPONENTIAL",
+            backoff_factor: 250,
+            exponent: 2,
+          });
           let [s] = await claim(api, ns, ["Task"], 1);
           const first = (s as ClaimedState).state_id;
           const delays = [250, 500];
@@ -191,7 +157,7 @@ for (const dialect of DIALECTS) {
         it("places the first retry of each of the nine strategies inside its window (random pinned)", async () => {
           const api = timed.api;
           const ns = "sem-strategies";
-          await registerNodes(api, ns, ONE);
+          await registerNodes(api, ns, ONE_TASK);
           const b = 60_000;
           for (const strategy of RETRY_STRATEGIES) {
             const graph = `g-${strategy.toLowerCase()}`;
@@ -199,7 +165,7 @@ for (const dialect of DIALECTS) {
               api,
               ns,
               graph,
-              oneNode(ns, {
+              oneTask(ns, {
                 retry_policy: { max_retries: 1, strategy, backoff_factor: b, exponent: 3 },
               }),
             );
@@ -235,21 +201,12 @@ for (const dialect of DIALECTS) {
         it("caps the delay at max_delay", async () => {
           const api = timed.api;
           const ns = "sem-maxdelay";
-          await setup(
-            api,
-            ns,
-            ONE,
-            "g",
-            oneNode(ns, {
-              retry_policy: {
-                max_retries: 1,
-                strategy: "EXPONENTIAL",
-                backoff_factor: 3_600_000,
-                max_delay: 200,
-              },
-            }),
-          );
-          const runId = await trigger(api, ns, "g");
+          const runId = await triggerOneTask(api, ns, {
+            max_retries: 1,
+            strategy: "EXPONENTIAL",
+            backoff_factor: 3_600_000,
+            max_delay: 200,
+          });
           const [s] = await claim(api, ns, ["Task"], 1);
           const before = clock.now();
           await report(api, ns, (s as ClaimedState).state_id, "errored", { error: "x" });
@@ -266,38 +223,22 @@ for (const dialect of DIALECTS) {
       describe("prune", () => {
         it("ends a branch: nothing is created after it and the run SUCCEEDS with it counted as success", async () => {
           const ns = "sem-prune";
-          await setup(
+          await setUpGraph(
             api,
             ns,
+            "g",
             [
               { name: "Splitter", inputs: ["data"], outputs: ["chunk"] },
               { name: "Worker", inputs: ["chunk"], outputs: ["result"] },
               { name: "After", inputs: ["r"], outputs: ["r"] },
             ],
-            "g",
             {
-              nodes: [
-                {
-                  node_name: "Splitter",
-                  namespace: ns,
-                  identifier: "split",
-                  inputs: { data: "1,2,3" },
-                  next_nodes: ["work"],
-                },
-                {
-                  node_name: "Worker",
-                  namespace: ns,
-                  identifier: "work",
-                  inputs: { chunk: "${{ split.outputs.chunk }}" },
-                  next_nodes: ["after"],
-                },
-                {
-                  node_name: "After",
-                  namespace: ns,
-                  identifier: "after",
-                  inputs: { r: "${{ work.outputs.result }}" },
-                },
-              ],
+              nodes: chainNodes(
+                ns,
+                ["Splitter", "split", { data: "1,2,3" }],
+                ["Worker", "work", { chunk: "${{ split.outputs.chunk }}" }],
+                ["After", "after", { r: "${{ work.outputs.result }}" }],
+              ),
             },
           );
           const runId = await trigger(api, ns, "g");
@@ -341,22 +282,12 @@ for (const dialect of DIALECTS) {
 
         it("answers with status PRUNED and the state's enqueue_after; a pruned root ends the run", async () => {
           const ns = "sem-prune-root";
-          await setup(api, ns, ONE, "g", {
-            nodes: [
-              {
-                node_name: "Task",
-                namespace: ns,
-                identifier: "a",
-                inputs: { x: "1" },
-                next_nodes: ["b"],
-              },
-              {
-                node_name: "Task",
-                namespace: ns,
-                identifier: "b",
-                inputs: { x: "${{ a.outputs.x }}" },
-              },
-            ],
+          await setUpGraph(api, ns, "g", ONE_TASK, {
+            nodes: chainNodes(
+              ns,
+              ["Task", "a", { x: "1" }],
+              ["Task", "b", { x: "${{ a.outputs.x }}" }],
+            ),
           });
           const runId = await trigger(api, ns, "g");
           const [s] = await claim(api, ns, ["Task"], 1);
@@ -383,16 +314,7 @@ for (const dialect of DIALECTS) {
         it("brings the same state back after the delay without consuming a retry", async () => {
           const api = timed.api;
           const ns = "sem-requeue";
-          await setup(
-            api,
-            ns,
-            ONE,
-            "g",
-            oneNode(ns, {
-              retry_policy: { max_retries: 1, strategy: "FIXED", backoff_factor: 50 },
-            }),
-          );
-          const runId = await trigger(api, ns, "g");
+          const runId = await triggerOneTask(api, ns, fixedRetry(50));
           const [s] = await claim(api, ns, ["Task"], 1);
           const id = (s as ClaimedState).state_id;
 
@@ -448,7 +370,7 @@ for (const dialect of DIALECTS) {
       describe("long-poll", () => {
         it("is woken within a few hundred ms by a trigger from another request", async () => {
           const ns = "sem-poll";
-          await setup(api, ns, ONE, "g", oneNode(ns));
+          await setUpGraph(api, ns, "g", ONE_TASK, oneTask(ns));
           const started = Date.now();
           const poll = claim(api, ns, ["Task"], 1, 5000);
           await waitFor(() => t.server.dispatcher.waiterCount > 0, {
@@ -502,16 +424,7 @@ for (const dialect of DIALECTS) {
         it("is woken when a delayed retry or a start_delay becomes due, in one request", async () => {
           const api = timed.api;
           const ns = "sem-poll-delay";
-          await setup(
-            api,
-            ns,
-            ONE,
-            "g",
-            oneNode(ns, {
-              retry_policy: { max_retries: 1, strategy: "FIXED", backoff_factor: 400 },
-            }),
-          );
-          const runId = await trigger(api, ns, "g");
+          const runId = await triggerOneTask(api, ns, fixedRetry(400));
           const [s] = await claim(api, ns, ["Task"], 1);
           const res = await report(api, ns, (s as ClaimedState).state_id, "errored", {
             error: "x",
@@ -552,8 +465,7 @@ for (const dialect of DIALECTS) {
       describe("manual retry", () => {
         it("reopens a FAILED run, refuses a reused fanout_id, and the run can finish SUCCESS", async () => {
           const ns = "sem-manual";
-          await setup(api, ns, ONE, "g", oneNode(ns, { retry_policy: { max_retries: 0 } }));
-          const runId = await trigger(api, ns, "g");
+          const runId = await triggerOneTask(api, ns, { max_retries: 0 });
           const [s] = await claim(api, ns, ["Task"], 1);
           const orig = (s as ClaimedState).state_id;
           expect((await report(api, ns, orig, "errored", { error: "bad" })).body).toEqual({
@@ -616,7 +528,7 @@ for (const dialect of DIALECTS) {
 
         it("reopens an ALL_SUCCESS join that had failed, and the run finishes SUCCESS with every branch merged", async () => {
           const ns = "sem-manual-join";
-          await setup(api, ns, SPLIT_MERGE_NODE_SPECS, "g", {
+          await setUpGraph(api, ns, "g", SPLIT_MERGE_NODE_SPECS, {
             retry_policy: { max_retries: 0 },
             nodes: splitMergeNodes(ns, { rootData: "1,2,3", strategy: "ALL_SUCCESS" }),
           });
@@ -624,18 +536,11 @@ for (const dialect of DIALECTS) {
           let failNext = true;
           let merged: string | undefined;
           const handlers = {
-            Root: (s: ClaimedState) => ({ outputs: [{ data: s.inputs.data as string }] }),
-            Splitter: (s: ClaimedState) => ({
-              outputs: (s.inputs.data as string).split(",").map((chunk) => ({ chunk })),
-            }),
+            ...splitMergeHandlers((results) => (merged = results)),
             Worker: (s: ClaimedState) =>
               s.inputs.chunk === "2" && failNext
                 ? ((failNext = false), { error: "transient" })
                 : { outputs: [{ result: `r${s.inputs.chunk}` }] },
-            Merger: (s: ClaimedState) => (
-              (merged = s.inputs.results),
-              { outputs: [{ total: "ok" }] }
-            ),
           };
           await drive(api, ns, handlers, () => runFinished(api, ns, runId));
           expect(await runStatus(api, ns, runId)).toMatchObject({ status: "FAILED" });
@@ -679,23 +584,13 @@ for (const dialect of DIALECTS) {
       describe("racing duplicate reports", () => {
         const ns = "sem-race";
         beforeAll(async () => {
-          await setup(api, ns, ONE, "g", {
+          await setUpGraph(api, ns, "g", ONE_TASK, {
             retry_policy: { max_retries: 3, strategy: "FIXED", backoff_factor: 3_600_000 },
-            nodes: [
-              {
-                node_name: "Task",
-                namespace: ns,
-                identifier: "a",
-                inputs: { x: "1" },
-                next_nodes: ["b"],
-              },
-              {
-                node_name: "Task",
-                namespace: ns,
-                identifier: "b",
-                inputs: { x: "${{ a.outputs.x }}" },
-              },
-            ],
+            nodes: chainNodes(
+              ns,
+              ["Task", "a", { x: "1" }],
+              ["Task", "b", { x: "${{ a.outputs.x }}" }],
+            ),
           });
         });
 
@@ -775,42 +670,14 @@ for (const dialect of DIALECTS) {
             { name: "B", inputs: ["x"], outputs: ["x"] },
             { name: "C", inputs: ["x"], outputs: ["x"] },
           ];
-          const v1 = await setup(api, ns, nodes, "g", {
+          const v1 = await setUpGraph(api, ns, "g", nodes, {
             retry_policy: { max_retries: 0 },
-            nodes: [
-              {
-                node_name: "A",
-                namespace: ns,
-                identifier: "a",
-                inputs: { x: "v1" },
-                next_nodes: ["b"],
-              },
-              {
-                node_name: "B",
-                namespace: ns,
-                identifier: "b",
-                inputs: { x: "${{ a.outputs.x }}" },
-              },
-            ],
+            nodes: chainNodes(ns, ["A", "a", { x: "v1" }], ["B", "b", { x: "${{ a.outputs.x }}" }]),
           });
           const run1 = await trigger(api, ns, "g");
-          const v2 = await setup(api, ns, nodes, "g", {
+          const v2 = await setUpGraph(api, ns, "g", nodes, {
             retry_policy: { max_retries: 1, strategy: "FIXED", backoff_factor: 3_600_000 },
-            nodes: [
-              {
-                node_name: "A",
-                namespace: ns,
-                identifier: "a",
-                inputs: { x: "v2" },
-                next_nodes: ["c"],
-              },
-              {
-                node_name: "C",
-                namespace: ns,
-                identifier: "c",
-                inputs: { x: "${{ a.outputs.x }}" },
-              },
-            ],
+            nodes: chainNodes(ns, ["A", "a", { x: "v2" }], ["C", "c", { x: "${{ a.outputs.x }}" }]),
           });
           expect(v2.version).toBeGreaterThan(v1.version);
           const got = await api.get(`/v0/namespace/${ns}/graph/g`);
@@ -892,14 +759,7 @@ for (const dialect of DIALECTS) {
 
     it("an expired lease is retried with an error naming the lease; a late report for it gets 400", async () => {
       const ns = "lease-expire";
-      await setup(
-        api,
-        ns,
-        ONE,
-        "g",
-        oneNode(ns, { retry_policy: { max_retries: 1, strategy: "FIXED", backoff_factor: 50 } }),
-      );
-      const runId = await trigger(api, ns, "g");
+      const runId = await triggerOneTask(api, ns, fixedRetry(50));
       const before = clock.now();
       const [s] = await claim(api, ns, ["Task"], 1);
       const id = (s as ClaimedState & { lease_expires_at: number }).state_id;
@@ -951,8 +811,7 @@ for (const dialect of DIALECTS) {
 
     it("an expired lease with no retries left fails the run", async () => {
       const ns = "lease-fail";
-      await setup(api, ns, ONE, "g", oneNode(ns, { retry_policy: { max_retries: 0 } }));
-      const runId = await trigger(api, ns, "g");
+      const runId = await triggerOneTask(api, ns, { max_retries: 0 });
       await claim(api, ns, ["Task"], 1);
       clock.advance(LEASE_MS);
       const run = await waitFor(
@@ -969,14 +828,7 @@ for (const dialect of DIALECTS) {
 
     it("heartbeats keep a lease alive past its original expiry", async () => {
       const ns = "lease-heartbeat";
-      await setup(
-        api,
-        ns,
-        ONE,
-        "g",
-        oneNode(ns, { retry_policy: { max_retries: 1, strategy: "FIXED", backoff_factor: 50 } }),
-      );
-      const runId = await trigger(api, ns, "g");
+      const runId = await triggerOneTask(api, ns, fixedRetry(50));
       const [s] = await claim(api, ns, ["Task"], 1);
       const id = (s as ClaimedState).state_id;
       const original = (s as unknown as { lease_expires_at: number }).lease_expires_at;

@@ -4,6 +4,12 @@
  * (§12.4) send, and asserts every field those clients read. The "clients" below only do what
  * aiohttp / fetch do: a JSON body, an `x-api-key` header, and `response.json()` on the answer
  * (which throws in aiohttp unless the Content-Type is JSON, so every answer is checked for it).
+ *
+ * The request bodies are deliberately literal, repeated where a client repeats them, in the
+ * fields and key order that client sends: the exact bytes are what is under test. Do not fold
+ * them into the shared fixtures of `helpers/workflow.ts` (graphNode, chainNodes, …), which build
+ * what the other suites need, not what a given client sends. The builders below each copy one
+ * function of a client (pydantic's schema, `model_dump()`, zod-to-json-schema).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -285,6 +291,7 @@ for (const dialect of DIALECTS) {
         });
 
         it("trigger → poll → secrets → executed, down the chain, with store values", async () => {
+          // Deliberately literal, here and below: the body `StateManager.trigger()` sends.
           const trig = await py.call("POST", `${base}/graph/hello-graph/trigger`, {
             start_delay: 0,
             inputs: { message: "world" },
@@ -584,6 +591,7 @@ for (const dialect of DIALECTS) {
           expect(reg.json.registered_nodes).toHaveLength(2);
 
           // StateManager.upsertGraph: next_nodes / unites / max_delay simply absent; no triggers.
+          // Deliberately literal (not chainNodes): the exact body this SDK sends.
           const put = await ts.call("PUT", `${base}/graph/scrape`, {
             secrets: { token: "ts-token" },
             nodes: [

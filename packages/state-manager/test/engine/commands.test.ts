@@ -12,14 +12,15 @@ import {
   StateNotRetryableError,
 } from "../../src/domain/errors.js";
 import type { State } from "../../src/domain/model.js";
-import { claimNow, setUpGraph, startTestEngine, type TestEngine } from "../helpers/test-engine.js";
+import {
+  claimNow,
+  setUpGraph,
+  startTestEngine,
+  type TestEngine,
+  triggerNow,
+} from "../helpers/test-engine.js";
 import { DIALECTS, postgresAvailable } from "../helpers/test-server.js";
-
-const TASK = [{ name: "Task", inputs: ["x"], outputs: ["x"] }];
-const oneTask = (ns: string, extra: Record<string, unknown> = {}) => ({
-  nodes: [{ node_name: "Task", namespace: ns, identifier: "t", inputs: { x: "1" } }],
-  ...extra,
-});
+import { chainNodes, fixedRetry, ONE_TASK, oneTask } from "../helpers/workflow.js";
 
 for (const dialect of DIALECTS) {
   describe.skipIf(dialect === "postgres" && !postgresAvailable())(`${dialect}: engine`, () => {
@@ -31,11 +32,16 @@ for (const dialect of DIALECTS) {
 
     const state = (id: string) => t.store.transaction((tx) => tx.getState(id)) as Promise<State>;
     const run = (id: string) => t.store.transaction((tx) => tx.getRun(id));
+    /** Sets up the one-task graph `g` (with `retry_policy`, if given) and triggers it now. */
+    const triggerTask = async (ns: string, retry_policy?: Record<string, unknown>) => {
+      await setUpGraph(t.engine, ns, "g", ONE_TASK, oneTask(ns, retry_policy && { retry_policy }));
+      return triggerNow(t.engine, ns, "g");
+    };
 
     describe("trigger", () => {
       it("creates a PENDING run whose root state is claimable once its start_delay has passed", async () => {
         const ns = "eng-trigger";
-        await setUpGraph(t.engine, ns, "g", TASK, oneTask(ns));
+        await setUpGraph(t.engine, ns, "g", ONE_TASK, oneTask(ns));
         const before = t.clock.now();
         const { run_id } = await t.engine.trigger(ns, "g", {
           inputs: { x: "7" },
@@ -63,28 +69,14 @@ for (const dialect of DIALECTS) {
             { name: "Work", inputs: ["part"], outputs: ["y"] },
           ],
           {
-            nodes: [
-              {
-                node_name: "Split",
-                namespace: ns,
-                identifier: "s",
-                inputs: { x: "a" },
-                next_nodes: ["w"],
-              },
-              {
-                node_name: "Work",
-                namespace: ns,
-                identifier: "w",
-                inputs: { part: "${{ s.outputs.part }}" },
-              },
-            ],
+            nodes: chainNodes(
+              ns,
+              ["Split", "s", { x: "a" }],
+              ["Work", "w", { part: "${{ s.outputs.part }}" }],
+            ),
           },
         );
-        const { run_id } = await t.engine.trigger(ns, "g", {
-          inputs: {},
-          store: {},
-          start_delay: 0,
-        });
+        const { run_id } = await triggerNow(t.engine, ns, "g");
         const [split] = await claimNow(t.engine, ns, ["Split"]);
         await t.engine.executed(ns, split!.id, [{ part: "1" }, { part: "2" }, { part: "3" }]);
         expect((await state(split!.id)).status).toBe("SUCCESS");
@@ -97,8 +89,7 @@ for (const dialect of DIALECTS) {
 
       it("refuses a second report for the same claim and changes nothing", async () => {
         const ns = "eng-twice";
-        await setUpGraph(t.engine, ns, "g", TASK, oneTask(ns));
-        await t.engine.trigger(ns, "g", { inputs: {}, store: {}, start_delay: 0 });
+        await triggerTask(ns);
         const [s] = await claimNow(t.engine, ns, ["Task"]);
         await t.engine.executed(ns, s!.id, [{ x: "first" }]);
         await expect(t.engine.executed(ns, s!.id, [{ x: "second" }])).rejects.toBeInstanceOf(
@@ -111,24 +102,11 @@ for (const dialect of DIALECTS) {
     describe("errored", () => {
       it("schedules each retry after the policy's delay and fails the run once retries are used", async () => {
         const ns = "eng-retry";
-        await setUpGraph(
-          t.engine,
-          ns,
-          "g",
-          TASK,
-          oneTask(ns, {
-            retry_policy: {
-              max_retries: 2,
-              strategy: "EXPONENTIAL",
-              backoff_factor: 10_000,
-              exponent: 3,
-            },
-          }),
-        );
-        const { run_id } = await t.engine.trigger(ns, "g", {
-          inputs: {},
-          store: {},
-          start_delay: 0,
+        const { run_id } = await triggerTask(ns, {
+          max_retries: 2,
+          strategy: "EXPONENTIAL",
+          backoff_factor: 10_000,
+          exponent: 3,
         });
         let [s] = await claimNow(t.engine, ns, ["Task"]);
         for (const delay of [10_000, 30_000]) {
@@ -152,18 +130,7 @@ for (const dialect of DIALECTS) {
     describe("prune and re-enqueue-after", () => {
       it("re-enqueues the same state after the delay without using a retry, then prunes it", async () => {
         const ns = "eng-requeue";
-        await setUpGraph(
-          t.engine,
-          ns,
-          "g",
-          TASK,
-          oneTask(ns, { retry_policy: { max_retries: 0 } }),
-        );
-        const { run_id } = await t.engine.trigger(ns, "g", {
-          inputs: {},
-          store: {},
-          start_delay: 0,
-        });
+        const { run_id } = await triggerTask(ns, { max_retries: 0 });
         const [s] = await claimNow(t.engine, ns, ["Task"]);
         const at = await t.engine.reEnqueueAfter(ns, s!.id, 5_000);
         expect(at).toBe((await state(s!.id)).enqueue_after);
@@ -180,18 +147,7 @@ for (const dialect of DIALECTS) {
     describe("manual retry", () => {
       it("reopens a FAILED run, refuses a reused fanout id and a state that is not final", async () => {
         const ns = "eng-manual";
-        await setUpGraph(
-          t.engine,
-          ns,
-          "g",
-          TASK,
-          oneTask(ns, { retry_policy: { max_retries: 0 } }),
-        );
-        const { run_id } = await t.engine.trigger(ns, "g", {
-          inputs: {},
-          store: {},
-          start_delay: 0,
-        });
+        const { run_id } = await triggerTask(ns, { max_retries: 0 });
         const [s] = await claimNow(t.engine, ns, ["Task"]);
         await expect(t.engine.manualRetry(ns, s!.id, "f-0")).rejects.toBeInstanceOf(
           StateNotRetryableError,
@@ -215,8 +171,7 @@ for (const dialect of DIALECTS) {
     describe("leases", () => {
       it("a heartbeat moves the lease to now + lease; once reported, heartbeats are refused", async () => {
         const ns = "eng-heartbeat";
-        await setUpGraph(t.engine, ns, "g", TASK, oneTask(ns));
-        await t.engine.trigger(ns, "g", { inputs: {}, store: {}, start_delay: 0 });
+        await triggerTask(ns);
         const [s] = await claimNow(t.engine, ns, ["Task"]);
         t.clock.advance(20_000);
         const until = await t.engine.heartbeat(ns, s!.id, 45_000);
@@ -229,16 +184,7 @@ for (const dialect of DIALECTS) {
 
       it("the reaper sends an expired claim through the retry policy, and only once it expired", async () => {
         const ns = "eng-reaper";
-        await setUpGraph(
-          t.engine,
-          ns,
-          "g",
-          TASK,
-          oneTask(ns, {
-            retry_policy: { max_retries: 1, strategy: "FIXED", backoff_factor: 1000 },
-          }),
-        );
-        await t.engine.trigger(ns, "g", { inputs: {}, store: {}, start_delay: 0 });
+        await triggerTask(ns, fixedRetry(1000));
         const [s] = await t.engine.enqueue(ns, {
           nodes: ["Task"],
           batchSize: 1,
@@ -265,16 +211,7 @@ for (const dialect of DIALECTS) {
     describe("long-poll", () => {
       it("waits, and is answered when a delayed retry becomes due as the clock moves", async () => {
         const ns = "eng-poll";
-        await setUpGraph(
-          t.engine,
-          ns,
-          "g",
-          TASK,
-          oneTask(ns, {
-            retry_policy: { max_retries: 1, strategy: "FIXED", backoff_factor: 120_000 },
-          }),
-        );
-        await t.engine.trigger(ns, "g", { inputs: {}, store: {}, start_delay: 0 });
+        await triggerTask(ns, fixedRetry(120_000));
         const [s] = await claimNow(t.engine, ns, ["Task"]);
         await t.engine.errored(ns, s!.id, "later");
         let answered: State[] | undefined;

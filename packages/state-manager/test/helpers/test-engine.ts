@@ -12,7 +12,7 @@ import { SecretsCipher } from "../../src/engine/secrets-cipher.js";
 import { upsertGraphBody } from "../../src/http/schemas/graphs.js";
 import { openStore } from "../../src/storage/open-store.js";
 import type { Store } from "../../src/storage/store.js";
-import { stringSchema } from "./workflow.js";
+import { nodeRegistration } from "./workflow.js";
 import { databaseUrlFor, type DialectName, ENCRYPTION_KEY } from "./test-server.js";
 import { TestClock } from "./test-clock.js";
 
@@ -78,16 +78,7 @@ export async function setUpGraph(
   nodes: readonly NodeShape[],
   body: { nodes: readonly Partial<NodeTemplate>[]; [key: string]: unknown },
 ) {
-  await engine.registerNodes(
-    namespace,
-    "test-runtime",
-    nodes.map((n) => ({
-      name: n.name,
-      inputs_schema: stringSchema(n.inputs),
-      outputs_schema: stringSchema(n.outputs),
-      secrets: [],
-    })),
-  );
+  await engine.registerNodes(namespace, "test-runtime", nodes.map(nodeRegistration));
   const saved = await engine.upsertGraph(
     namespace,
     graph,
@@ -97,6 +88,11 @@ export async function setUpGraph(
     throw new Error(`graph is ${saved.validation_status}: ${saved.validation_errors.join("; ")}`);
   }
   return saved;
+}
+
+/** Triggers `graph` now, with no inputs and an empty store. */
+export function triggerNow(engine: Engine, namespace: string, graph: string) {
+  return engine.trigger(namespace, graph, { inputs: {}, store: {}, start_delay: 0 });
 }
 
 /** Claims what is runnable now (no long-poll). */
