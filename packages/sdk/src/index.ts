@@ -23,10 +23,15 @@
 export {
   type AnyStringSchema,
   BaseNode,
+  type DefinedBaseNode,
+  type EmptySchema,
   type NodeContext,
+  type NodeExecution,
   type NodeResult,
   type NodeSchema,
+  type NodeSchemas,
 } from "./base-node.js";
+export { type Clock, systemClock } from "./clock.js";
 export {
   ConfigurationError,
   ErrorCode,
@@ -35,6 +40,7 @@ export {
   GraphValidationError,
   isExosphereError,
   NodeValidationError,
+  RunCancelledError,
   StateManagerConnectionError,
   StateManagerError,
 } from "./errors.js";
@@ -46,6 +52,7 @@ export {
   StoreConfigModel,
   UnitesModel,
 } from "./graph-models.js";
+export { defineNode, type FunctionNode, type FunctionNodeSpec } from "./function-node.js";
 export {
   type ConsoleLoggerOptions,
   createConsoleLogger,
@@ -75,7 +82,9 @@ export type {
   TriggerResponse,
   Unites,
 } from "./protocol/wire.js";
-export { Runtime, type RuntimeOptions } from "./runtime.js";
+export type { RunStore } from "./run-store.js";
+export { Runtime } from "./runtime.js";
+export type { RuntimeOptions } from "./runtime-options.js";
 export { PruneSignal, ReQueueAfterSignal } from "./signals.js";
 export {
   type RunResult,

@@ -357,7 +357,8 @@ describe("leases", () => {
       timeoutMs: 5_000,
     });
     const beats = server.calls(`/state/${running.state_id}/heartbeat`);
-    expect(beats[0]?.body).toEqual({});
+    // The runtime asks for its own lease (leaseMs, 60 s by default) on every heartbeat.
+    expect(beats[0]?.body).toEqual({ lease_ms: 60_000 });
     const gaps = beats.slice(1).map((beat, i) => beat.at - (beats[i]?.at ?? 0));
     for (const gap of gaps) {
       expect(gap).toBeGreaterThan(150);
