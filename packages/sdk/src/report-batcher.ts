@@ -58,8 +58,8 @@ export interface ReportBatcherOptions {
   readonly clock: Clock;
   /** Log one failed attempt of a streak (the runtime's loud-then-quiet policy). */
   readonly logFailure: (attempt: number, message: string, meta: Record<string, unknown>) => void;
-  /** Told after each request whether the state manager could be reached. */
-  readonly onDelivery: (delivered: boolean) => void;
+  /** Told which reports failed and are about to be retried. */
+  readonly onRetry: (stateIds: readonly string[]) => void;
 }
 
 /** A batch item on the wire. */
@@ -113,7 +113,7 @@ export class ReportBatcher {
   readonly #windowMs: number;
   readonly #signal: AbortSignal;
   readonly #logFailure: ReportBatcherOptions["logFailure"];
-  readonly #onDelivery: ReportBatcherOptions["onDelivery"];
+  readonly #onRetry: ReportBatcherOptions["onRetry"];
   readonly #clock: Clock;
   readonly #path: string;
 
@@ -131,7 +131,7 @@ export class ReportBatcher {
     this.#windowMs = Math.max(0, options.windowMs);
     this.#signal = options.signal;
     this.#logFailure = options.logFailure;
-    this.#onDelivery = options.onDelivery;
+    this.#onRetry = options.onRetry;
     this.#clock = options.clock;
     this.#path = this.#http.namespacePath("/states/report");
     if (this.#signal.aborted) {
@@ -234,7 +234,6 @@ export class ReportBatcher {
             { reports: remaining.map((entry) => entry.wire) },
             { signal: this.#signal },
           );
-          this.#onDelivery(true);
           remaining = this.#settleResults(remaining, answer);
           if (remaining.length > 0) {
             throw new TransientReportsError(remaining.length);
@@ -247,9 +246,7 @@ export class ReportBatcher {
           isRetryable: (err) => err instanceof TransientReportsError || isTransientError(err),
           deadline: () => latestDeadline(remaining),
           onRetry: ({ attempt, delayMs, error }) => {
-            if (!(error instanceof TransientReportsError)) {
-              this.#onDelivery(false);
-            }
+            this.#onRetry(remaining.map((entry) => entry.report.stateId));
             this.#logFailure(attempt, "reporting a batch of states failed; retrying", {
               reports: remaining.length,
               stateIds: remaining.map((entry) => entry.report.stateId),
@@ -273,7 +270,6 @@ export class ReportBatcher {
           return;
         case "deadline":
         case "attempts":
-          this.#onDelivery(false);
           this.#drop(remaining, result.error);
           return;
       }
@@ -318,7 +314,6 @@ export class ReportBatcher {
 
   /** The whole request was refused with a 4xx: fall back for its reports, and remember a 404/405. */
   #refusedWhole(entries: Entry[], err: unknown): void {
-    this.#onDelivery(true);
     const status = statusOf(err);
     if (status === 404 || status === 405) {
       if (this.#endpointAvailable) {

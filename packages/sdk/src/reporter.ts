@@ -8,29 +8,35 @@ import type { RuntimeOptionsWithDefaults } from "./runtime-options.js";
 import { Notifier } from "./timing.js";
 
 /**
- * Whether reports currently reach the state manager. The claim loop stops claiming while they do
- * not: work whose result cannot be delivered would only run twice.
+ * Whether reports currently reach the state manager: not while one of them is being retried
+ * after a failure. The claim loop claims nothing while they do not, since work whose result
+ * cannot be delivered would only run twice; it resumes once each failing report has landed, been
+ * refused, or been dropped at its lease.
  */
 export class ReportHealth {
-  #failing = false;
+  readonly #failing = new Set<string>();
   readonly #restored = new Notifier();
 
-  /** False from a failed report attempt until the next one that reaches the state manager. */
+  /** True when no report is being retried after a failure. */
   get healthy(): boolean {
-    return !this.#failing;
+    return this.#failing.size === 0;
   }
 
-  /** Record whether a report request reached the state manager. */
-  record(delivered: boolean): void {
-    if (delivered && this.#failing) {
-      this.#failing = false;
-      this.#restored.notify();
-    } else if (!delivered) {
-      this.#failing = true;
+  /** The reports of these states failed and are being retried. */
+  failing(stateIds: readonly string[]): void {
+    for (const stateId of stateIds) {
+      this.#failing.add(stateId);
     }
   }
 
-  /** Resolves once reports go through again (or `signal` aborts). */
+  /** The report of this state is settled, whatever became of it. */
+  settled(stateId: string): void {
+    if (this.#failing.delete(stateId) && this.#failing.size === 0) {
+      this.#restored.notify();
+    }
+  }
+
+  /** Resolves once no report is failing (or `signal` aborts). */
   whenHealthy(signal?: AbortSignal): Promise<void> {
     return this.healthy ? Promise.resolve() : this.#restored.wait(signal);
   }
@@ -74,7 +80,7 @@ export class Reporter {
       signal: deps.hardStop,
       clock: options.clock,
       logFailure: (attempt, message, meta) => logFailure(options.logger, attempt, message, meta),
-      onDelivery: (delivered) => deps.health.record(delivered),
+      onRetry: (stateIds) => deps.health.failing(stateIds),
     });
   }
 
@@ -148,6 +154,7 @@ export class Reporter {
     const { logger } = this.#deps.options;
     const stateId = held.state.state_id;
     const result = await this.#batcher.submit(report, held.leaseExpiresAt);
+    this.#deps.health.settled(stateId);
     switch (result.kind) {
       case "reported":
         logger.debug(`reported ${report.kind}`, { stateId, node: held.state.node_name });
@@ -186,7 +193,6 @@ export class Reporter {
       async () => {
         // A give-back must still go out after the hard stop; everything else ends with it.
         await http.request("POST", path, body, isGiveBack ? {} : { signal: hardStop });
-        health.record(true);
       },
       {
         clock: options.clock,
@@ -195,7 +201,7 @@ export class Reporter {
         maxAttempts: isGiveBack ? 3 : undefined,
         deadline: () => held.leaseExpiresAt,
         onRetry: ({ attempt, delayMs, error }) => {
-          health.record(false);
+          health.failing([stateId]);
           logFailure(options.logger, attempt, `reporting ${what} failed; retrying`, {
             stateId,
             retryInMs: delayMs,
@@ -204,20 +210,19 @@ export class Reporter {
         },
       },
     );
+    health.settled(stateId);
     if (result.ok) {
       options.logger.debug(`reported ${what}`, { stateId, node: held.state.node_name });
       return { delivery: "delivered" };
     }
     switch (result.reason) {
       case "refused":
-        health.record(true);
         this.#logRefusal(held, what, result.error);
         return { delivery: "refused", refusal: result.error };
       case "aborted":
         return { delivery: "stopped" };
       case "deadline":
       case "attempts":
-        health.record(false);
         options.logger.error(
           `dropped the ${what} report of a state: the state manager could not be reached before its lease expired; it will run the state again`,
           { stateId, node: held.state.node_name, error: describeError(result.error) },
