@@ -45,6 +45,18 @@ export {
   StateManagerError,
 } from "./errors.js";
 export {
+  graph,
+  GraphBuilder,
+  type GraphNodeHandle,
+  type GraphOptions,
+  type InputsOf,
+  type InputValue,
+  type NodeConfig,
+  OutputRef,
+  type OutputsOf,
+  StoreRef,
+} from "./graph-builder.js";
+export {
   CronTriggerModel,
   type GraphDefinition,
   GraphNodeModel,
