@@ -3,14 +3,14 @@ import { setMaxListeners } from "node:events";
 import { ClaimLoop } from "./claim-loop.js";
 import { ErrorCode, ExosphereError, RunCancelledError } from "./errors.js";
 import { type HeldState, HeldStates } from "./held-states.js";
-import { HttpClient, isTransientError } from "./http-client.js";
+import { HttpClient } from "./http-client.js";
 import { LeaseKeeper, type LeaseLoss } from "./lease-keeper.js";
-import { toRegistration } from "./node-definition.js";
 import { NodeExecutor } from "./node-executor.js";
-import type { EnqueuedState, RegisterNodesRequest } from "./protocol/wire.js";
+import { ProcessSignals } from "./process-signals.js";
+import type { EnqueuedState } from "./protocol/wire.js";
+import { registerNodes } from "./registration.js";
 import { type Delivery, Reporter, ReportHealth } from "./reporter.js";
-import { retry } from "./retry.js";
-import { assertNever, describeError, logFailure } from "./runtime-logging.js";
+import { assertNever, describeError } from "./runtime-logging.js";
 import {
   applyRuntimeDefaults,
   type RuntimeOptions,
@@ -86,7 +86,7 @@ export class Runtime {
   #claimLoop: Promise<void> | undefined;
   readonly #ready: Deferred<void> = createDeferred<void>();
   readonly #done: Deferred<void> = createDeferred<void>();
-  #signalHandler: ((signal: NodeJS.Signals) => void) | undefined;
+  readonly #signals: ProcessSignals;
 
   /**
    * Check the node classes and options; nothing is sent until {@link Runtime.start}.
@@ -120,6 +120,13 @@ export class Runtime {
       stop: this.#stop.signal,
       onClaimed: (states) => this.#onClaimed(states),
     });
+    this.#signals = new ProcessSignals(
+      this.name,
+      resolved.logger,
+      () => this.#phase === "stopping",
+      () => void this.stop(),
+      () => this.#hardStop.abort(),
+    );
     // Nobody may be listening to readiness; a failed start is reported by start() itself.
     this.#ready.promise.catch(() => undefined);
   }
@@ -144,14 +151,16 @@ export class Runtime {
       );
     }
     this.#phase = "starting";
-    this.#installSignalHandlers();
-    const registered = await this.#register();
+    if (this.#options.handleSignals) {
+      this.#signals.install();
+    }
+    const registered = await registerNodes(this.#options, this.#http, this.#stop.signal);
     if (this.#stop.signal.aborted) {
       // stop() was called while registering; it is driving the shutdown.
       return this.#done.promise;
     }
     if (!registered.ok) {
-      this.#removeSignalHandlers();
+      this.#signals.remove();
       this.#phase = "stopped";
       this.#ready.reject(registered.error);
       this.#done.resolve();
@@ -233,47 +242,10 @@ export class Runtime {
       giveBack: (held) => this.#giveBack(held),
     });
     this.#http.close();
-    this.#removeSignalHandlers();
+    this.#signals.remove();
     this.#phase = "stopped";
     this.#options.logger.info("runtime stopped", { runtime: this.name });
     this.#done.resolve();
-  }
-
-  async #register(): Promise<{ ok: true } | { ok: false; error: unknown }> {
-    const { logger, clock } = this.#options;
-    const body: RegisterNodesRequest = {
-      runtime_name: this.name,
-      runtime_namespace: this.namespace,
-      nodes: [...this.#options.nodes.values()].map((definition) =>
-        toRegistration(definition, this.namespace),
-      ),
-    };
-    const path = this.#http.namespacePath("/nodes/");
-    const result = await retry(
-      () => this.#http.request("PUT", path, body, { signal: this.#stop.signal }),
-      {
-        clock,
-        backoff: { baseMs: 250, maxMs: 10_000 },
-        signal: this.#stop.signal,
-        isRetryable: isTransientError,
-        onRetry: ({ attempt, delayMs, error }) =>
-          logFailure(logger, attempt, "state manager unreachable while registering; retrying", {
-            runtime: this.name,
-            retryInMs: delayMs,
-            error: describeError(error),
-          }),
-      },
-    );
-    if (result.ok) {
-      return { ok: true };
-    }
-    if (result.reason === "refused") {
-      logger.error("node registration refused", {
-        runtime: this.name,
-        error: describeError(result.error),
-      });
-    }
-    return { ok: false, error: result.error };
   }
 
   /** Hold what a claim brought; once stopping, give it straight back. */
@@ -383,32 +355,6 @@ export class Runtime {
     }
     if (held.phase === "buffered") {
       this.#release(held);
-    }
-  }
-
-  #installSignalHandlers(): void {
-    if (!this.#options.handleSignals) {
-      return;
-    }
-    this.#signalHandler = (signal: NodeJS.Signals) => {
-      const { logger } = this.#options;
-      if (this.#phase === "stopping") {
-        logger.warn(`received ${signal} again; skipping the grace period`, { runtime: this.name });
-        this.#hardStop.abort();
-        return;
-      }
-      logger.info(`received ${signal}; stopping`, { runtime: this.name });
-      void this.stop();
-    };
-    process.on("SIGINT", this.#signalHandler);
-    process.on("SIGTERM", this.#signalHandler);
-  }
-
-  #removeSignalHandlers(): void {
-    if (this.#signalHandler !== undefined) {
-      process.off("SIGINT", this.#signalHandler);
-      process.off("SIGTERM", this.#signalHandler);
-      this.#signalHandler = undefined;
     }
   }
 }
