@@ -78,14 +78,30 @@ export class StoreRef<K extends string = string> {
  */
 export type InputValue<K extends string = string> = string | OutputRef | StoreRef<K>;
 
-/** The parsed outputs of a node class (`z.output` of its `Outputs`). @public */
+/**
+ * The parsed outputs of a node class (`z.output` of its `Outputs`): what `x.out` offers.
+ *
+ * @example
+ * ```ts
+ * type SplitOutputs = OutputsOf<typeof Splitter>; // { chunk: string }
+ * ```
+ * @public
+ */
 export type OutputsOf<N> = N extends { readonly Outputs: infer O }
   ? O extends NodeSchema
     ? z.output<O>
     : Record<string, string>
   : Record<string, string>;
 
-/** The parsed inputs of a node class (`z.output` of its `Inputs`). @public */
+/**
+ * The parsed inputs of a node class (`z.output` of its `Inputs`): the keys `g.node()` requires.
+ *
+ * @example
+ * ```ts
+ * type WorkerInputs = InputsOf<typeof Worker>; // { chunk: string }
+ * ```
+ * @public
+ */
 export type InputsOf<N> = N extends { readonly Inputs: infer I }
   ? I extends NodeSchema
     ? z.output<I>

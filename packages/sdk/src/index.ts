@@ -1,20 +1,25 @@
 /**
- * `exospherehost`: the TypeScript SDK of Exosphere. Write nodes ({@link BaseNode}), host them in a
- * {@link Runtime}, and create and trigger graphs with the {@link StateManager} client.
+ * `exospherehost`: the TypeScript SDK of Exosphere. Write nodes ({@link BaseNode.define} or
+ * {@link defineNode}), host them in a {@link Runtime}, build graphs with {@link graph}, and create
+ * and trigger them with the {@link StateManager} client.
  *
  * @example
  * ```ts
- * import { BaseNode, Runtime, StateManager } from "exospherehost";
+ * import { BaseNode, graph, Runtime, StateManager } from "exospherehost";
  * import { z } from "zod";
  *
- * class SampleNode extends BaseNode {
- *   static Inputs = z.object({ name: z.string(), data: z.string() });
- *   static Outputs = z.object({ message: z.string(), processed_data: z.string() });
+ * class SampleNode extends BaseNode.define({
+ *   inputs: z.object({ name: z.string(), data: z.string() }),
+ *   outputs: z.object({ message: z.string(), processed_data: z.string() }),
+ * }) {
  *   async execute() {
  *     return { message: "success", processed_data: `completed:${this.inputs.data}` };
  *   }
  * }
  *
+ * const g = graph("my-workflow");
+ * g.node(SampleNode, { id: "sample", inputs: { name: "initial", data: "initial" } });
+ * await new StateManager({ namespace: "MyProject" }).upsertGraph(g);
  * await new Runtime({ namespace: "MyProject", name: "DataProcessor", nodes: [SampleNode] }).start();
  * ```
  * @module
