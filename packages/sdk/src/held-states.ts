@@ -17,6 +17,8 @@ export interface HeldState {
   /** The state manager answered `RUN_CANCELLED`: the run was cancelled; drop the state. */
   cancelled: boolean;
   released: boolean;
+  /** A give-back of this state is under way. */
+  givingBack: boolean;
   /** Aborted when the execution must end: timeout, run cancelled, or the grace period is over. */
   readonly abort: AbortController;
 }
@@ -62,6 +64,7 @@ export class HeldStates {
       lost: false,
       cancelled: false,
       released: false,
+      givingBack: false,
       abort: new AbortController(),
     };
     this.#held.set(state.state_id, held);

@@ -224,7 +224,9 @@ export class Reporter {
       case "deadline":
       case "attempts":
         options.logger.error(
-          `dropped the ${what} report of a state: the state manager could not be reached before its lease expired; it will run the state again`,
+          isGiveBack
+            ? "could not give a state back: the state manager could not be reached; it will run the state again after its lease"
+            : `dropped the ${what} report of a state: the state manager could not be reached before its lease expired; it will run the state again`,
           { stateId, node: held.state.node_name, error: describeError(result.error) },
         );
         return { delivery: "dropped" };

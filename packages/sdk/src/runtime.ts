@@ -321,6 +321,10 @@ export class Runtime {
   }
 
   #giveBack(held: HeldState): Promise<unknown> {
+    if (held.givingBack || held.released) {
+      return Promise.resolve();
+    }
+    held.givingBack = true;
     const task = this.#reporter.giveBack(held).finally(() => {
       this.#givingBack.delete(task);
       this.#release(held);
