@@ -10,27 +10,22 @@
 //   npm start                         # at the repository root: the state manager on :8000
 //   npm start -w @exosphere/example-fanout-unite
 
-import { BaseNode, Runtime, StateManager } from "exospherehost";
+import { BaseNode, graph, Runtime, StateManager } from "exospherehost";
 import { z } from "zod";
 
-const StartInputs = z.object({ text: z.string() });
-const StartOutputs = z.object({ text: z.string() });
-
-class Start extends BaseNode<typeof StartInputs, typeof StartOutputs> {
-  static Inputs = StartInputs;
-  static Outputs = StartOutputs;
-
+class Start extends BaseNode.define({
+  inputs: z.object({ text: z.string() }),
+  outputs: z.object({ text: z.string() }),
+}) {
   async execute() {
     return { text: this.inputs.text.trim() };
   }
 }
 
-const SplitOutputs = z.object({ chunk: z.string() });
-
-class Splitter extends BaseNode<typeof StartInputs, typeof SplitOutputs> {
-  static Inputs = StartInputs;
-  static Outputs = SplitOutputs;
-
+class Splitter extends BaseNode.define({
+  inputs: z.object({ text: z.string() }),
+  outputs: z.object({ chunk: z.string() }),
+}) {
   async execute() {
     // An array of outputs fans out: one downstream state per element.
     return this.inputs.text
@@ -40,26 +35,20 @@ class Splitter extends BaseNode<typeof StartInputs, typeof SplitOutputs> {
   }
 }
 
-const WorkInputs = z.object({ chunk: z.string() });
-const WorkOutputs = z.object({ result: z.string() });
-
-class Processor extends BaseNode<typeof WorkInputs, typeof WorkOutputs> {
-  static Inputs = WorkInputs;
-  static Outputs = WorkOutputs;
-
+class Processor extends BaseNode.define({
+  inputs: z.object({ chunk: z.string() }),
+  outputs: z.object({ result: z.string() }),
+}) {
   async execute() {
     await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200)); // some "work"
     return { result: `${this.inputs.chunk.toUpperCase()}(${this.inputs.chunk.length})` };
   }
 }
 
-const MergeInputs = z.object({ source: z.string(), results: z.string() });
-const MergeOutputs = z.object({ summary: z.string(), count: z.string() });
-
-class Merger extends BaseNode<typeof MergeInputs, typeof MergeOutputs> {
-  static Inputs = MergeInputs;
-  static Outputs = MergeOutputs;
-
+class Merger extends BaseNode.define({
+  inputs: z.object({ source: z.string(), results: z.string() }),
+  outputs: z.object({ summary: z.string(), count: z.string() }),
+}) {
   async execute() {
     // In a unite node, ${{ work.outputs.result }} is a JSON array of every successful work state's result.
     const results = JSON.parse(this.inputs.results) as string[];
@@ -87,40 +76,19 @@ try {
   await runtime.waitUntilReady();
 
   const sm = new StateManager({ namespace, ...connection });
-  await sm.upsertGraph(graphName, {
-    nodes: [
-      {
-        node_name: "Start",
-        namespace,
-        identifier: "start",
-        inputs: { text: "initial" },
-        next_nodes: ["split"],
-      },
-      {
-        node_name: "Splitter",
-        namespace,
-        identifier: "split",
-        inputs: { text: "${{ start.outputs.text }}" },
-        next_nodes: ["work"],
-      },
-      {
-        node_name: "Processor",
-        namespace,
-        identifier: "work",
-        inputs: { chunk: "${{ split.outputs.chunk }}" },
-        next_nodes: ["merge"],
-      },
-      {
-        node_name: "Merger",
-        namespace,
-        identifier: "merge",
-        inputs: { source: "${{ start.outputs.text }}", results: "${{ work.outputs.result }}" },
-        unites: { identifier: "start", strategy: "ALL_SUCCESS" },
-      },
-    ],
-    secrets: {},
+  // Edges follow from the references: split reads start, work reads split, merge reads work.
+  const g = graph(graphName, {
     retryPolicy: { max_retries: 2, strategy: "EXPONENTIAL_FULL_JITTER", backoff_factor: 500 },
   });
+  const start = g.node(Start, { id: "start", inputs: { text: "initial" } });
+  const split = g.node(Splitter, { id: "split", inputs: { text: start.out.text } });
+  const work = g.node(Processor, { id: "work", inputs: { chunk: split.out.chunk } });
+  g.node(Merger, {
+    id: "merge",
+    inputs: { source: start.out.text, results: work.out.result },
+    unites: { node: start, strategy: "ALL_SUCCESS" },
+  });
+  await sm.upsertGraph(g);
 
   const text = "the quick brown fox jumps over the lazy dog";
   const { run_id } = await sm.trigger(graphName, { inputs: { text } });

@@ -6,13 +6,14 @@
 // EXOSPHERE_STATE_MANAGER_URI (default http://localhost:8000) and EXOSPHERE_API_KEY (default
 // exosphere@123) select the state manager.
 
-import { BaseNode, Runtime, StateManager } from "exospherehost";
+import { BaseNode, graph, Runtime, StateManager } from "exospherehost";
 import { z } from "zod";
 
-class SampleNode extends BaseNode {
-  static Inputs = z.object({ name: z.string(), data: z.string() });
-  static Outputs = z.object({ message: z.string(), processed_data: z.string() });
-
+// `this.inputs`, `this.secrets` and what `execute()` returns are typed by these schemas.
+class SampleNode extends BaseNode.define({
+  inputs: z.object({ name: z.string(), data: z.string() }),
+  outputs: z.object({ message: z.string(), processed_data: z.string() }),
+}) {
   async execute() {
     console.log(`Processing data for: ${this.inputs.name}`);
     const processed_data = `completed:${this.inputs.data}`;
@@ -41,18 +42,10 @@ try {
   await runtime.waitUntilReady();
 
   const sm = new StateManager({ namespace, ...connection });
-  await sm.upsertGraph(graphName, {
-    nodes: [
-      {
-        node_name: "SampleNode",
-        namespace,
-        identifier: "sample",
-        inputs: { name: "initial", data: "initial" },
-        next_nodes: [],
-      },
-    ],
-    secrets: {},
-  });
+  // The builder emits the graph template's JSON; its inputs are checked against SampleNode's.
+  const g = graph(graphName);
+  g.node(SampleNode, { id: "sample", inputs: { name: "initial", data: "initial" } });
+  await sm.upsertGraph(g);
 
   const { run_id } = await sm.trigger(graphName, { inputs: { name: "Ada", data: "hello world" } });
   console.log(`Triggered run ${run_id}`);

@@ -1,5 +1,7 @@
 import { z } from "zod";
 
+import { detachedStore, type RunStore } from "./run-store.js";
+
 // Lets the runtime recognise node classes built against another copy of this package.
 const BASE_NODE_BRAND = Symbol.for("exospherehost.BaseNode");
 
@@ -28,6 +30,18 @@ export type NodeSchema = z.ZodObject<z.core.$ZodLooseShape, z.core.$ZodObjectCon
 export type AnyStringSchema = z.ZodObject<Record<string, z.ZodString>>;
 
 /**
+ * The schema of a node that declares no fields of a kind: `z.object({})`.
+ *
+ * @example
+ * ```ts
+ * class NoSecrets extends BaseNode.define({ inputs: z.object({ a: z.string() }) }) {} // secrets: EmptySchema
+ * ```
+ * @public
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- what z.object({}) is
+export type EmptySchema = z.ZodObject<{}>;
+
+/**
  * What `execute()` may return: one output object, an array of them (fan-out: one state per
  * element downstream), or `null`/`undefined` for no output.
  *
@@ -42,12 +56,13 @@ export type AnyStringSchema = z.ZodObject<Record<string, z.ZodString>>;
 export type NodeResult<O extends NodeSchema> = z.input<O> | z.input<O>[] | null | undefined | void;
 
 /**
- * Facts about the state a node instance is executing, for logs and idempotency keys.
+ * The state a node is executing: ids for logs and idempotency keys, the `signal` that asks it to
+ * stop, and the run's `store`.
  *
  * @example
  * ```ts
  * async execute() {
- *   await chargeCard({ idempotencyKey: this.context.stateId });
+ *   await chargeCard({ idempotencyKey: this.context.stateId, signal: this.context.signal });
  *   return { ok: "true" };
  * }
  * ```
@@ -64,7 +79,77 @@ export interface NodeContext {
   readonly namespace: string;
   /** Name of the runtime executing the state. */
   readonly runtimeName: string;
+  /**
+   * Aborted when the runtime gives up on this execution: `executeTimeoutMs` passed, the runtime
+   * stopped and its grace period ended, or the run was cancelled (the reason is then a
+   * {@link RunCancelledError}; the result is dropped). Pass it to `fetch` and friends.
+   */
+  readonly signal: AbortSignal;
+  /** The run's key/value store. */
+  readonly store: RunStore;
 }
+
+/**
+ * What a function-style node's `execute` receives: its parsed inputs and secrets, and the
+ * {@link NodeContext} (ids, `signal`, `store`).
+ *
+ * @typeParam I - schema of the inputs.
+ * @typeParam S - schema of the secrets.
+ * @example
+ * ```ts
+ * const execute = async ({ inputs, signal }: NodeExecution<typeof Inputs, EmptySchema>) =>
+ *   ({ body: await (await fetch(inputs.url, { signal })).text() });
+ * ```
+ * @public
+ */
+export interface NodeExecution<I extends NodeSchema, S extends NodeSchema> extends NodeContext {
+  /** The state's inputs, parsed with the inputs schema. */
+  readonly inputs: z.output<I>;
+  /** The declared secrets, parsed with the secrets schema. */
+  readonly secrets: z.output<S>;
+}
+
+/**
+ * The schemas of a node, as {@link BaseNode.define} and {@link defineNode} take them. Omitted
+ * ones are `z.object({})`.
+ *
+ * @example
+ * ```ts
+ * const schemas: NodeSchemas<typeof Inputs, typeof Outputs, EmptySchema> = { inputs: Inputs, outputs: Outputs };
+ * ```
+ * @public
+ */
+export interface NodeSchemas<I extends NodeSchema, O extends NodeSchema, S extends NodeSchema> {
+  /** Schema of the inputs. @defaultValue `z.object({})` */
+  readonly inputs?: I;
+  /** Schema of each output. @defaultValue `z.object({})` */
+  readonly outputs?: O;
+  /** Schema of the graph secrets the node needs. @defaultValue `z.object({})` */
+  readonly secrets?: S;
+  /** Registered node name. @defaultValue the class name */
+  readonly name?: string;
+}
+
+/**
+ * The base class {@link BaseNode.define} returns: `BaseNode` typed by the schemas, which it also
+ * carries as `static Inputs`/`Outputs`/`Secrets`.
+ *
+ * @example
+ * ```ts
+ * const Base: DefinedBaseNode<typeof Inputs, typeof Outputs, EmptySchema> = BaseNode.define({ inputs: Inputs, outputs: Outputs });
+ * ```
+ * @public
+ */
+export type DefinedBaseNode<
+  I extends NodeSchema,
+  O extends NodeSchema,
+  S extends NodeSchema,
+> = (abstract new () => BaseNode<I, O, S>) & {
+  readonly Inputs: I;
+  readonly Outputs: O;
+  readonly Secrets: S;
+  readonly nodeName: string | undefined;
+};
 
 /**
  * Base class of every node. Declare `static Inputs`, `Outputs` and (optionally) `Secrets` as zod
@@ -76,8 +161,10 @@ export interface NodeContext {
  * The registered node name is the class name, or `static nodeName` when set (set it if your
  * bundler renames classes).
  *
- * For typed `this.inputs`, declare the schemas first and pass them as type arguments; without
- * type arguments every field is a `string | undefined` lookup.
+ * For typed `this.inputs`, extend `BaseNode.define({ inputs, outputs, secrets })` instead (see
+ * {@link BaseNode.define}): `this.inputs`, `this.secrets` and what `execute()` returns then follow
+ * from the schemas. With `static Inputs` and no type arguments, every field is a
+ * `string | undefined` lookup.
  *
  * @typeParam I - schema of `Inputs`.
  * @typeParam O - schema of `Outputs`.
@@ -86,6 +173,8 @@ export interface NodeContext {
  * ```ts
  * import { BaseNode } from "exospherehost";
  * import { z } from "zod";
+
+import { detachedStore, type RunStore } from "./run-store.js";
  *
  * class SampleNode extends BaseNode {
  *   static Inputs = z.object({ name: z.string(), data: z.string() });
@@ -95,16 +184,14 @@ export interface NodeContext {
  *   }
  * }
  *
- * // Fully typed variant:
- * const Inputs = z.object({ url: z.string() });
- * const Outputs = z.object({ body: z.string() });
- * const Secrets = z.object({ token: z.string() });
- * class Fetcher extends BaseNode<typeof Inputs, typeof Outputs, typeof Secrets> {
- *   static Inputs = Inputs;
- *   static Outputs = Outputs;
- *   static Secrets = Secrets;
+ * // Typed from the schemas:
+ * class Fetcher extends BaseNode.define({
+ *   inputs: z.object({ url: z.string() }),
+ *   outputs: z.object({ body: z.string() }),
+ *   secrets: z.object({ token: z.string() }),
+ * }) {
  *   async execute() {
- *     const res = await fetch(this.inputs.url, { headers: { authorization: this.secrets.token }, signal: this.abortSignal });
+ *     const res = await fetch(this.inputs.url, { headers: { authorization: this.secrets.token }, signal: this.signal });
  *     return { body: await res.text() };
  *   }
  * }
@@ -132,10 +219,25 @@ export abstract class BaseNode<
   /** The state being executed. Set by the runtime before `execute()`. */
   context!: NodeContext;
   /**
-   * Aborted when the runtime gives up on this execution (its `executeTimeoutMs` passed, or the
-   * runtime stopped and its grace period ended). Pass it to `fetch` and friends.
+   * Aborted when the runtime gives up on this execution (see {@link NodeContext.signal}). Pass it
+   * to `fetch` and friends. Set by the runtime before `execute()`.
    */
-  abortSignal: AbortSignal = new AbortController().signal;
+  signal: AbortSignal = new AbortController().signal;
+  /** The run's key/value store (see {@link RunStore}). Set by the runtime before `execute()`. */
+  store: RunStore = detachedStore;
+
+  /**
+   * The same signal as {@link BaseNode.signal}.
+   *
+   * @deprecated Use `this.signal`.
+   */
+  get abortSignal(): AbortSignal {
+    return this.signal;
+  }
+
+  set abortSignal(signal: AbortSignal) {
+    this.signal = signal;
+  }
 
   /**
    * Do the work of one state. Return one output, an array of outputs (fan-out), or nothing.
@@ -148,6 +250,43 @@ export abstract class BaseNode<
    * ```
    */
   abstract execute(): Promise<NodeResult<O>> | NodeResult<O>;
+
+  /**
+   * A base class typed by its schemas, to extend with `execute()`: `this.inputs` and
+   * `this.secrets` get the schemas' types, and `execute()` must return an output (or an array of
+   * outputs, or nothing) that matches `outputs`. No type arguments, no repeated schemas.
+   *
+   * @param schemas - `inputs`, `outputs` and `secrets` (zod objects of string fields; omitted ones
+   * are empty) and optionally the registered `name` (default: the class name).
+   * @example
+   * ```ts
+   * class SampleNode extends BaseNode.define({
+   *   inputs: z.object({ name: z.string(), data: z.string() }),
+   *   outputs: z.object({ message: z.string(), processed_data: z.string() }),
+   * }) {
+   *   async execute() {
+   *     // this.inputs.nmae would not compile
+   *     return { message: "success", processed_data: `completed:${this.inputs.data}` };
+   *   }
+   * }
+   * ```
+   */
+  static define<
+    I extends NodeSchema = EmptySchema,
+    O extends NodeSchema = EmptySchema,
+    S extends NodeSchema = EmptySchema,
+  >(schemas: NodeSchemas<I, O, S>): DefinedBaseNode<I, O, S> {
+    const inputs = schemas.inputs ?? z.object({});
+    const outputs = schemas.outputs ?? z.object({});
+    const secrets = schemas.secrets ?? z.object({});
+    abstract class Defined extends BaseNode<I, O, S> {
+      static override Inputs = inputs;
+      static override Outputs = outputs;
+      static override Secrets = secrets;
+      static override nodeName = schemas.name;
+    }
+    return Defined as unknown as DefinedBaseNode<I, O, S>;
+  }
 
   static {
     Object.defineProperty(BaseNode.prototype, BASE_NODE_BRAND, { value: true, enumerable: false });

@@ -33,8 +33,15 @@ export const ErrorCode = {
   RUN_WAIT_TIMEOUT: "RUN_WAIT_TIMEOUT",
   /** `start()` was called on a runtime that was already started or stopped. */
   RUNTIME_ALREADY_STARTED: "RUNTIME_ALREADY_STARTED",
-  /** The runtime stopped before it became ready. */
+  /** The runtime stopped before it became ready, or before a node's execution finished. */
   RUNTIME_STOPPED: "RUNTIME_STOPPED",
+  /**
+   * The run of a state was cancelled (the state manager answered 409 `RUN_CANCELLED`): the
+   * node's `signal` is aborted with a {@link RunCancelledError} and its result is dropped.
+   */
+  RUN_CANCELLED: "RUN_CANCELLED",
+  /** A graph built with {@link graph} is inconsistent (unknown reference, duplicate id, ...). */
+  INVALID_GRAPH_BUILDER: "INVALID_GRAPH_BUILDER",
 } as const;
 
 /**
@@ -266,6 +273,50 @@ export class GraphValidationError extends ExosphereError {
     this.graphName = graphName;
     this.validationErrors = validationErrors;
   }
+}
+
+/**
+ * The run of the state a node is executing was cancelled. It is the `reason` of the node's
+ * aborted `signal`, and what `store.get`/`store.set` throw once the state manager said so. Stop
+ * the work: its result is dropped, not reported.
+ *
+ * @example
+ * ```ts
+ * async execute() {
+ *   await longWork({ signal: this.signal });
+ *   if (this.signal.aborted && isExosphereError(this.signal.reason, "RUN_CANCELLED")) return null;
+ *   return { done: "true" };
+ * }
+ * ```
+ * @public
+ */
+export class RunCancelledError extends ExosphereError {
+  /** The state whose run was cancelled. */
+  readonly stateId: string;
+
+  /**
+   * @param stateId - the state concerned.
+   * @param options - `cause`: the state manager's answer.
+   */
+  constructor(stateId: string, options?: { cause?: unknown }) {
+    super(
+      ErrorCode.RUN_CANCELLED,
+      `The run of state ${stateId} was cancelled; its result will not be reported.`,
+      options,
+    );
+    this.name = "RunCancelledError";
+    this.stateId = stateId;
+  }
+}
+
+/**
+ * True when the state manager answered 409 with code `RUN_CANCELLED`.
+ *
+ * @internal
+ */
+export function isRunCancelled(err: unknown): boolean {
+  const { status, code } = (err ?? {}) as { status?: unknown; code?: unknown };
+  return status === 409 && code === ErrorCode.RUN_CANCELLED;
 }
 
 /**

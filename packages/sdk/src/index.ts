@@ -1,20 +1,25 @@
 /**
- * `exospherehost`: the TypeScript SDK of Exosphere. Write nodes ({@link BaseNode}), host them in a
- * {@link Runtime}, and create and trigger graphs with the {@link StateManager} client.
+ * `exospherehost`: the TypeScript SDK of Exosphere. Write nodes ({@link BaseNode.define} or
+ * {@link defineNode}), host them in a {@link Runtime}, build graphs with {@link graph}, and create
+ * and trigger them with the {@link StateManager} client.
  *
  * @example
  * ```ts
- * import { BaseNode, Runtime, StateManager } from "exospherehost";
+ * import { BaseNode, graph, Runtime, StateManager } from "exospherehost";
  * import { z } from "zod";
  *
- * class SampleNode extends BaseNode {
- *   static Inputs = z.object({ name: z.string(), data: z.string() });
- *   static Outputs = z.object({ message: z.string(), processed_data: z.string() });
+ * class SampleNode extends BaseNode.define({
+ *   inputs: z.object({ name: z.string(), data: z.string() }),
+ *   outputs: z.object({ message: z.string(), processed_data: z.string() }),
+ * }) {
  *   async execute() {
  *     return { message: "success", processed_data: `completed:${this.inputs.data}` };
  *   }
  * }
  *
+ * const g = graph("my-workflow");
+ * g.node(SampleNode, { id: "sample", inputs: { name: "initial", data: "initial" } });
+ * await new StateManager({ namespace: "MyProject" }).upsertGraph(g);
  * await new Runtime({ namespace: "MyProject", name: "DataProcessor", nodes: [SampleNode] }).start();
  * ```
  * @module
@@ -23,10 +28,15 @@
 export {
   type AnyStringSchema,
   BaseNode,
+  type DefinedBaseNode,
+  type EmptySchema,
   type NodeContext,
+  type NodeExecution,
   type NodeResult,
   type NodeSchema,
+  type NodeSchemas,
 } from "./base-node.js";
+export { type Clock, systemClock } from "./clock.js";
 export {
   ConfigurationError,
   ErrorCode,
@@ -35,9 +45,22 @@ export {
   GraphValidationError,
   isExosphereError,
   NodeValidationError,
+  RunCancelledError,
   StateManagerConnectionError,
   StateManagerError,
 } from "./errors.js";
+export {
+  graph,
+  GraphBuilder,
+  type GraphNodeHandle,
+  type GraphOptions,
+  type InputsOf,
+  type InputValue,
+  type NodeConfig,
+  OutputRef,
+  type OutputsOf,
+  StoreRef,
+} from "./graph-builder.js";
 export {
   CronTriggerModel,
   type GraphDefinition,
@@ -46,6 +69,7 @@ export {
   StoreConfigModel,
   UnitesModel,
 } from "./graph-models.js";
+export { defineNode, type FunctionNode, type FunctionNodeSpec } from "./function-node.js";
 export {
   type ConsoleLoggerOptions,
   createConsoleLogger,
@@ -75,7 +99,9 @@ export type {
   TriggerResponse,
   Unites,
 } from "./protocol/wire.js";
-export { Runtime, type RuntimeOptions } from "./runtime.js";
+export type { RunStore } from "./run-store.js";
+export { Runtime } from "./runtime.js";
+export type { RuntimeOptions } from "./runtime-options.js";
 export { PruneSignal, ReQueueAfterSignal } from "./signals.js";
 export {
   type RunResult,

@@ -1,7 +1,8 @@
+import type { Clock } from "./clock.js";
 import { StateManagerError } from "./errors.js";
 import { type HttpClient, isTransientError, statusOf } from "./http-client.js";
 import type { Logger } from "./logger.js";
-import { backoffDelay, sleep } from "./timing.js";
+import { retry } from "./retry.js";
 
 /** Most reports the state manager accepts in one `POST .../states/report`. */
 export const MAX_REPORTS_PER_BATCH = 1_000;
@@ -29,6 +30,8 @@ export type BatchedReport =
  * - `refused`: the state manager refused it for good (a 4xx for this report, exactly what E9/E10
  *   would have answered); `error` is built as if E9/E10 had answered it.
  * - `stopped`: the runtime's hard stop came first; the report was given up.
+ * - `expired`: the state manager could not be reached before the state's lease would expire; the
+ *   report was dropped (and logged, one line per request).
  * - `fallback`: the batch endpoint is missing or refused the whole request; the caller must send
  *   this report on its own endpoint (E9/E10).
  */
@@ -36,6 +39,7 @@ export type ReportResult =
   | { readonly kind: "reported" }
   | { readonly kind: "refused"; readonly error: StateManagerError }
   | { readonly kind: "stopped" }
+  | { readonly kind: "expired" }
   | { readonly kind: "fallback" };
 
 /** Settings of {@link ReportBatcher}. */
@@ -51,8 +55,11 @@ export interface ReportBatcherOptions {
   readonly windowMs: number;
   /** Aborted at hard stop: queued and retried reports are given up (`stopped`). */
   readonly signal: AbortSignal;
+  readonly clock: Clock;
   /** Log one failed attempt of a streak (the runtime's loud-then-quiet policy). */
   readonly logFailure: (attempt: number, message: string, meta: Record<string, unknown>) => void;
+  /** Told which reports failed and are about to be retried. */
+  readonly onRetry: (stateIds: readonly string[]) => void;
 }
 
 /** A batch item on the wire. */
@@ -69,6 +76,8 @@ interface WireResult {
 
 interface Entry {
   readonly report: BatchedReport;
+  /** Epoch ms after which the report is dropped rather than retried (the state's lease). */
+  readonly deadline: number | undefined;
   readonly wire: WireReport;
   readonly bytes: number;
   readonly resolve: (result: ReportResult) => void;
@@ -85,8 +94,8 @@ interface Entry {
  *
  * Per request:
  * - a transport failure, timeout, 408, 429 or 5xx is retried with backoff (200 ms doubling to
- *   10 s, as single reports are) until it lands or the hard stop; only that request's reports are
- *   re-sent;
+ *   10 s, as single reports are) until it lands, the hard stop, or the lease of each report's
+ *   state would expire (that report is then dropped); only that request's reports are re-sent;
  * - 200: each report is settled by its own result. A result with a 4xx `error` is final
  *   (`refused`); one with a 5xx (or 408/429) `error` is retried with the others of its kind;
  * - 404 or 405: the server has no batch endpoint (the original Python state manager, an older
@@ -104,6 +113,8 @@ export class ReportBatcher {
   readonly #windowMs: number;
   readonly #signal: AbortSignal;
   readonly #logFailure: ReportBatcherOptions["logFailure"];
+  readonly #onRetry: ReportBatcherOptions["onRetry"];
+  readonly #clock: Clock;
   readonly #path: string;
 
   #queued: Entry[] = [];
@@ -120,6 +131,8 @@ export class ReportBatcher {
     this.#windowMs = Math.max(0, options.windowMs);
     this.#signal = options.signal;
     this.#logFailure = options.logFailure;
+    this.#onRetry = options.onRetry;
+    this.#clock = options.clock;
     this.#path = this.#http.namespacePath("/states/report");
     if (this.#signal.aborted) {
       return;
@@ -132,8 +145,12 @@ export class ReportBatcher {
     return this.#endpointAvailable;
   }
 
-  /** Queue one report; resolves when it has landed, been refused, given up or must fall back. */
-  submit(report: BatchedReport): Promise<ReportResult> {
+  /**
+   * Queue one report; resolves when it has landed, been refused, given up or must fall back.
+   *
+   * @param deadline - epoch ms after which the report is dropped instead of retried.
+   */
+  submit(report: BatchedReport, deadline?: number): Promise<ReportResult> {
     if (this.#signal.aborted) {
       return Promise.resolve({ kind: "stopped" });
     }
@@ -149,7 +166,7 @@ export class ReportBatcher {
       if (this.#queued.length > 0 && this.#queuedBytes + bytes > MAX_BATCH_BYTES) {
         this.flush();
       }
-      this.#queued.push({ report, wire, bytes, resolve });
+      this.#queued.push({ report, deadline, wire, bytes, resolve });
       this.#queuedBytes += bytes;
       if (this.#queued.length >= this.#maxBatch || this.#queuedBytes >= MAX_BATCH_BYTES) {
         this.flush();
@@ -202,18 +219,15 @@ export class ReportBatcher {
   async #sendBatch(entries: Entry[]): Promise<void> {
     let remaining = entries;
     try {
-      for (let attempt = 1; remaining.length > 0; attempt += 1) {
-        if (this.#signal.aborted) {
-          settle(remaining, { kind: "stopped" });
-          return;
-        }
-        if (!this.#endpointAvailable) {
-          // Another request found out meanwhile.
-          settle(remaining, { kind: "fallback" });
-          return;
-        }
-        let failure: unknown;
-        try {
+      const result = await retry(
+        async (attempt) => {
+          // Every report gets one try, whatever its lease says; retries stop at the lease.
+          if (attempt > 1) {
+            remaining = this.#dropExpired(remaining);
+          }
+          if (remaining.length === 0 || !this.#endpointAvailable) {
+            return;
+          }
           const answer = await this.#http.request<{ results?: unknown }>(
             "POST",
             this.#path,
@@ -221,29 +235,43 @@ export class ReportBatcher {
             { signal: this.#signal },
           );
           remaining = this.#settleResults(remaining, answer);
-          if (remaining.length === 0) {
-            return;
+          if (remaining.length > 0) {
+            throw new TransientReportsError(remaining.length);
           }
-          failure = `${remaining.length} report(s) answered with a transient error`;
-        } catch (err) {
-          if (this.#signal.aborted) {
-            settle(remaining, { kind: "stopped" });
-            return;
-          }
-          if (!isTransientError(err)) {
-            this.#refusedWhole(remaining, err);
-            return;
-          }
-          failure = err;
-        }
-        const delay = backoffDelay(attempt, { baseMs: 200, maxMs: 10_000 });
-        this.#logFailure(attempt, "reporting a batch of states failed; retrying", {
-          reports: remaining.length,
-          stateIds: remaining.map((entry) => entry.report.stateId),
-          retryInMs: delay,
-          error: failure instanceof Error ? failure.message : String(failure),
-        });
-        await sleep(delay, this.#signal);
+        },
+        {
+          clock: this.#clock,
+          backoff: { baseMs: 200, maxMs: 10_000 },
+          signal: this.#signal,
+          isRetryable: (err) => err instanceof TransientReportsError || isTransientError(err),
+          deadline: () => latestDeadline(remaining),
+          onRetry: ({ attempt, delayMs, error }) => {
+            this.#onRetry(remaining.map((entry) => entry.report.stateId));
+            this.#logFailure(attempt, "reporting a batch of states failed; retrying", {
+              reports: remaining.length,
+              stateIds: remaining.map((entry) => entry.report.stateId),
+              retryInMs: delayMs,
+              error: error instanceof Error ? error.message : String(error),
+            });
+          },
+        },
+      );
+      if (result.ok) {
+        // Another request found out meanwhile that there is no batch endpoint.
+        settle(remaining, { kind: "fallback" });
+        return;
+      }
+      switch (result.reason) {
+        case "aborted":
+          settle(remaining, { kind: "stopped" });
+          return;
+        case "refused":
+          this.#refusedWhole(remaining, result.error);
+          return;
+        case "deadline":
+        case "attempts":
+          this.#drop(remaining, result.error);
+          return;
       }
     } catch (err) {
       // Not expected (request() and the settling above do not throw otherwise); never lose a
@@ -254,6 +282,34 @@ export class ReportBatcher {
       });
       settle(remaining, { kind: "fallback" });
     }
+  }
+
+  /** Drop the reports whose state's lease has run out; returns the others. */
+  #dropExpired(entries: Entry[]): Entry[] {
+    const now = this.#clock.now();
+    const expired = entries.filter(
+      (entry) => entry.deadline !== undefined && now >= entry.deadline,
+    );
+    if (expired.length === 0) {
+      return entries;
+    }
+    this.#drop(expired, undefined);
+    return entries.filter((entry) => !expired.includes(entry));
+  }
+
+  #drop(entries: readonly Entry[], error: unknown): void {
+    if (entries.length === 0) {
+      return;
+    }
+    this.#logger.error(
+      `dropped ${entries.length} report(s): the state manager could not be reached before the states' leases expired; it will run them again`,
+      {
+        stateIds: entries.map((entry) => entry.report.stateId),
+        error:
+          error instanceof Error ? error.message : error === undefined ? undefined : String(error),
+      },
+    );
+    settle(entries, { kind: "expired" });
   }
 
   /** The whole request was refused with a 4xx: fall back for its reports, and remember a 404/405. */
@@ -330,6 +386,26 @@ export class ReportBatcher {
     }
     return retry;
   }
+}
+
+/** Some reports of a batch were answered with a transient error; they are sent again. */
+class TransientReportsError extends Error {
+  constructor(count: number) {
+    super(`${count} report(s) answered with a transient error`);
+    this.name = "TransientReportsError";
+  }
+}
+
+/** The latest deadline of the entries, or undefined when one of them has none. */
+function latestDeadline(entries: readonly Entry[]): number | undefined {
+  let latest = Number.NEGATIVE_INFINITY;
+  for (const entry of entries) {
+    if (entry.deadline === undefined) {
+      return undefined;
+    }
+    latest = Math.max(latest, entry.deadline);
+  }
+  return entries.length === 0 ? undefined : latest;
 }
 
 function settle(entries: readonly Entry[], result: ReportResult): void {

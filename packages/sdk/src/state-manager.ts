@@ -1,5 +1,6 @@
 import { resolveConnection } from "./config.js";
 import { ConfigurationError, ErrorCode, ExosphereError, GraphValidationError } from "./errors.js";
+import { type GraphBuilder, isGraphBuilder } from "./graph-builder.js";
 import { type GraphDefinition, parseGraphDefinition } from "./graph-models.js";
 import { HttpClient, isTransientError } from "./http-client.js";
 import { createConsoleLogger, type Logger } from "./logger.js";
@@ -165,6 +166,21 @@ export class StateManager {
    * `PENDING` too long, and with a {@link StateManagerError} when the server refuses the request
    * (for example a 400 for a structural error such as a cycle).
    *
+   * Takes a graph built with {@link graph} (its nodes default to this client's namespace), or a
+   * name and the definition in wire form.
+   *
+   * @param graph - a {@link GraphBuilder}.
+   * @param options - validation wait settings.
+   * @example
+   * ```ts
+   * const g = graph("my-workflow");
+   * const split = g.node(Splitter, { id: "split", inputs: { data: "initial" } });
+   * g.node(Worker, { id: "work", inputs: { chunk: split.out.chunk } });
+   * await sm.upsertGraph(g);
+   * ```
+   */
+  upsertGraph(graph: GraphBuilder, options?: UpsertGraphOptions): Promise<GraphTemplate>;
+  /**
    * @param graphName - name of the graph in this namespace.
    * @param definition - nodes (wire field names), secrets, retry policy, store config, triggers.
    * @param options - validation wait settings.
@@ -182,11 +198,28 @@ export class StateManager {
    * });
    * ```
    */
-  async upsertGraph(
+  upsertGraph(
     graphName: string,
     definition: GraphDefinition,
-    options: UpsertGraphOptions = {},
+    options?: UpsertGraphOptions,
+  ): Promise<GraphTemplate>;
+  async upsertGraph(
+    graphOrName: GraphBuilder | string,
+    definitionOrOptions?: GraphDefinition | UpsertGraphOptions,
+    maybeOptions?: UpsertGraphOptions,
   ): Promise<GraphTemplate> {
+    let graphName: string;
+    let definition: GraphDefinition;
+    let options: UpsertGraphOptions;
+    if (isGraphBuilder(graphOrName)) {
+      graphName = graphOrName.name;
+      definition = graphOrName.toDefinition(this.namespace);
+      options = (definitionOrOptions as UpsertGraphOptions | undefined) ?? {};
+    } else {
+      graphName = graphOrName;
+      definition = definitionOrOptions as GraphDefinition;
+      options = maybeOptions ?? {};
+    }
     checkName(graphName, "graphName");
     const parsed = parseGraphDefinition(graphName, definition);
     const timeoutMs = positive(options.validationTimeoutMs, "validationTimeoutMs") ?? 60_000;

@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
 
 import {
+  createDatabase,
   startStateManager,
   type StartStateManagerOptions,
   type TestStateManager,
 } from "@exosphere/test-utils";
-import { afterAll, afterEach, beforeAll } from "vitest";
+import { afterAll, afterEach, beforeAll, inject } from "vitest";
 
 import {
   createConsoleLogger,
@@ -22,11 +23,25 @@ export const testLogger: Logger = process.env.EXOSPHERE_TEST_LOGS
   ? createConsoleLogger({ level: "debug", silent: false })
   : silentLogger;
 
+/** The databases a state manager under test runs on. */
+export type Dialect = "sqlite" | "postgres";
+
+/** Both: suites that exercise the runtime against the server run once per dialect. */
+export const DIALECTS: readonly Dialect[] = ["sqlite", "postgres"];
+
+/** True when a PostgreSQL cluster is available (always in CI; see global-setup.ts). */
+export function postgresAvailable(): boolean {
+  return inject("postgresUrl") !== null;
+}
+
+let databases = 0;
+
 /**
- * One real state manager (built server, fresh SQLite file) per test file, and runtimes that are
- * always stopped after each test, whatever the test did.
+ * One real state manager (built server, fresh SQLite file, or a fresh database on the test
+ * PostgreSQL cluster with `dialect: "postgres"`) per test file or `describe`, and runtimes that
+ * are always stopped after each test, whatever the test did.
  */
-export function useStateManager(options: StartStateManagerOptions = {}): {
+export function useStateManager(options: StartStateManagerOptions & { dialect?: Dialect } = {}): {
   server: () => TestStateManager;
   runtime: (
     options: Omit<RuntimeOptions, "stateManagerUri" | "key"> & Partial<RuntimeOptions>,
@@ -37,9 +52,21 @@ export function useStateManager(options: StartStateManagerOptions = {}): {
   const runtimes: Runtime[] = [];
 
   beforeAll(async () => {
+    const { dialect = "sqlite", ...serverOptions } = options;
+    if (dialect === "postgres") {
+      const base = inject("postgresUrl");
+      if (base === null) {
+        throw new Error("PostgreSQL is not available; guard the suite with postgresAvailable()");
+      }
+      databases += 1;
+      serverOptions.databaseUrl ??= await createDatabase(
+        base,
+        `sdk_${process.pid}_${Date.now().toString(36)}_${databases}`,
+      );
+    }
     server = await startStateManager({
       logLevel: process.env.EXOSPHERE_TEST_SERVER_LOG_LEVEL ?? "warn",
-      ...options,
+      ...serverOptions,
     });
   });
   afterEach(async () => {

@@ -11,6 +11,7 @@ import {
   type RuntimeOptions,
   silentLogger,
 } from "../src/index.js";
+import { ManualClock } from "./manual-clock.js";
 import { type ScriptedState, ScriptedStateManager } from "./scripted-state-manager.js";
 
 // Runtime behaviour that needs a server misbehaving on cue (no long-poll, 5xx bursts, leases
@@ -281,10 +282,16 @@ describe("execution and reports", () => {
     };
     const queued = state("Echo", { text: "retry" });
     server.queue.push(queued);
-    startRuntime();
-    await waitFor(() => server.calls(`/state/${queued.state_id}/executed`).length === 4, {
-      timeoutMs: 10_000,
-    });
+    // The backoffs between attempts run on a manual clock: stepped through, not waited out.
+    const clock = new ManualClock();
+    startRuntime({ clock });
+    const attempts = (): number => server.calls(`/state/${queued.state_id}/executed`).length;
+    await waitFor(() => attempts() === 1);
+    for (let step = 0; step < 100 && attempts() < 4; step += 1) {
+      clock.advance(500);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await waitFor(() => attempts() === 4);
     expect(server.calls(`/state/${queued.state_id}/executed`).at(-1)?.body).toEqual({
       outputs: [{ text: "RETRY" }],
     });
@@ -357,7 +364,8 @@ describe("leases", () => {
       timeoutMs: 5_000,
     });
     const beats = server.calls(`/state/${running.state_id}/heartbeat`);
-    expect(beats[0]?.body).toEqual({});
+    // The runtime asks for its own lease (leaseMs, 60 s by default) on every heartbeat.
+    expect(beats[0]?.body).toEqual({ lease_ms: 60_000 });
     const gaps = beats.slice(1).map((beat, i) => beat.at - (beats[i]?.at ?? 0));
     for (const gap of gaps) {
       expect(gap).toBeGreaterThan(150);

@@ -1,6 +1,7 @@
 /**
  * Test fixtures shared by Exosphere packages (private): a real state manager process on a
- * throw-away SQLite database, and polling helpers.
+ * throw-away SQLite database (or a database on a throw-away PostgreSQL cluster), and polling
+ * helpers.
  *
  * @example
  * ```ts
@@ -16,6 +17,12 @@
  * @module
  */
 
+export {
+  createDatabase,
+  findPostgresBin,
+  type PostgresCluster,
+  startPostgresCluster,
+} from "./postgres.js";
 export {
   generateEncryptionKey,
   startStateManager,

@@ -192,18 +192,21 @@ export interface RegisteredNodePayload {
 }
 
 /**
- * Body of `POST .../states/enqueue`; `wait_ms` and `runtime_name` are our extensions.
+ * Body of `POST .../states/enqueue`; `wait_ms`, `lease_ms` and `runtime_name` are our extensions.
  *
  * @example
  * ```ts
- * const body: EnqueueRequest = { nodes: ["A"], batch_size: 16, wait_ms: 20_000, runtime_name: "rt" };
+ * const body: EnqueueRequest = { nodes: ["A"], batch_size: 16, wait_ms: 20_000, lease_ms: 60_000, runtime_name: "rt" };
  * ```
  * @public
  */
 export interface EnqueueRequest {
   nodes: string[];
   batch_size: number;
+  /** Long-poll: how long the server may hold an empty claim, ms. */
   wait_ms?: number;
+  /** Lease of each claimed state, ms (the server's default when absent). */
+  lease_ms?: number;
   runtime_name?: string;
 }
 
@@ -239,6 +242,34 @@ export interface EnqueueResponse {
   namespace?: string;
   status?: string;
   states: EnqueuedState[];
+}
+
+/**
+ * Body of `POST .../state/{sid}/heartbeat` (our extension).
+ *
+ * @example
+ * ```ts
+ * const body: HeartbeatRequest = { lease_ms: 60_000 };
+ * ```
+ * @public
+ */
+export interface HeartbeatRequest {
+  /** New lease from now, ms (the server's default when absent). */
+  lease_ms?: number;
+}
+
+/**
+ * Body of `PUT .../state/{sid}/store`, and answer of `GET` and `PUT` on it (our extension): the
+ * run's store values, over the graph's defaults.
+ *
+ * @example
+ * ```ts
+ * const body: StoreValues = { values: { cursor: "42" } };
+ * ```
+ * @public
+ */
+export interface StoreValues {
+  values: Record<string, string>;
 }
 
 /**
