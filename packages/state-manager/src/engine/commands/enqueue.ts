@@ -55,10 +55,14 @@ export async function enqueue(
       }
       const now = clock.now();
       if (!waiter || now >= deadline || signal?.aborted || dispatcher.closed) return [];
-      await waiter.wait(
-        Math.min(deadline, Math.max(next ?? deadline, now + MIN_RECHECK_MS)),
-        signal,
-      );
+      if (next !== undefined && next <= now) {
+        // A state is due but this claim missed it (another claimer holds its row): look again
+        // after a short real pause. Real, not on the clock: it is a scheduling pause, and a
+        // test clock that only moves when told to must not hold it forever.
+        await new Promise((resolve) => setTimeout(resolve, MIN_RECHECK_MS));
+      } else {
+        await waiter.wait(Math.min(deadline, next ?? deadline), signal);
+      }
       if (signal?.aborted || dispatcher.closed) return [];
     } finally {
       if (waiter) dispatcher.unsubscribe(waiter);
