@@ -1,5 +1,5 @@
 /** Claims, reports and signals on states (E8–E14), batched reports and heartbeats. */
-import type { FastifyReply } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 
 import { domainErrorBody } from "../plugins/error-handler.js";
 import { errorResponses, nsParam, stateParams } from "../schemas/common.js";
@@ -26,14 +26,27 @@ import {
 import { defaultEmptyBody } from "./optional-body.js";
 import type { RouteDeps, ZodApp } from "./route-deps.js";
 
-/** Aborts when the client closes the connection before we answer (long-poll). */
-function clientGone(reply: FastifyReply): AbortSignal {
+/**
+ * Aborts when the client goes away before we answer (long-poll): its connection closed, or it
+ * half-closed its side (the SDK's "release" on stop). Node's server ends the socket as soon as
+ * the client's FIN arrives, so an answer written after that is never read: states claimed then
+ * must be given back, not sent. The FIN is seen on the socket at once, while the response's
+ * 'close' only follows once the socket has closed, which leaves a window in which a claim could
+ * commit and be answered into a dead connection (its states then stranded until their lease).
+ */
+function clientGone(request: FastifyRequest, reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
+  const socket = request.raw.socket;
   // 'close' fires on completion too; only a close before the response ended means "gone".
-  // (No listener on the socket itself: with keep-alive it outlives the request.)
-  reply.raw.on("close", () => {
+  const onGone = (): void => {
     if (!reply.raw.writableEnded) controller.abort();
-  });
+  };
+  reply.raw.on("close", onGone);
+  // With keep-alive the socket outlives the request: listen to it only while we answer.
+  socket.once("end", onGone);
+  reply.raw.once("close", () => socket.off("end", onGone));
+  reply.raw.once("finish", () => socket.off("end", onGone));
+  if (socket.readableEnded || !socket.writable) controller.abort();
   return controller.signal;
 }
 
@@ -62,7 +75,7 @@ export function statesRoutes(app: ZodApp, { engine, config }: RouteDeps): void {
           ...(body.lease_ms !== undefined && { leaseMs: body.lease_ms }),
           claimedBy: body.runtime_name ?? null,
         },
-        body.wait_ms > 0 ? clientGone(reply) : undefined,
+        body.wait_ms > 0 ? clientGone(request, reply) : undefined,
       );
       return {
         count: states.length,
