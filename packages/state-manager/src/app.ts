@@ -4,6 +4,7 @@
  * dependencies and listens; tests build it the same way.
  */
 import cors from "@fastify/cors";
+import websocket from "@fastify/websocket";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { Logger } from "pino";
@@ -16,6 +17,8 @@ import { answerClientError } from "./http/plugins/client-errors.js";
 import { registerDocs } from "./http/plugins/docs.js";
 import { handleError, registerNotFound } from "./http/plugins/error-handler.js";
 import { REQUEST_ID_HEADER, requestIdFor } from "./http/plugins/request-id.js";
+import { SessionCookies, sessionOf, sessionRoutes } from "./http/plugins/session.js";
+import { eventsRoutes } from "./http/routes/events.js";
 import { graphsRoutes } from "./http/routes/graphs.js";
 import { nodesRoutes } from "./http/routes/nodes.js";
 import type { RouteDeps } from "./http/routes/route-deps.js";
@@ -77,10 +80,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     void reply.header(REQUEST_ID_HEADER, request.id);
   });
   registerJsonBodies(app, config.maxJsonDepth);
-  registerAuth(app, config.apiKey);
+  const cookies = new SessionCookies(config.apiKey);
+  registerAuth(
+    app,
+    config.apiKey,
+    async (request) => (await sessionOf(request, cookies, deps.engine)) !== undefined,
+  );
   app.setErrorHandler(handleError);
   registerNotFound(app);
   await registerDocs(app, VERSION);
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
   const routes: RouteDeps = { engine: deps.engine, config };
   const zodApp = app.withTypeProvider<ZodTypeProvider>();
@@ -89,5 +98,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   graphsRoutes(zodApp, routes);
   runsRoutes(zodApp, routes);
   statesRoutes(zodApp, routes);
+  eventsRoutes(zodApp, routes);
+  sessionRoutes(zodApp, {
+    engine: deps.engine,
+    apiKey: config.apiKey,
+    cookies,
+    ttlMs: config.sessionTtlHours * 3600_000,
+  });
   return app;
 }

@@ -37,6 +37,18 @@ export interface Config {
   readonly sweepIntervalMs: number;
   /** Finished runs older than this many days are deleted; 0 keeps them. @defaultValue 0 */
   readonly runRetentionDays: number;
+  /** Events older than this many hours leave the event log. @defaultValue 24 */
+  readonly eventRetentionHours: number;
+  /** Each namespace keeps at most this many of its newest events. @defaultValue 1000000 */
+  readonly eventRetentionCount: number;
+  /** Most event streams (SSE and WebSocket) open at once on this server. @defaultValue 1000 */
+  readonly maxEventStreams: number;
+  /** Bytes an event stream may have unsent before it is closed (it resumes by id). @defaultValue 1048576 */
+  readonly eventStreamBufferBytes: number;
+  /** Interval of the keep-alive comment on an idle event stream. @defaultValue 15000 */
+  readonly eventHeartbeatMs: number;
+  /** Lifetime of a browser session (POST /v0/auth/session). @defaultValue 12 */
+  readonly sessionTtlHours: number;
   /** @defaultValue the four localhost:3000/3001 origins of contract §1.4 */
   readonly corsOrigins: readonly string[];
   /** @defaultValue 8388608 (8 MiB) */
@@ -225,6 +237,40 @@ export function loadConfig(
       problems,
     ),
     runRetentionDays: int("RUN_RETENTION_DAYS", get("RUN_RETENTION_DAYS"), 0, 0, 36_500, problems),
+    eventRetentionHours: int(
+      "EVENT_RETENTION_HOURS",
+      get("EVENT_RETENTION_HOURS"),
+      24,
+      1,
+      24 * 365,
+      problems,
+    ),
+    eventRetentionCount: int(
+      "EVENT_RETENTION_COUNT",
+      get("EVENT_RETENTION_COUNT"),
+      1_000_000,
+      1000,
+      1_000_000_000,
+      problems,
+    ),
+    maxEventStreams: int("MAX_EVENT_STREAMS", get("MAX_EVENT_STREAMS"), 1000, 1, 100_000, problems),
+    eventStreamBufferBytes: int(
+      "EVENT_STREAM_BUFFER_BYTES",
+      get("EVENT_STREAM_BUFFER_BYTES"),
+      1024 * 1024,
+      4096,
+      1024 ** 3,
+      problems,
+    ),
+    eventHeartbeatMs: int(
+      "EVENT_HEARTBEAT_MS",
+      get("EVENT_HEARTBEAT_MS"),
+      15_000,
+      100,
+      600_000,
+      problems,
+    ),
+    sessionTtlHours: int("SESSION_TTL_HOURS", get("SESSION_TTL_HOURS"), 12, 1, 24 * 90, problems),
     corsOrigins: corsOrigins.length > 0 ? corsOrigins : DEFAULT_CORS_ORIGINS,
     maxBodyBytes: int(
       "MAX_BODY_BYTES",

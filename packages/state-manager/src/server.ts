@@ -70,6 +70,10 @@ export async function startServer(
     ...config,
     sweepOnce: store.capabilities.serializedTransactions,
     runRetentionMs: config.runRetentionDays * 24 * 3600_000,
+    eventRetention: {
+      maxAgeMs: config.eventRetentionHours * 3600_000,
+      maxPerNamespace: config.eventRetentionCount,
+    },
   });
   let url = "";
   let shuttingDown = false;
@@ -86,6 +90,7 @@ export async function startServer(
     // Long-polls answer at once (empty) instead of holding shutdown for up to wait_ms.
     shuttingDown = true;
     dispatcher.shutdown();
+    engine.events.close();
     for (const socket of unused) socket.destroy();
   });
   app.addHook("onSend", async (_request, reply) => {

@@ -471,7 +471,7 @@ for (const dialect of DIALECTS) {
         const rows = rowBuilders(ids);
         await inTx((tx) => tx.insertRun(rows.run()));
         await inTx((tx) => tx.finishRun(rows.runId, "FAILED", T0 + 1));
-        await inTx((tx) => tx.reopenRun(rows.runId));
+        await inTx((tx) => tx.reopenRun(rows.runId, T0 + 2));
         expect(await inTx((tx) => tx.getRun(rows.runId))).toEqual(rows.run({ status: "RUNNING" }));
         // Reopened, it can finish again.
         expect(await inTx((tx) => tx.finishRun(rows.runId, "SUCCESS", T0 + 2))).toBe(true);
@@ -480,7 +480,7 @@ for (const dialect of DIALECTS) {
       it("reopenRun leaves a PENDING run as it is", async () => {
         const rows = rowBuilders(ids);
         await inTx((tx) => tx.insertRun(rows.run()));
-        await inTx((tx) => tx.reopenRun(rows.runId));
+        await inTx((tx) => tx.reopenRun(rows.runId, T0 + 2));
         expect(await inTx((tx) => tx.getRun(rows.runId))).toEqual(rows.run());
       });
 
@@ -704,6 +704,138 @@ for (const dialect of DIALECTS) {
           b: "two",
           c: "3",
         });
+      });
+    });
+
+    describe("event log", () => {
+      const statusesOf = (list: readonly { type: string; status: string }[]) =>
+        list.map((e) => `${e.type}:${e.status}`);
+
+      it("records every run and state change in the transaction that makes it, ids in order per namespace", async () => {
+        const rows = rowBuilders(ids);
+        const state = rows.state({ status: "CREATED" });
+        await inTx(async (tx) => {
+          await tx.insertRun(rows.run());
+          await tx.insertStates([state]);
+        });
+        await inTx((tx) => tx.claimStates(claimOf(rows, ["Node"], 1)));
+        await inTx((tx) => tx.markRunsStarted([rows.runId], T0 + 1));
+        await inTx((tx) => tx.transitionState(state.id, "QUEUED", "EXECUTED", {}, T0 + 2));
+        await inTx((tx) => tx.transitionState(state.id, "QUEUED", "SUCCESS", {}, T0 + 2)); // lost race
+        await inTx((tx) => tx.finishRun(rows.runId, "SUCCESS", T0 + 3));
+        const log = await inTx((tx) => tx.readEvents(rows.namespace, 0, {}, 100));
+        expect(statusesOf(log)).toEqual([
+          "run:PENDING",
+          "state:CREATED",
+          "state:QUEUED",
+          "run:RUNNING",
+          "state:EXECUTED",
+          "run:SUCCESS",
+        ]);
+        expect(log.map((e) => e.id)).toEqual([1, 2, 3, 4, 5, 6]);
+        expect(log[4]).toMatchObject({
+          namespace: rows.namespace,
+          run_id: rows.runId,
+          graph_name: state.graph_name,
+          state_id: state.id,
+          identifier: state.identifier,
+          node_name: state.node_name,
+          previous_status: "QUEUED",
+          attempt: 0,
+          at: T0 + 2,
+        });
+        expect(log[5]).toMatchObject({ previous_status: "RUNNING", counts: { EXECUTED: 1 } });
+        expect(await inTx((tx) => tx.eventHorizon(rows.namespace))).toEqual({
+          lastId: 6,
+          prunedThrough: 0,
+        });
+      });
+
+      it("records nothing for a transaction that rolled back", async () => {
+        const rows = rowBuilders(ids);
+        await expect(
+          inTx(async (tx) => {
+            await tx.insertRun(rows.run());
+            throw new Error("rolled back");
+          }),
+        ).rejects.toThrow("rolled back");
+        expect(await inTx((tx) => tx.readEvents(rows.namespace, 0, {}, 100))).toEqual([]);
+        expect(await inTx((tx) => tx.eventHorizon(rows.namespace))).toEqual({
+          lastId: 0,
+          prunedThrough: 0,
+        });
+      });
+
+      it("gives concurrent transactions distinct ids, each visible once committed", async () => {
+        const rows = rowBuilders(ids);
+        await Promise.all(
+          Array.from({ length: 8 }, (_, i) =>
+            inTx((tx) => tx.insertRun(rows.run({ run_id: `${rows.runId}-${i}` }))),
+          ),
+        );
+        const log = await inTx((tx) => tx.readEvents(rows.namespace, 0, {}, 100));
+        expect(log.map((e) => e.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      });
+
+      it("reads after an id, by run and by graph, up to a limit; cancelled states are events too", async () => {
+        const rows = rowBuilders(ids);
+        const other = rows.run({ run_id: `${rows.runId}-b`, graph_name: "h" });
+        await inTx(async (tx) => {
+          await tx.insertRun(rows.run());
+          await tx.insertRun(other);
+          await tx.insertStates([rows.state(), rows.state()]);
+        });
+        await inTx((tx) => tx.cancelPendingStates(rows.runId, T0 + 5));
+        const read = (after: number, filter = {}, limit = 100) =>
+          inTx((tx) => tx.readEvents(rows.namespace, after, filter, limit));
+        expect((await read(0)).length).toBe(6);
+        expect((await read(4)).map((e) => e.id)).toEqual([5, 6]);
+        expect((await read(0, {}, 2)).map((e) => e.id)).toEqual([1, 2]);
+        expect((await read(0, { graphName: "h" })).map((e) => e.run_id)).toEqual([other.run_id]);
+        expect(statusesOf(await read(0, { runId: rows.runId }))).toEqual([
+          "run:PENDING",
+          "state:CREATED",
+          "state:CREATED",
+          "state:CANCELLED",
+          "state:CANCELLED",
+        ]);
+      });
+
+      it("pruneEvents keeps each namespace's newest events and drops old ones, recording how far", async () => {
+        const own = await isolatedStore();
+        const rows = rowBuilders(ids);
+        await own.transaction(async (tx) => {
+          for (let i = 0; i < 5; i++) {
+            await tx.insertRun(rows.run({ run_id: `${rows.runId}-${i}`, created_at: T0 + i }));
+          }
+        });
+        expect(await own.transaction((tx) => tx.pruneEvents(T0 - 1, 3, 1000))).toBe(2);
+        expect(await own.transaction((tx) => tx.eventHorizon(rows.namespace))).toEqual({
+          lastId: 5,
+          prunedThrough: 2,
+        });
+        expect(await own.transaction((tx) => tx.pruneEvents(T0 + 4, 100, 1000))).toBe(2);
+        const left = await own.transaction((tx) => tx.readEvents(rows.namespace, 0, {}, 100));
+        expect(left.map((e) => e.id)).toEqual([5]);
+        expect((await own.transaction((tx) => tx.eventHorizon(rows.namespace))).prunedThrough).toBe(
+          4,
+        );
+      });
+    });
+
+    describe("sessions", () => {
+      it("stores a session's expiry, deletes it, and prunes expired ones", async () => {
+        const id = `session-${ids.uuid()}`;
+        const expired = `expired-${ids.uuid()}`;
+        await inTx(async (tx) => {
+          await tx.insertSession(id, T0, T0 + 1000);
+          await tx.insertSession(expired, T0, T0 - 1);
+        });
+        expect(await inTx((tx) => tx.getSessionExpiry(id))).toBe(T0 + 1000);
+        expect(await inTx((tx) => tx.pruneSessions(T0))).toBeGreaterThanOrEqual(1);
+        expect(await inTx((tx) => tx.getSessionExpiry(expired))).toBeUndefined();
+        await inTx((tx) => tx.deleteSession(id));
+        expect(await inTx((tx) => tx.getSessionExpiry(id))).toBeUndefined();
       });
     });
 

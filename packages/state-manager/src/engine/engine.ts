@@ -5,6 +5,7 @@
  */
 import type { Logger } from "pino";
 
+import type { EventHorizon } from "../domain/events.js";
 import type { Graph, IdSource, RegisteredNode, State } from "../domain/model.js";
 import type { RunFilter, RunPageCursor, StateFilter, Store } from "../storage/store.js";
 import { reapExpiredLeases } from "./background/lease-reaper.js";
@@ -24,10 +25,13 @@ import { type NodeRegistrationInput, registerNodes } from "./commands/register-n
 import { type Report, reportMany, type ReportResult } from "./commands/report-batch.js";
 import { retryFailed, type RetryFailedResult } from "./commands/retry-failed.js";
 import { readRunStore, writeRunStore } from "./commands/run-store.js";
+import { createSession, endSession, isSessionValid, type Session } from "./commands/sessions.js";
 import { trigger, type TriggerInput } from "./commands/trigger.js";
 import { type GraphUpsert, upsertGraph } from "./commands/upsert-graph.js";
 import type { EngineContext, EngineLimits } from "./context.js";
 import { Dispatcher } from "./dispatch/dispatcher.js";
+import { EventHub } from "./events/event-hub.js";
+import { type EventRetention, pruneEventLog } from "./events/retention.js";
 import { GraphCache } from "./graph-cache.js";
 import { systemIds } from "./ids.js";
 import { JoinEngine } from "./join-engine.js";
@@ -63,12 +67,15 @@ export class Engine {
   readonly #store: Store;
   /** Long-poll waiters; `shutdown()` it to answer every pending long-poll at once. */
   readonly dispatcher: Dispatcher;
+  /** Live readers of the event log; `close()` it to end every stream. */
+  readonly events: EventHub;
 
   constructor(options: EngineOptions) {
     const { store, clock, logger } = options;
     const ids = options.ids ?? systemIds;
     this.#store = store;
     this.dispatcher = new Dispatcher(clock, store.wakeups);
+    this.events = new EventHub({ store, bus: store.wakeups, logger });
     const joins = new JoinEngine(ids, logger);
     const units = new UnitOfWorkRunner({
       store,
@@ -230,6 +237,25 @@ export class Engine {
     return manualRetry(this.#ctx, namespace, stateId, fanoutId);
   }
 
+  // ---- the event log and browser sessions
+  /** Where a namespace's event log stands. */
+  eventHorizon(namespace: string): Promise<EventHorizon> {
+    return this.#ctx.transaction((tx) => tx.eventHorizon(namespace));
+  }
+  /** One pass of event log and session retention; returns how many rows it removed. */
+  pruneEventLog(retention: EventRetention): Promise<number> {
+    return pruneEventLog(this.#ctx, retention);
+  }
+  createSession(ttlMs: number): Promise<Session> {
+    return createSession(this.#ctx, ttlMs);
+  }
+  isSessionValid(id: string): Promise<boolean> {
+    return isSessionValid(this.#ctx, id);
+  }
+  endSession(id: string): Promise<void> {
+    return endSession(this.#ctx, id);
+  }
+
   // ---- background work
   /** Sends up to `limit` expired claims through the retry policy; returns how many. */
   reapExpiredLeases(limit?: number): Promise<number> {
@@ -253,3 +279,5 @@ export type { EnqueueRequest, GraphUpsert, NodeRegistrationInput, Report, Report
 export type { RunGraph, RunSummary, RunView, TriggerInput };
 export type { CancelResult, DeleteGraphResult, RetryFailedResult };
 export type { RunFilter, RunPageCursor, StateFilter };
+export type { EventRetention, Session };
+export type { EventSink, Subscription } from "./events/event-hub.js";

@@ -34,7 +34,7 @@ export async function retryState(
       await ctx.joins.settleMember(uow, graph, marker, "superseded");
     }
   }
-  await tx.reopenRun(state.run_id);
+  await tx.reopenRun(state.run_id, now);
   uow.wake(copy);
   return copy.id;
 }

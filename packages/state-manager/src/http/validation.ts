@@ -202,9 +202,9 @@ function isAbsent(value: unknown, path: readonly PropertyKey[]): boolean {
   return current === undefined;
 }
 
-/** The offending input, summarised; never a value under `secrets`. */
+/** The offending input, summarised; never a value under `secrets`, nor an API key. */
 function inputAt(value: unknown, path: readonly PropertyKey[]): unknown {
-  if (path.includes("secrets")) return "[redacted]";
+  if (path.includes("secrets") || path.includes("api_key")) return "[redacted]";
   let current = value;
   for (const key of path) {
     if (current === null || typeof current !== "object") return undefined;

@@ -4,6 +4,7 @@
  * `test/store-contract.test.ts` holds every backend to the same behaviour. Entity types are the
  * domain's (domain/model.ts); what differs between backends is stated in `StoreCapabilities`.
  */
+import type { EventFilter, EventHorizon, StoredEvent } from "../domain/events.js";
 import type {
   Graph,
   GraphVersion,
@@ -161,7 +162,7 @@ export interface StoreTx {
   /** Moves an open run to CANCELLED; false if it was not open. */
   cancelRun(runId: string, now: number): Promise<boolean>;
   /** Moves a SUCCESS or FAILED run back to RUNNING (a retry reopened it). */
-  reopenRun(runId: string): Promise<void>;
+  reopenRun(runId: string, now: number): Promise<void>;
   /** Open runs that have no pending state left (stuck only if a settle step was lost). */
   findSettledPendingRuns(limit: number): Promise<Run[]>;
   /** Ids of a graph's open runs, oldest first. */
@@ -228,6 +229,30 @@ export interface StoreTx {
   findCancelledRunsWithPendingStates(since: number, limit: number): Promise<string[]>;
   /** The state a join created, if it fired. */
   getStateByUniteKey(uniteKey: string): Promise<State | undefined>;
+
+  // ---- the event log (every state and run change above records its event in this transaction)
+  /** Events of a namespace after `afterId`, in id order, at most `limit`. */
+  readEvents(
+    namespace: string,
+    afterId: number,
+    filter: EventFilter,
+    limit: number,
+  ): Promise<StoredEvent[]>;
+  /** Where a namespace's log stands (zeros for a namespace without events). */
+  eventHorizon(namespace: string): Promise<EventHorizon>;
+  /**
+   * Retention: removes events older than `before` and all but each namespace's newest `keep`,
+   * at most about `limit` per namespace per call; returns how many it removed.
+   */
+  pruneEvents(before: number, keep: number, limit: number): Promise<number>;
+
+  // ---- browser sessions
+  insertSession(id: string, createdAt: number, expiresAt: number): Promise<void>;
+  /** The session's expiry, if it exists. */
+  getSessionExpiry(id: string): Promise<number | undefined>;
+  deleteSession(id: string): Promise<void>;
+  /** Removes sessions that expired before `now`; returns how many. */
+  pruneSessions(now: number): Promise<number>;
 
   // ---- join groups
   /** Adds memberships of states in join groups. */

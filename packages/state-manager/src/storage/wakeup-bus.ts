@@ -11,6 +11,19 @@ export interface Wakeup {
   readonly runnableAt: number;
 }
 
+/**
+ * The node name of an "events were committed in this namespace" wake-up: readers of the event
+ * log read it again. (No node is named "": names are never empty.)
+ */
+export const EVENTS_WAKEUP = "";
+
+/** Tells every reader of `namespace`'s event log, in this process and the others, to read on. */
+export function publishEvents(bus: WakeupBus, namespaces: readonly string[]): void {
+  for (const namespace of namespaces) {
+    bus.publish({ namespace, nodeName: EVENTS_WAKEUP, runnableAt: 0 });
+  }
+}
+
 export interface WakeupBus {
   /** Delivers to this process's listeners at once and to every other process sharing the store. */
   publish(wakeup: Wakeup): void;

@@ -15,6 +15,8 @@ export interface BackgroundOptions {
   readonly sweepOnce?: boolean;
   /** Finished runs older than this are deleted; 0 keeps them. */
   readonly runRetentionMs: number;
+  /** Event log retention (age, count per namespace). */
+  readonly eventRetention: { readonly maxAgeMs: number; readonly maxPerNamespace: number };
 }
 
 /** The work each loop does per tick; each returns how many items it handled. */
@@ -23,6 +25,7 @@ export interface BackgroundWork {
   settleStuckRuns(): Promise<number>;
   sweepCancelledRuns(): Promise<number>;
   pruneFinishedRuns(retentionMs: number): Promise<number>;
+  pruneEventLog(retention: { maxAgeMs: number; maxPerNamespace: number }): Promise<number>;
 }
 
 /** How often finished runs past their retention are looked for. */
@@ -56,6 +59,9 @@ export class BackgroundTasks {
     );
     this.#loop("cancelled run sweeper", this.#options.sweepIntervalMs, () =>
       this.#work.sweepCancelledRuns(),
+    );
+    this.#loop("event retention", RETENTION_INTERVAL_MS, () =>
+      this.#work.pruneEventLog(this.#options.eventRetention),
     );
     if (this.#options.runRetentionMs > 0) {
       this.#loop("run retention", RETENTION_INTERVAL_MS, () =>

@@ -25,25 +25,33 @@ export function reportMany(
   namespace: string,
   reports: readonly Report[],
 ): Promise<ReportResult[]> {
+  // Reports of different states run concurrently; two reports of one state apply in the order
+  // given (the first wins, as it would had they come one after the other).
+  const previous = new Map<string, Promise<unknown>>();
   return Promise.all(
-    reports.map(async (report): Promise<ReportResult> => {
-      try {
-        if ("executed" in report) {
-          await executed(ctx, namespace, report.state_id, report.executed.outputs);
-          return { state_id: report.state_id, status: "EXECUTED" };
-        }
-        const { retryCreated } = await errored(
-          ctx,
-          namespace,
-          report.state_id,
-          report.errored.error,
-        );
-        return { state_id: report.state_id, status: "ERRORED", retry_created: retryCreated };
-      } catch (err) {
-        // An unreachable database fails the whole request (503): the client retries the batch.
-        if (!(err instanceof DomainError) || err instanceof StorageUnavailableError) throw err;
-        return { state_id: report.state_id, error: err };
-      }
+    reports.map((report): Promise<ReportResult> => {
+      const before = previous.get(report.state_id) ?? Promise.resolve();
+      const result = before.then(() => apply(ctx, namespace, report));
+      previous.set(
+        report.state_id,
+        result.catch(() => undefined),
+      );
+      return result;
     }),
   );
+}
+
+async function apply(ctx: EngineContext, namespace: string, report: Report): Promise<ReportResult> {
+  try {
+    if ("executed" in report) {
+      await executed(ctx, namespace, report.state_id, report.executed.outputs);
+      return { state_id: report.state_id, status: "EXECUTED" };
+    }
+    const { retryCreated } = await errored(ctx, namespace, report.state_id, report.errored.error);
+    return { state_id: report.state_id, status: "ERRORED", retry_created: retryCreated };
+  } catch (err) {
+    // An unreachable database fails the whole request (503): the client retries the batch.
+    if (!(err instanceof DomainError) || err instanceof StorageUnavailableError) throw err;
+    return { state_id: report.state_id, error: err };
+  }
 }

@@ -5,7 +5,7 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 
 import { errorBody } from "./error-handler.js";
 
@@ -25,7 +25,8 @@ export function isOpenPath(url: string): boolean {
     path === "/ready" ||
     path === "/openapi.json" ||
     path === "/docs" ||
-    path.startsWith("/docs/")
+    path.startsWith("/docs/") ||
+    path === "/v0/auth/session"
   );
 }
 
@@ -55,7 +56,17 @@ export function hasKeyInQuery(url: string, apiKey: string): boolean {
   return false;
 }
 
-export function registerAuth(app: FastifyInstance, apiKey: string): void {
+/**
+ * Checks a request without a valid `x-api-key` another way (a browser session cookie); true if
+ * it may pass.
+ */
+export type AlternativeAuth = (request: FastifyRequest) => Promise<boolean>;
+
+export function registerAuth(
+  app: FastifyInstance,
+  apiKey: string,
+  alternative?: AlternativeAuth,
+): void {
   app.addHook("onRequest", async (request, reply) => {
     if (hasKeyInQuery(request.url, apiKey)) {
       await reply
@@ -70,8 +81,8 @@ export function registerAuth(app: FastifyInstance, apiKey: string): void {
     }
     if (request.method === "OPTIONS" || isOpenPath(request.url)) return;
     const key = request.headers["x-api-key"];
-    if (!isSameKey(Array.isArray(key) ? key[0] : key, apiKey)) {
-      await reply.code(401).send(errorBody("UNAUTHORIZED", "Invalid API key"));
-    }
+    if (isSameKey(Array.isArray(key) ? key[0] : key, apiKey)) return;
+    if (key === undefined && alternative && (await alternative(request))) return;
+    await reply.code(401).send(errorBody("UNAUTHORIZED", "Invalid API key"));
   });
 }

@@ -26,7 +26,49 @@ export async function registerDocs(app: FastifyInstance, version: string): Promi
       security: [{ apiKey: [] }],
     },
     transform: jsonSchemaTransform,
+    transformObject: (document) =>
+      "openapiObject" in document
+        ? describeStreams(document.openapiObject as OpenApiDocument)
+        : document.swaggerObject,
   });
   await app.register(fastifySwaggerUi, { routePrefix: "/docs" });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+}
+
+interface OpenApiDocument {
+  paths?: Record<string, Record<string, { responses?: Record<string, unknown> }>>;
+}
+
+/**
+ * The event streams answer `text/event-stream` (or upgrade to a WebSocket), which zod schemas do
+ * not describe: say so in the document.
+ */
+function describeStreams<T extends OpenApiDocument>(document: T): T {
+  for (const [path, operations] of Object.entries(document.paths ?? {})) {
+    const get = operations["get"];
+    if (!get) continue;
+    if (path.endsWith("/events/ws")) {
+      get.responses = {
+        ...get.responses,
+        "101": { description: "Switching Protocols: the WebSocket carrying the events" },
+      };
+    } else if (path.endsWith("/events")) {
+      get.responses = {
+        ...get.responses,
+        "200": {
+          description: "The event stream",
+          content: {
+            "text/event-stream": {
+              schema: {
+                type: "string",
+                description:
+                  "Frames `id: <event id>`, `event: state|run|reset`, `data: <event JSON>`; `: keep-alive` comments.",
+              },
+            },
+          },
+        },
+      };
+    }
+  }
+  return document;
 }

@@ -22,6 +22,7 @@ export type HttpErrorCode =
   | "BODY_TOO_LARGE"
   | "UNSUPPORTED_MEDIA_TYPE"
   | "BAD_REQUEST"
+  | "TOO_MANY_STREAMS"
   | "INTERNAL_ERROR";
 
 export type ErrorCode = DomainErrorCode | HttpErrorCode;
@@ -38,6 +39,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   BODY_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   BAD_REQUEST: 400,
+  TOO_MANY_STREAMS: 429,
   STATE_NOT_FOUND: 404,
   INVALID_STATE_ID: 400,
   INVALID_NODE_ID: 400,

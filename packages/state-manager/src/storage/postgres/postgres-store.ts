@@ -14,6 +14,7 @@ import { CREATE_MIGRATIONS_TABLE, loadMigrations, pendingMigrations } from "../m
 import type { SqlExecutor } from "../sql/executor.js";
 import { SqlStoreTx } from "../sql/sql-store-tx.js";
 import type { Store, StoreTx } from "../store.js";
+import { publishEvents } from "../wakeup-bus.js";
 import { postgresStatements } from "./claim.js";
 import { isPostgresUnavailableError, mapPostgresError, RETRYABLE_SQLSTATES } from "./errors.js";
 import { PostgresWakeupBus } from "./wakeup-bus.js";
@@ -162,8 +163,12 @@ export class PostgresStore implements Store {
       try {
         await client.query("BEGIN");
         begun = true;
-        const result = await fn(new SqlStoreTx(executorFor(client), postgresStatements));
+        const tx = new SqlStoreTx(executorFor(client), postgresStatements);
+        const result = await fn(tx);
+        // The event ids' row lock is taken last, so it is held only for the commit itself.
+        const eventNamespaces = await tx.flushEvents();
         await client.query("COMMIT");
+        publishEvents(this.wakeups, eventNamespaces);
         return result;
       } catch (err) {
         try {

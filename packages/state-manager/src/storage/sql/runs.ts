@@ -113,15 +113,36 @@ export async function listRunsPage(
 }
 
 /** Marks runs RUNNING at their first claim. */
+/** The runs that moved from PENDING to RUNNING. */
 export async function markRunsStarted(
   db: SqlExecutor,
   runIds: readonly string[],
   now: number,
-): Promise<void> {
-  if (runIds.length === 0) return;
-  await db.run(
-    `UPDATE runs SET status = 'RUNNING', started_at = ? WHERE run_id IN (${placeholders(runIds.length)}) AND status = 'PENDING'`,
+): Promise<RunIdentity[]> {
+  if (runIds.length === 0) return [];
+  return db.all<RunIdentity>(
+    `UPDATE runs SET status = 'RUNNING', started_at = ? WHERE run_id IN (${placeholders(runIds.length)}) AND status = 'PENDING'
+     RETURNING run_id, namespace, graph_name`,
     [now, ...runIds],
+  );
+}
+
+/** What a run status event needs to know of the run. */
+export interface RunIdentity {
+  readonly run_id: string;
+  readonly namespace: string;
+  readonly graph_name: string;
+  readonly status?: RunStatus;
+}
+
+/** The run's identity and current status, for the event of a change about to be made. */
+export async function runIdentity(
+  db: SqlExecutor,
+  runId: string,
+): Promise<(RunIdentity & { status: RunStatus }) | undefined> {
+  return db.get<RunIdentity & { status: RunStatus }>(
+    "SELECT run_id, namespace, graph_name, status FROM runs WHERE run_id = ?",
+    [runId],
   );
 }
 
@@ -183,11 +204,12 @@ export async function finishRun(
   return changed > 0;
 }
 
-export async function reopenRun(db: SqlExecutor, runId: string): Promise<void> {
-  await db.run(
+export async function reopenRun(db: SqlExecutor, runId: string): Promise<boolean> {
+  const changed = await db.run(
     "UPDATE runs SET status = 'RUNNING', finished_at = NULL WHERE run_id = ? AND status IN ('SUCCESS', 'FAILED')",
     [runId],
   );
+  return changed > 0;
 }
 
 export async function findSettledPendingRuns(db: SqlExecutor, limit: number): Promise<Run[]> {

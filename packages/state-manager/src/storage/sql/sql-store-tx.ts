@@ -4,6 +4,7 @@
  * read-for-update hold their rows) are each backend's `DialectStatements` (`<dialect>/claim.ts`),
  * so the difference stays visible in the dialect's folder.
  */
+import type { EventFilter, EventHorizon, StoredEvent } from "../../domain/events.js";
 import type {
   Graph,
   GraphVersion,
@@ -26,11 +27,14 @@ import type {
   StateSummary,
   StoreTx,
 } from "../store.js";
+import * as events from "./events.js";
+import { EventRecorder } from "./events.js";
 import type { SqlExecutor } from "./executor.js";
 import * as graphs from "./graphs.js";
 import * as joins from "./joins.js";
 import * as nodes from "./nodes.js";
 import * as runs from "./runs.js";
+import * as sessions from "./sessions.js";
 import * as states from "./states.js";
 
 /** The statements whose SQL (or strategy) differs between SQL backends. */
@@ -46,10 +50,54 @@ export interface DialectStatements {
 export class SqlStoreTx implements StoreTx {
   readonly #db: SqlExecutor;
   readonly #dialect: DialectStatements;
+  /** This transaction's events: one `SqlStoreTx` per transaction. */
+  readonly #events = new EventRecorder();
 
   constructor(db: SqlExecutor, dialect: DialectStatements) {
     this.#db = db;
     this.#dialect = dialect;
+  }
+
+  /**
+   * Writes the transaction's events: the store calls it as the last statement before COMMIT.
+   * Returns the namespaces that got events (to wake their readers after the commit).
+   */
+  flushEvents(): Promise<string[]> {
+    return events.flushEvents(this.#db, this.#events);
+  }
+
+  #stateEvents(list: readonly NewState[]): void {
+    for (const s of list) {
+      this.#events.state({
+        namespace: s.namespace,
+        run_id: s.run_id,
+        graph_name: s.graph_name,
+        state_id: s.id,
+        identifier: s.identifier,
+        node_name: s.node_name,
+        status: s.status,
+        previous_status: null,
+        attempt: s.retry_count,
+        error: s.error,
+        at: s.created_at,
+      });
+    }
+  }
+
+  async #runEvent(runId: string, status: RunStatus, now: number, change: () => Promise<boolean>) {
+    const before = await runs.runIdentity(this.#db, runId);
+    const changed = await change();
+    if (changed && before) {
+      this.#events.run({
+        namespace: before.namespace,
+        run_id: runId,
+        graph_name: before.graph_name,
+        status,
+        previous_status: before.status,
+        at: now,
+      });
+    }
+    return changed;
   }
 
   upsertRegisteredNode(node: NodeRegistration, id: string, now: number): Promise<RegisteredNode> {
@@ -93,8 +141,16 @@ export class SqlStoreTx implements StoreTx {
     return graphs.deleteUnreferencedVersions(this.#db, namespace, name);
   }
 
-  insertRun(run: Run): Promise<void> {
-    return runs.insertRun(this.#db, run);
+  async insertRun(run: Run): Promise<void> {
+    await runs.insertRun(this.#db, run);
+    this.#events.run({
+      namespace: run.namespace,
+      run_id: run.run_id,
+      graph_name: run.graph_name,
+      status: run.status,
+      previous_status: null,
+      at: run.created_at,
+    });
   }
   getRun(runId: string): Promise<Run | undefined> {
     return runs.getRun(this.#db, runId);
@@ -116,11 +172,13 @@ export class SqlStoreTx implements StoreTx {
   countStatesByRun(runIds: readonly string[]): Promise<Map<string, RunStateCounts>> {
     return runs.countStatesByRun(this.#db, runIds);
   }
-  markRunsStarted(runIds: readonly string[], now: number): Promise<void> {
-    return runs.markRunsStarted(this.#db, runIds, now);
+  async markRunsStarted(runIds: readonly string[], now: number): Promise<void> {
+    for (const run of await runs.markRunsStarted(this.#db, runIds, now)) {
+      this.#events.run({ ...run, status: "RUNNING", previous_status: "PENDING", at: now });
+    }
   }
   cancelRun(runId: string, now: number): Promise<boolean> {
-    return runs.cancelRun(this.#db, runId, now);
+    return this.#runEvent(runId, "CANCELLED", now, () => runs.cancelRun(this.#db, runId, now));
   }
   listOpenRunIds(namespace: string, graphName: string): Promise<string[]> {
     return runs.listOpenRunIds(this.#db, namespace, graphName);
@@ -135,10 +193,10 @@ export class SqlStoreTx implements StoreTx {
     return runs.upsertStoreValues(this.#db, runId, values);
   }
   finishRun(runId: string, status: RunStatus, now: number): Promise<boolean> {
-    return runs.finishRun(this.#db, runId, status, now);
+    return this.#runEvent(runId, status, now, () => runs.finishRun(this.#db, runId, status, now));
   }
-  reopenRun(runId: string): Promise<void> {
-    return runs.reopenRun(this.#db, runId);
+  async reopenRun(runId: string, now: number): Promise<void> {
+    await this.#runEvent(runId, "RUNNING", now, () => runs.reopenRun(this.#db, runId));
   }
   findSettledPendingRuns(limit: number): Promise<Run[]> {
     return runs.findSettledPendingRuns(this.#db, limit);
@@ -150,11 +208,14 @@ export class SqlStoreTx implements StoreTx {
     return runs.getStoreValues(this.#db, runId);
   }
 
-  insertStates(list: readonly NewState[]): Promise<void> {
-    return states.insertStates(this.#db, list);
+  async insertStates(list: readonly NewState[]): Promise<void> {
+    await states.insertStates(this.#db, list);
+    this.#stateEvents(list);
   }
-  insertStateIfAbsent(state: NewState): Promise<boolean> {
-    return states.insertStateIfAbsent(this.#db, state);
+  async insertStateIfAbsent(state: NewState): Promise<boolean> {
+    const inserted = await states.insertStateIfAbsent(this.#db, state);
+    if (inserted) this.#stateEvents([state]);
+    return inserted;
   }
   getState(id: string): Promise<State | undefined> {
     return states.getState(this.#db, id);
@@ -165,20 +226,51 @@ export class SqlStoreTx implements StoreTx {
   getStates(ids: readonly string[]): Promise<State[]> {
     return states.getStates(this.#db, ids);
   }
-  claimStates(request: ClaimRequest): Promise<State[]> {
-    return this.#dialect.claimStates(this.#db, request);
+  async claimStates(request: ClaimRequest): Promise<State[]> {
+    const claimed = await this.#dialect.claimStates(this.#db, request);
+    for (const s of claimed) {
+      this.#events.state({
+        namespace: s.namespace,
+        run_id: s.run_id,
+        graph_name: s.graph_name,
+        state_id: s.id,
+        identifier: s.identifier,
+        node_name: s.node_name,
+        status: "QUEUED",
+        previous_status: "CREATED",
+        attempt: s.retry_count,
+        error: null,
+        at: request.now,
+      });
+    }
+    return claimed;
   }
   nextRunnableAt(namespace: string, nodeNames: readonly string[]): Promise<number | undefined> {
     return states.nextRunnableAt(this.#db, namespace, nodeNames);
   }
-  transitionState(
+  async transitionState(
     id: string,
     from: StateStatus,
     to: StateStatus,
     patch: StatePatch,
     now: number,
   ): Promise<boolean> {
-    return states.transitionState(this.#db, id, from, to, patch, now);
+    const row = await states.transitionState(this.#db, id, from, to, patch, now);
+    if (!row) return false;
+    this.#events.state({
+      namespace: row.namespace,
+      run_id: row.run_id,
+      graph_name: row.graph_name,
+      state_id: id,
+      identifier: row.identifier,
+      node_name: row.node_name,
+      status: to,
+      previous_status: from,
+      attempt: row.retry_count,
+      error: row.error,
+      at: now,
+    });
+    return true;
   }
   extendLease(id: string, leaseExpiresAt: number, now: number): Promise<boolean> {
     return states.extendLease(this.#db, id, leaseExpiresAt, now);
@@ -198,8 +290,25 @@ export class SqlStoreTx implements StoreTx {
   listRunStatesOf(runId: string, identifier: string, status: StateStatus): Promise<State[]> {
     return states.listRunStatesOf(this.#db, runId, identifier, status);
   }
-  cancelPendingStates(runId: string, now: number): Promise<StateSummary[]> {
-    return states.cancelPendingStates(this.#db, runId, now);
+  async cancelPendingStates(runId: string, now: number): Promise<StateSummary[]> {
+    const cancelled = await states.cancelPendingStates(this.#db, runId, now);
+    const run = cancelled.length > 0 ? await runs.runIdentity(this.#db, runId) : undefined;
+    for (const s of run ? cancelled : []) {
+      this.#events.state({
+        namespace: run!.namespace,
+        run_id: runId,
+        graph_name: run!.graph_name,
+        state_id: s.id,
+        identifier: s.identifier,
+        node_name: s.node_name,
+        status: "CANCELLED",
+        previous_status: s.status,
+        attempt: s.retry_count,
+        error: null,
+        at: now,
+      });
+    }
+    return cancelled;
   }
   listRunStatesPage(
     runId: string,
@@ -216,6 +325,32 @@ export class SqlStoreTx implements StoreTx {
     return states.getStateByUniteKey(this.#db, uniteKey);
   }
 
+  readEvents(
+    namespace: string,
+    afterId: number,
+    filter: EventFilter,
+    limit: number,
+  ): Promise<StoredEvent[]> {
+    return events.readEvents(this.#db, namespace, afterId, filter, limit);
+  }
+  eventHorizon(namespace: string): Promise<EventHorizon> {
+    return events.eventHorizon(this.#db, namespace);
+  }
+  pruneEvents(before: number, keep: number, limit: number): Promise<number> {
+    return events.pruneEvents(this.#db, before, keep, limit);
+  }
+  insertSession(id: string, createdAt: number, expiresAt: number): Promise<void> {
+    return sessions.insertSession(this.#db, id, createdAt, expiresAt);
+  }
+  getSessionExpiry(id: string): Promise<number | undefined> {
+    return sessions.getSessionExpiry(this.#db, id);
+  }
+  deleteSession(id: string): Promise<void> {
+    return sessions.deleteSession(this.#db, id);
+  }
+  pruneSessions(now: number): Promise<number> {
+    return sessions.pruneSessions(this.#db, now);
+  }
   insertJoinMembers(members: readonly JoinMember[]): Promise<void> {
     return joins.insertJoinMembers(this.#db, members);
   }

@@ -109,6 +109,18 @@ export async function nextRunnableAt(
   return earliest;
 }
 
+/** What a transition's event needs to know of the state it changed. */
+export interface TransitionedRow {
+  readonly namespace: string;
+  readonly run_id: string;
+  readonly graph_name: string;
+  readonly identifier: string;
+  readonly node_name: string;
+  readonly retry_count: number;
+  readonly error: string | null;
+}
+
+/** The conditional transition; the changed state's identity, or undefined if it lost the race. */
 export async function transitionState(
   db: SqlExecutor,
   id: string,
@@ -116,7 +128,7 @@ export async function transitionState(
   to: StateStatus,
   patch: StatePatch,
   now: number,
-): Promise<boolean> {
+): Promise<TransitionedRow | undefined> {
   const sets = ["status = ?", "updated_at = ?"];
   const params: unknown[] = [to, now];
   for (const [key, value] of Object.entries(patch)) {
@@ -124,12 +136,12 @@ export async function transitionState(
     sets.push(`${key} = ?`);
     params.push(key === "outputs" || key === "data" ? JSON.stringify(value) : (value as unknown));
   }
-  const changed = await db.run(`UPDATE states SET ${sets.join(", ")} WHERE id = ? AND status = ?`, [
-    ...params,
-    id,
-    from,
-  ]);
-  return changed > 0;
+  const row = await db.get<TransitionedRow>(
+    `UPDATE states SET ${sets.join(", ")} WHERE id = ? AND status = ?
+     RETURNING namespace, run_id, graph_name, identifier, node_name, retry_count, error`,
+    [...params, id, from],
+  );
+  return row && { ...row, retry_count: Number(row.retry_count) };
 }
 
 export async function extendLease(

@@ -14,7 +14,7 @@ import { CREATE_MIGRATIONS_TABLE, loadMigrations, pendingMigrations } from "../m
 import type { SqlExecutor } from "../sql/executor.js";
 import { SqlStoreTx } from "../sql/sql-store-tx.js";
 import type { Store, StoreTx } from "../store.js";
-import { LocalWakeupBus } from "../wakeup-bus.js";
+import { LocalWakeupBus, publishEvents } from "../wakeup-bus.js";
 import { sqliteStatements } from "./claim.js";
 import { mapSqliteError } from "./errors.js";
 
@@ -42,7 +42,7 @@ export class SqliteStore implements Store {
   readonly wakeups = new LocalWakeupBus();
   readonly #db: Database.Database;
   readonly #statements = new Map<string, Statement>();
-  readonly #tx: StoreTx;
+  readonly #executor: SqlExecutor;
   #lock: Promise<void> = Promise.resolve();
   #batch: CommitBatch | undefined;
   #closed = false;
@@ -57,7 +57,7 @@ export class SqliteStore implements Store {
       run: async (sql: string, params: readonly unknown[] = []) =>
         this.#run(() => this.#prepare(sql).run(...params).changes),
     };
-    this.#tx = new SqlStoreTx(executor, sqliteStatements);
+    this.#executor = executor;
   }
 
   static open(options: SqliteStoreOptions): SqliteStore {
@@ -130,12 +130,15 @@ export class SqliteStore implements Store {
     const release = await this.#acquire();
     let batch: CommitBatch;
     let result: T;
+    let eventNamespaces: string[];
     try {
       if (this.#closed) throw new Error("store is closed");
       batch = this.#batch ?? this.#openBatch();
       this.#db.exec("SAVEPOINT tx");
       try {
-        result = await fn(this.#tx);
+        const tx = new SqlStoreTx(this.#executor, sqliteStatements);
+        result = await fn(tx);
+        eventNamespaces = await tx.flushEvents();
         this.#db.exec("RELEASE tx");
       } catch (err) {
         if (this.#db.inTransaction) {
@@ -148,6 +151,7 @@ export class SqliteStore implements Store {
       release();
     }
     await batch.committed;
+    publishEvents(this.wakeups, eventNamespaces);
     return result;
   }
 

@@ -1,0 +1,197 @@
+/**
+ * The event log over SQL. A transaction records its events in an `EventRecorder` as it makes
+ * its changes; just before COMMIT the recorder's events get their ids and are inserted. Ids come
+ * from the namespace's `event_streams` row, whose update is the transaction's last statement:
+ * its row lock orders the ids of concurrent transactions by commit (PostgreSQL), so a reader
+ * that has seen id n never later finds a smaller one committed. (SQLite runs one transaction at
+ * a time anyway.)
+ */
+import type { EventDraft, EventFilter, EventHorizon, StoredEvent } from "../../domain/events.js";
+import type { RunStatus } from "../../domain/statuses.js";
+import { INSERT_CHUNK, placeholders, type SqlExecutor } from "./executor.js";
+import { countStatesByRun } from "./runs.js";
+
+/** A run whose status this transaction changed: its event is made at flush, with counts. */
+interface RunChange {
+  readonly namespace: string;
+  readonly run_id: string;
+  readonly graph_name: string;
+  readonly status: RunStatus;
+  readonly previous_status: RunStatus | null;
+  readonly at: number;
+}
+
+/** The events of one transaction, in the order its changes were made. */
+export class EventRecorder {
+  #items: (EventDraft | RunChange)[] = [];
+
+  get isEmpty(): boolean {
+    return this.#items.length === 0;
+  }
+
+  state(event: Omit<EventDraft, "type">): void {
+    this.#items.push({ type: "state", ...event });
+  }
+
+  run(change: RunChange): void {
+    this.#items.push(change);
+  }
+
+  /** Takes the recorded items, leaving the recorder empty. */
+  take(): (EventDraft | RunChange)[] {
+    const items = this.#items;
+    this.#items = [];
+    return items;
+  }
+}
+
+const EVENT_COLUMNS = ["namespace", "id", "run_id", "graph_name", "at", "body"] as const;
+
+/**
+ * Gives the recorded events their ids and inserts them; returns the namespaces that got events.
+ * Run events carry the run's counts as this transaction leaves them.
+ */
+export async function flushEvents(db: SqlExecutor, recorder: EventRecorder): Promise<string[]> {
+  if (recorder.isEmpty) return [];
+  const items = recorder.take();
+  const runIds = [
+    ...new Set(items.filter((i): i is RunChange => !("type" in i)).map((i) => i.run_id)),
+  ];
+  const counts = await countStatesByRun(db, runIds);
+  const drafts: EventDraft[] = items.map((item) =>
+    "type" in item
+      ? item
+      : {
+          type: "run",
+          namespace: item.namespace,
+          run_id: item.run_id,
+          graph_name: item.graph_name,
+          status: item.status,
+          previous_status: item.previous_status,
+          counts: Object.fromEntries(counts.get(item.run_id)?.byStatus ?? []),
+          at: item.at,
+        },
+  );
+  const byNamespace = new Map<string, EventDraft[]>();
+  for (const draft of drafts) {
+    const list = byNamespace.get(draft.namespace);
+    if (list) list.push(draft);
+    else byNamespace.set(draft.namespace, [draft]);
+  }
+  // Namespaces in a fixed order, so two transactions never wait on each other's rows.
+  const namespaces = [...byNamespace.keys()].sort();
+  for (const namespace of namespaces) {
+    const events = byNamespace.get(namespace) ?? [];
+    const row = await db.get<{ last_id: number | string }>(
+      `INSERT INTO event_streams (namespace, last_id) VALUES (?, ?)
+       ON CONFLICT (namespace) DO UPDATE SET last_id = event_streams.last_id + excluded.last_id
+       RETURNING last_id`,
+      [namespace, events.length],
+    );
+    const first = Number(row?.last_id) - events.length + 1;
+    for (let i = 0; i < events.length; i += INSERT_CHUNK) {
+      const chunk = events.slice(i, i + INSERT_CHUNK);
+      await db.run(
+        `INSERT INTO events (${EVENT_COLUMNS.join(", ")}) VALUES ${chunk
+          .map(() => `(${placeholders(EVENT_COLUMNS.length)})`)
+          .join(", ")}`,
+        chunk.flatMap((e, j) => [
+          namespace,
+          first + i + j,
+          e.run_id,
+          e.graph_name,
+          e.at,
+          JSON.stringify(e),
+        ]),
+      );
+    }
+  }
+  return namespaces;
+}
+
+interface EventRow {
+  id: number | string;
+  body: string;
+}
+
+/** Events of a namespace after `afterId`, in id order, at most `limit`. */
+export async function readEvents(
+  db: SqlExecutor,
+  namespace: string,
+  afterId: number,
+  filter: EventFilter,
+  limit: number,
+): Promise<StoredEvent[]> {
+  const where = ["namespace = ?", "id > ?"];
+  const params: unknown[] = [namespace, afterId];
+  if (filter.runId !== undefined) {
+    where.push("run_id = ?");
+    params.push(filter.runId);
+  }
+  if (filter.graphName !== undefined) {
+    where.push("graph_name = ?");
+    params.push(filter.graphName);
+  }
+  const rows = await db.all<EventRow>(
+    `SELECT id, body FROM events WHERE ${where.join(" AND ")} ORDER BY id LIMIT ?`,
+    [...params, limit],
+  );
+  return rows.map((r) => ({ ...(JSON.parse(r.body) as EventDraft), id: Number(r.id) }));
+}
+
+export async function eventHorizon(db: SqlExecutor, namespace: string): Promise<EventHorizon> {
+  const row = await db.get<{ last_id: number | string; pruned_through: number | string }>(
+    "SELECT last_id, pruned_through FROM event_streams WHERE namespace = ?",
+    [namespace],
+  );
+  return {
+    lastId: Number(row?.last_id ?? 0),
+    prunedThrough: Number(row?.pruned_through ?? 0),
+  };
+}
+
+/**
+ * Retention: removes events older than `before`, and in each namespace all but the newest
+ * `keep`; records per namespace the last id removed. Returns how many events it removed.
+ */
+export async function pruneEvents(
+  db: SqlExecutor,
+  before: number,
+  keep: number,
+  limit: number,
+): Promise<number> {
+  const streams = await db.all<{ namespace: string; last_id: number | string }>(
+    "SELECT namespace, last_id FROM event_streams",
+  );
+  let removed = 0;
+  for (const stream of streams) {
+    const lastId = Number(stream.last_id);
+    const byAge = await db.get<{ id: number | string | null }>(
+      "SELECT MAX(id) AS id FROM (SELECT id FROM events WHERE namespace = ? AND at < ? ORDER BY id LIMIT ?) old",
+      [stream.namespace, before, limit],
+    );
+    const through = Math.max(Number(byAge?.id ?? 0), Math.min(lastId - keep, lastId));
+    if (through <= 0) continue;
+    const bounded = Math.min(
+      through,
+      Number(
+        (
+          await db.get<{ id: number | string | null }>(
+            "SELECT MAX(id) AS id FROM (SELECT id FROM events WHERE namespace = ? AND id <= ? ORDER BY id LIMIT ?) batch",
+            [stream.namespace, through, limit],
+          )
+        )?.id ?? 0,
+      ),
+    );
+    if (bounded <= 0) continue;
+    removed += await db.run("DELETE FROM events WHERE namespace = ? AND id <= ?", [
+      stream.namespace,
+      bounded,
+    ]);
+    await db.run(
+      "UPDATE event_streams SET pruned_through = ? WHERE namespace = ? AND pruned_through < ?",
+      [bounded, stream.namespace, bounded],
+    );
+  }
+  return removed;
+}
