@@ -6,10 +6,10 @@ import { BaseNode, defineNode, type LogMeta, Runtime, type RuntimeOptions } from
 import { ManualClock } from "./manual-clock.js";
 import { ScriptedStateManager } from "./scripted-state-manager.js";
 
-// Cancelled runs and the run store, against a scripted server: the real state manager does not
-// answer RUN_CANCELLED or serve /store yet (run-store.test.ts runs the store against it once it
-// does). What is checked here is the SDK's side of the contract: the calls it makes and how it
-// treats the answers.
+// Cancelled runs and the run store, against a scripted server that answers exactly what a test
+// needs (a 409 at a chosen moment, a store write that fails twice): what is checked here is the
+// SDK's side of the contract, the calls it makes and how it treats each answer. cancel.test.ts
+// and run-store.test.ts run the same features against the real state manager.
 
 let server: ScriptedStateManager;
 let clock: ManualClock;

@@ -6,7 +6,6 @@ import { startInBackground, uniqueNamespace, useStateManager } from "./helpers.j
 
 // The run store as a node sees it (`this.store` / `store` of a function node), over
 // GET/PUT /v0/namespace/{ns}/state/{sid}/store on the real state manager.
-// Skipped: enabled when the server serves /store.
 
 const seen: Record<string, unknown>[] = [];
 
@@ -40,7 +39,7 @@ class Late extends BaseNode.define({}) {
 
 const { runtime, client } = useStateManager();
 
-describe.skip("the run store (enabled when the server serves /store)", () => {
+describe("the run store", () => {
   it("reads the run's values over the graph's defaults and writes new ones for later states", async () => {
     const namespace = uniqueNamespace("store");
     await startInBackground(runtime({ namespace, name: "rt", nodes: [Counter] }));

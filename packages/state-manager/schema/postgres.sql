@@ -24,6 +24,7 @@ CREATE TABLE graphs (
   current_version integer NOT NULL,
   created_at bigint NOT NULL,
   updated_at bigint NOT NULL,
+  deleted_at bigint,
   CONSTRAINT graphs_pkey PRIMARY KEY (namespace, name)
 );
 
@@ -77,12 +78,22 @@ CREATE TABLE runs (
   status text NOT NULL,
   created_at bigint NOT NULL,
   finished_at bigint,
+  started_at bigint,
+  origin text NOT NULL DEFAULT 'api'::text,
   CONSTRAINT runs_pkey PRIMARY KEY (run_id)
 );
 
+CREATE INDEX runs_active_by_graph ON public.runs USING btree (namespace, graph_name) WHERE (status = ANY (ARRAY['PENDING'::text, 'RUNNING'::text]));
+
+CREATE INDEX runs_by_graph ON public.runs USING btree (namespace, graph_name, created_at DESC, run_id DESC);
+
 CREATE INDEX runs_by_namespace ON public.runs USING btree (namespace, created_at DESC, run_id);
 
-CREATE INDEX runs_pending ON public.runs USING btree (created_at) WHERE (status = 'PENDING'::text);
+CREATE INDEX runs_finished ON public.runs USING btree (finished_at) WHERE (status = ANY (ARRAY['SUCCESS'::text, 'FAILED'::text, 'CANCELLED'::text]));
+
+CREATE INDEX runs_keyset ON public.runs USING btree (namespace, created_at DESC, run_id DESC);
+
+CREATE INDEX runs_open ON public.runs USING btree (created_at) WHERE (status = ANY (ARRAY['PENDING'::text, 'RUNNING'::text]));
 
 CREATE UNIQUE INDEX runs_pkey ON public.runs USING btree (run_id);
 
@@ -123,6 +134,7 @@ CREATE TABLE states (
   claimed_by text,
   created_at bigint NOT NULL,
   updated_at bigint NOT NULL,
+  join_heads text NOT NULL DEFAULT '{}'::text,
   CONSTRAINT states_id_key UNIQUE (id),
   CONSTRAINT states_pkey PRIMARY KEY (seq)
 );
@@ -136,6 +148,10 @@ CREATE UNIQUE INDEX states_id_key ON public.states USING btree (id);
 CREATE INDEX states_leases ON public.states USING btree (lease_expires_at) WHERE (status = 'QUEUED'::text);
 
 CREATE UNIQUE INDEX states_pkey ON public.states USING btree (seq);
+
+CREATE INDEX states_run_identifier_seq ON public.states USING btree (run_id, identifier, seq);
+
+CREATE INDEX states_run_seq ON public.states USING btree (run_id, seq);
 
 CREATE INDEX states_runnable ON public.states USING btree (namespace, node_name, enqueue_after, seq) WHERE (status = 'CREATED'::text);
 

@@ -21,7 +21,7 @@ CREATE TABLE graphs (
   name TEXT NOT NULL,
   current_version INTEGER NOT NULL,
   created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL, deleted_at INTEGER,
   PRIMARY KEY (namespace, name)
 );
 
@@ -62,7 +62,7 @@ CREATE TABLE runs (
   status TEXT NOT NULL,
   created_at INTEGER NOT NULL,
   finished_at INTEGER
-);
+, started_at INTEGER, origin TEXT NOT NULL DEFAULT 'api');
 
 CREATE TABLE schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL);
 
@@ -94,19 +94,31 @@ CREATE TABLE states (
   claimed_by TEXT,
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL
-);
+, join_heads TEXT NOT NULL DEFAULT '{}');
 
 CREATE INDEX join_members_by_outcome ON join_members (group_key, outcome, state_id);
 
+CREATE INDEX runs_active_by_graph ON runs (namespace, graph_name) WHERE status IN ('PENDING', 'RUNNING');
+
+CREATE INDEX runs_by_graph ON runs (namespace, graph_name, created_at DESC, run_id DESC);
+
 CREATE INDEX runs_by_namespace ON runs (namespace, created_at DESC, run_id);
 
-CREATE INDEX runs_pending ON runs (created_at) WHERE status = 'PENDING';
+CREATE INDEX runs_finished ON runs (finished_at) WHERE status IN ('SUCCESS', 'FAILED', 'CANCELLED');
+
+CREATE INDEX runs_keyset ON runs (namespace, created_at DESC, run_id DESC);
+
+CREATE INDEX runs_open ON runs (created_at) WHERE status IN ('PENDING', 'RUNNING');
 
 CREATE UNIQUE INDEX states_attempt ON states (run_id, identifier, fanout_id, retry_count);
 
 CREATE INDEX states_by_run ON states (run_id, status);
 
 CREATE INDEX states_leases ON states (lease_expires_at) WHERE status = 'QUEUED';
+
+CREATE INDEX states_run_identifier_seq ON states (run_id, identifier, seq);
+
+CREATE INDEX states_run_seq ON states (run_id, seq);
 
 CREATE INDEX states_runnable ON states (namespace, node_name, enqueue_after, seq) WHERE status = 'CREATED';
 

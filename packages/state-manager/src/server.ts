@@ -69,6 +69,7 @@ export async function startServer(
   const background = new BackgroundTasks(engine, logger, {
     ...config,
     sweepOnce: store.capabilities.serializedTransactions,
+    runRetentionMs: config.runRetentionDays * 24 * 3600_000,
   });
   let url = "";
   let shuttingDown = false;

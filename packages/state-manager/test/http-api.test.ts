@@ -463,9 +463,9 @@ for (const dialect of DIALECTS) {
         });
 
         it("answers a known path with the wrong method with 405 and an Allow header", async () => {
-          const wrongMethod = await api.request("DELETE", "/v0/namespace/x/graph/g");
+          const wrongMethod = await api.request("PATCH", "/v0/namespace/x/graph/g");
           expectError(wrongMethod, 405, "Method Not Allowed");
-          expect(wrongMethod.headers.get("allow")).toBe("GET, PUT");
+          expect(wrongMethod.headers.get("allow")).toBe("GET, PUT, DELETE");
           const getOnPost = await api.get("/v0/namespace/x/states/enqueue");
           expectError(getOnPost, 405, "Method Not Allowed");
           expect(getOnPost.headers.get("allow")).toBe("POST");
@@ -1552,7 +1552,7 @@ for (const dialect of DIALECTS) {
       // ------------------------------------------------------------------ E13
 
       describe("manual retry (E13)", () => {
-        it("retries an ERRORED state; a reused fanout_id answers 409; SUCCESS is not retryable", async () => {
+        it("retries an ERRORED state; a reused fanout_id answers 409; only final states are retryable", async () => {
           const ns = await fixture();
           const runId = await triggerRun(ns, "single");
           const first = await claimOf(ns, runId, ["A"]);
@@ -1583,15 +1583,21 @@ for (const dialect of DIALECTS) {
           expect(graph.execution_summary).toMatchObject({ RETRY_CREATED: 1, ERRORED: 1 });
           expect(graph.node_count).toBe(2);
 
+          // A state that is not final (QUEUED) cannot be retried; once SUCCESS it can be re-run.
           const ok = await triggerRun(ns, "single");
           const s = await claimOf(ns, ok, ["A"]);
-          await api.post(statePath(ns, s.state_id, "executed"), { outputs: [{ x: "1" }] });
           expectError(
             await api.post(statePath(ns, s.state_id, "manual-retry"), { fanout_id: "f" }),
             409,
             undefined,
             "STATE_NOT_RETRYABLE",
           );
+          await api.post(statePath(ns, s.state_id, "executed"), { outputs: [{ x: "1" }] });
+          const rerun = await api.post(statePath(ns, s.state_id, "manual-retry"), {
+            fanout_id: "f",
+          });
+          expect(rerun.status).toBe(200);
+          expect(rerun.body).toEqual({ id: expect.stringMatching(OBJECT_ID), status: "CREATED" });
         });
       });
 

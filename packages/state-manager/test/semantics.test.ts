@@ -463,7 +463,7 @@ for (const dialect of DIALECTS) {
       });
 
       describe("manual retry", () => {
-        it("reopens a FAILED run, refuses a reused fanout_id, and the run can finish SUCCESS", async () => {
+        it("reopens a FAILED run, refuses a reused fanout_id, the run can finish SUCCESS and be re-run", async () => {
           const ns = "sem-manual";
           const runId = await triggerOneTask(api, ns, { max_retries: 0 });
           const [s] = await claim(api, ns, ["Task"], 1);
@@ -520,9 +520,16 @@ for (const dialect of DIALECTS) {
             errored_count: 0,
           });
           expect(run.finished_at).toBeTruthy();
-          // A SUCCESS state cannot be retried.
+          // A SUCCESS state can be run again (re-run from a node): the run reopens; the copy,
+          // not yet final, cannot be retried itself.
+          const rerun = await report(api, ns, r2.body.id, "manual-retry", {
+            fanout_id: randomUUID(),
+          });
+          expect(rerun.status).toBe(200);
+          expect(await runStatus(api, ns, runId)).toMatchObject({ status: "PENDING" });
           expect(
-            (await report(api, ns, r2.body.id, "manual-retry", { fanout_id: randomUUID() })).status,
+            (await report(api, ns, rerun.body.id, "manual-retry", { fanout_id: randomUUID() }))
+              .status,
           ).toBe(409);
         });
 

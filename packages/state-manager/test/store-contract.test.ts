@@ -433,18 +433,16 @@ for (const dialect of DIALECTS) {
           rowBuilders(ids).state({ status: "SUCCESS" }),
         );
         const counts = await inTx((tx) => tx.countStatesByRun([one.runId, two.runId, "empty"]));
-        expect(counts).toEqual(
+        expect([...counts.keys()].sort()).toEqual([one.runId, two.runId].sort());
+        expect(counts.get(one.runId)?.byStatus).toEqual(
           new Map([
-            [
-              one.runId,
-              new Map([
-                ["SUCCESS", 2],
-                ["CREATED", 1],
-              ]),
-            ],
-            [two.runId, new Map([["ERRORED", 1]])],
+            ["SUCCESS", 2],
+            ["CREATED", 1],
           ]),
         );
+        expect(counts.get(two.runId)?.byStatus).toEqual(new Map([["ERRORED", 1]]));
+        // The newest change among the run's states.
+        expect(counts.get(one.runId)?.lastUpdatedAt).toBe(T0);
         expect(await inTx((tx) => tx.countStatesByRun([]))).toEqual(new Map());
       });
 
@@ -469,12 +467,12 @@ for (const dialect of DIALECTS) {
         expect(await inTx((tx) => tx.finishRun("no-such-run", "FAILED", T0))).toBe(false);
       });
 
-      it("reopenRun moves a finished run back to PENDING without a finish time", async () => {
+      it("reopenRun moves a finished run back to RUNNING without a finish time", async () => {
         const rows = rowBuilders(ids);
         await inTx((tx) => tx.insertRun(rows.run()));
         await inTx((tx) => tx.finishRun(rows.runId, "FAILED", T0 + 1));
         await inTx((tx) => tx.reopenRun(rows.runId));
-        expect(await inTx((tx) => tx.getRun(rows.runId))).toEqual(rows.run());
+        expect(await inTx((tx) => tx.getRun(rows.runId))).toEqual(rows.run({ status: "RUNNING" }));
         // Reopened, it can finish again.
         expect(await inTx((tx) => tx.finishRun(rows.runId, "SUCCESS", T0 + 2))).toBe(true);
       });
@@ -528,6 +526,184 @@ for (const dialect of DIALECTS) {
           }
         });
         expect(await own.transaction((tx) => tx.findSettledPendingRuns(10))).toEqual([]);
+      });
+    });
+
+    describe("run control", () => {
+      it("listRunsPage pages newest first after a keyset cursor, with combinable filters", async () => {
+        const rows = rowBuilders(ids);
+        const run = (suffix: string, created_at: number, fields = {}) =>
+          rows.run({ run_id: `${rows.runId}-${suffix}`, created_at, ...fields });
+        await inTx(async (tx) => {
+          await tx.insertRun(run("1", T0 + 1));
+          await tx.insertRun(run("2", T0 + 2, { graph_name: "h" }));
+          await tx.insertRun(run("3", T0 + 3, { status: "SUCCESS", finished_at: T0 + 4 }));
+          await tx.insertRun(run("4", T0 + 3));
+          await tx.insertRun(rowBuilders(ids).run({ created_at: T0 + 9 }));
+        });
+        const page = (filter = {}, cursor?: { createdAt: number; runId: string }, limit = 10) =>
+          inTx((tx) => tx.listRunsPage(rows.namespace, filter, cursor, limit)).then((list) =>
+            list.map((r) => r.run_id.slice(rows.runId.length + 1)),
+          );
+        expect(await page()).toEqual(["4", "3", "2", "1"]);
+        expect(await page({}, undefined, 2)).toEqual(["4", "3"]);
+        expect(await page({}, { createdAt: T0 + 3, runId: `${rows.runId}-3` })).toEqual(["2", "1"]);
+        expect(await page({ graphName: "h" })).toEqual(["2"]);
+        expect(await page({ status: "SUCCESS" })).toEqual(["3"]);
+        expect(await page({ graphName: "g", status: "PENDING", createdAfter: T0 + 1 })).toEqual([
+          "4",
+        ]);
+      });
+
+      it("markRunsStarted moves PENDING runs to RUNNING once, keeping the first start", async () => {
+        const rows = rowBuilders(ids);
+        await inTx((tx) => tx.insertRun(rows.run()));
+        await inTx((tx) => tx.markRunsStarted([rows.runId], T0 + 5));
+        await inTx((tx) => tx.markRunsStarted([rows.runId], T0 + 9));
+        expect(await inTx((tx) => tx.getRun(rows.runId))).toMatchObject({
+          status: "RUNNING",
+          started_at: T0 + 5,
+        });
+        await inTx((tx) => tx.markRunsStarted([], T0));
+      });
+
+      it("cancelRun ends an open run only; cancelPendingStates cancels what is not final", async () => {
+        const rows = rowBuilders(ids);
+        await inTx((tx) => tx.insertRun(rows.run()));
+        const pending = PENDING_STATUSES.map((status) => rows.state({ status }));
+        const done = rows.state({ status: "SUCCESS" });
+        await insert(...pending, done);
+        expect(await inTx((tx) => tx.cancelRun(rows.runId, T0 + 1))).toBe(true);
+        expect(await inTx((tx) => tx.cancelRun(rows.runId, T0 + 2))).toBe(false);
+        expect(await inTx((tx) => tx.getRun(rows.runId))).toMatchObject({
+          status: "CANCELLED",
+          finished_at: T0 + 1,
+        });
+        const cancelled = await inTx((tx) => tx.cancelPendingStates(rows.runId, T0 + 1));
+        expect(cancelled.map((c) => c.id).sort()).toEqual(idsOf(pending).sort());
+        expect((await read(done.id))?.status).toBe("SUCCESS");
+        for (const state of pending) {
+          expect(await read(state.id)).toMatchObject({ status: "CANCELLED", updated_at: T0 + 1 });
+        }
+        expect(await inTx((tx) => tx.cancelPendingStates(rows.runId, T0 + 2))).toEqual([]);
+      });
+
+      it("claimStates never hands out a state of a cancelled run", async () => {
+        const rows = rowBuilders(ids);
+        await inTx((tx) => tx.insertRun(rows.run({ status: "CANCELLED", finished_at: T0 })));
+        await insert(rows.state({ status: "CREATED" }));
+        expect(await inTx((tx) => tx.claimStates(claimOf(rows, ["Node"], 10)))).toEqual([]);
+      });
+
+      it("listRunStatesPage pages a run's states by creation order, filtered", async () => {
+        const rows = rowBuilders(ids);
+        const states = [
+          rows.state({ identifier: "a" }),
+          rows.state({ identifier: "b", status: "SUCCESS" }),
+          rows.state({ identifier: "a", status: "SUCCESS" }),
+          rows.state({ identifier: "b" }),
+        ];
+        await insert(...states);
+        await insert(rowBuilders(ids).state());
+        const page = (filter = {}, after = 0, limit = 10) =>
+          inTx((tx) => tx.listRunStatesPage(rows.runId, filter, after, limit));
+        const all = await page();
+        expect(idsOf(all)).toEqual(idsOf(states));
+        expect(idsOf(await page({}, 0, 2))).toEqual(idsOf(states.slice(0, 2)));
+        expect(idsOf(await page({}, all[1]!.seq))).toEqual(idsOf(states.slice(2)));
+        expect(idsOf(await page({ identifier: "a" }))).toEqual(idsOf([states[0]!, states[2]!]));
+        expect(idsOf(await page({ identifier: "b", status: "SUCCESS" }))).toEqual([states[1]!.id]);
+      });
+
+      it("findCancelledRunsWithPendingStates finds recently cancelled runs that still have work", async () => {
+        const own = await isolatedStore();
+        const rows = rowBuilders(ids);
+        const clean = rowBuilders(ids);
+        const old = rowBuilders(ids);
+        await own.transaction(async (tx) => {
+          await tx.insertRun(rows.run({ status: "CANCELLED", finished_at: T0 + 10 }));
+          await tx.insertRun(clean.run({ status: "CANCELLED", finished_at: T0 + 10 }));
+          await tx.insertRun(old.run({ status: "CANCELLED", finished_at: T0 - 10 }));
+          await tx.insertStates([
+            rows.state({ status: "CREATED" }),
+            clean.state({ status: "CANCELLED" }),
+            old.state({ status: "CREATED" }),
+          ]);
+        });
+        expect(
+          await own.transaction((tx) => tx.findCancelledRunsWithPendingStates(T0, 10)),
+        ).toEqual([rows.runId]);
+      });
+
+      it("listOpenRunIds lists a graph's PENDING and RUNNING runs, oldest first", async () => {
+        const rows = rowBuilders(ids);
+        await inTx(async (tx) => {
+          await tx.insertRun(rows.run({ run_id: `${rows.runId}-b`, created_at: T0 + 2 }));
+          await tx.insertRun(
+            rows.run({ run_id: `${rows.runId}-a`, created_at: T0 + 1, status: "RUNNING" }),
+          );
+          await tx.insertRun(
+            rows.run({ run_id: `${rows.runId}-c`, status: "FAILED", finished_at: T0 }),
+          );
+          await tx.insertRun(rows.run({ run_id: `${rows.runId}-d`, graph_name: "other" }));
+        });
+        expect(await inTx((tx) => tx.listOpenRunIds(rows.namespace, "g"))).toEqual([
+          `${rows.runId}-a`,
+          `${rows.runId}-b`,
+        ]);
+      });
+
+      it("findFinishedRunsBefore and deleteRuns remove old finished runs with their states and store", async () => {
+        const own = await isolatedStore();
+        const old = rowBuilders(ids);
+        const recent = rowBuilders(ids);
+        const open = rowBuilders(ids);
+        await own.transaction(async (tx) => {
+          await tx.insertRun(old.run({ status: "SUCCESS", finished_at: T0 }));
+          await tx.insertRun(recent.run({ status: "FAILED", finished_at: T0 + 100 }));
+          await tx.insertRun(open.run());
+          await tx.insertStates([old.state(), recent.state()]);
+          await tx.insertStoreValues(old.runId, { k: "v" });
+        });
+        const found = await own.transaction((tx) => tx.findFinishedRunsBefore(T0 + 50, 10));
+        expect(found.map((r) => r.run_id)).toEqual([old.runId]);
+        await own.transaction((tx) => tx.deleteRuns([old.runId]));
+        await own.transaction(async (tx) => {
+          expect(await tx.getRun(old.runId)).toBeUndefined();
+          expect(await tx.listRunStates(old.runId, old.namespace)).toEqual([]);
+          expect(await tx.getStoreValues(old.runId)).toEqual({});
+          expect(await tx.getRun(recent.runId)).toBeDefined();
+          expect(await tx.listRunStates(recent.runId, recent.namespace)).toHaveLength(1);
+        });
+      });
+
+      it("deleteGraph hides a template, keeps the versions runs use, and a new upsert starts it again", async () => {
+        const rows = rowBuilders(ids);
+        await inTx(async (tx) => {
+          await tx.insertGraphVersion(rows.graphVersion("g"), T0);
+          await tx.insertGraphVersion(rows.graphVersion("g"), T0 + 1);
+          await tx.insertRun(rows.run({ graph_name: "g", graph_version: 1 }));
+        });
+        expect(await inTx((tx) => tx.deleteGraph(rows.namespace, "g", T0 + 2))).toBe(true);
+        expect(await inTx((tx) => tx.deleteGraph(rows.namespace, "g", T0 + 3))).toBe(false);
+        expect(await inTx((tx) => tx.getGraph(rows.namespace, "g"))).toBeUndefined();
+        expect(await inTx((tx) => tx.listGraphs(rows.namespace))).toEqual([]);
+        expect(await inTx((tx) => tx.getGraphVersion(rows.namespace, "g", 1))).toBeDefined();
+        expect(await inTx((tx) => tx.getGraphVersion(rows.namespace, "g", 2))).toBeUndefined();
+        const again = await inTx((tx) => tx.insertGraphVersion(rows.graphVersion("g"), T0 + 4));
+        expect(again.version).toBe(3);
+        expect((await inTx((tx) => tx.getGraph(rows.namespace, "g")))?.version).toBe(3);
+      });
+
+      it("upsertStoreValues adds and overwrites keys of a run's store", async () => {
+        const rows = rowBuilders(ids);
+        await inTx((tx) => tx.insertStoreValues(rows.runId, { a: "1", b: "2" }));
+        await inTx((tx) => tx.upsertStoreValues(rows.runId, { b: "two", c: "3" }));
+        expect(await inTx((tx) => tx.getStoreValues(rows.runId))).toEqual({
+          a: "1",
+          b: "two",
+          c: "3",
+        });
       });
     });
 
@@ -984,6 +1160,7 @@ for (const dialect of DIALECTS) {
           SUCCESS: false,
           PRUNED: false,
           RETRY_CREATED: false,
+          CANCELLED: false,
         });
         expect(await inTx((tx) => tx.hasPendingStates(rowBuilders(ids).runId))).toBe(false);
       });
@@ -1004,6 +1181,7 @@ for (const dialect of DIALECTS) {
           SUCCESS: false,
           PRUNED: false,
           RETRY_CREATED: false,
+          CANCELLED: false,
         });
       });
 

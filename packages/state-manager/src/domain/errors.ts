@@ -20,7 +20,11 @@ export type DomainErrorCode =
   | "INVALID_INPUT"
   | "MISSING_STORE_KEYS"
   | "LIMIT_EXCEEDED"
-  | "STORAGE_UNAVAILABLE";
+  | "STORAGE_UNAVAILABLE"
+  | "RUN_NOT_FOUND"
+  | "RUN_CANCELLED"
+  | "RUN_NOT_CANCELLABLE"
+  | "GRAPH_HAS_ACTIVE_RUNS";
 
 export abstract class DomainError extends Error {
   abstract readonly code: DomainErrorCode;
@@ -115,7 +119,7 @@ export class StateNotRetryableError extends DomainError {
   ) {
     super(
       reason ??
-        `State ${stateId} has status ${status}; only ERRORED or NEXT_CREATED_ERROR states can be retried`,
+        `State ${stateId} has status ${status}; only a final state (SUCCESS, PRUNED, ERRORED, NEXT_CREATED_ERROR) that was not retried already can be re-run`,
       { details: { state_id: stateId, status } },
     );
   }
@@ -175,5 +179,53 @@ export class StorageUnavailableError extends DomainError {
   readonly code = "STORAGE_UNAVAILABLE" as const;
   constructor(cause?: unknown) {
     super("The database is unavailable; retry the request", { cause });
+  }
+}
+
+export class RunNotFoundError extends DomainError {
+  readonly code = "RUN_NOT_FOUND" as const;
+  constructor(readonly runId: string) {
+    super(`Run ${runId} not found`, { details: { run_id: runId } });
+  }
+}
+
+/** A report, signal, heartbeat or store write for a state of a cancelled run. */
+export class RunCancelledError extends DomainError {
+  readonly code = "RUN_CANCELLED" as const;
+  constructor(
+    readonly runId: string,
+    readonly stateId?: string,
+  ) {
+    super(
+      stateId === undefined
+        ? `Run ${runId} was cancelled`
+        : `Run ${runId} was cancelled; state ${stateId} is no longer to be worked on`,
+      { details: { run_id: runId, ...(stateId !== undefined && { state_id: stateId }) } },
+    );
+  }
+}
+
+export class RunNotCancellableError extends DomainError {
+  readonly code = "RUN_NOT_CANCELLABLE" as const;
+  constructor(
+    readonly runId: string,
+    readonly status: string,
+  ) {
+    super(`Run ${runId} already ended ${status}; only a PENDING or RUNNING run can be cancelled`, {
+      details: { run_id: runId, status },
+    });
+  }
+}
+
+export class GraphHasActiveRunsError extends DomainError {
+  readonly code = "GRAPH_HAS_ACTIVE_RUNS" as const;
+  constructor(
+    readonly graphName: string,
+    readonly activeRuns: number,
+  ) {
+    super(
+      `Graph template ${graphName} has ${activeRuns} run${activeRuns === 1 ? "" : "s"} still active; cancel ${activeRuns === 1 ? "it" : "them"} first, or delete with ?cancel_runs=true`,
+      { details: { active_runs: activeRuns } },
+    );
   }
 }

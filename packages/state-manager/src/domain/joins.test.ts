@@ -88,7 +88,7 @@ describe("joinGroupsOf", () => {
   ];
 
   it("lists one group per unite node the state lies before, over its target's state", () => {
-    const groups = joinGroupsOf(compiledNode(graph, "c"), { parents });
+    const groups = joinGroupsOf(compiledNode(graph, "c"), { parents, join_heads: {} });
     expect(groups.sort((x, y) => x.unite.localeCompare(y.unite))).toEqual([
       { unite: "inner", targetId: "state-b" },
       { unite: "outer", targetId: "state-a" },
@@ -96,24 +96,30 @@ describe("joinGroupsOf", () => {
   });
 
   it("lists only the outer group for a node between the outer target and its unite node", () => {
-    expect(joinGroupsOf(compiledNode(graph, "b"), { parents: [["a", "state-a"]] })).toEqual([
-      { unite: "outer", targetId: "state-a" },
-    ]);
-    expect(joinGroupsOf(compiledNode(graph, "inner"), { parents })).toEqual([
+    expect(
+      joinGroupsOf(compiledNode(graph, "b"), { parents: [["a", "state-a"]], join_heads: {} }),
+    ).toEqual([{ unite: "outer", targetId: "state-a" }]);
+    expect(joinGroupsOf(compiledNode(graph, "inner"), { parents, join_heads: {} })).toEqual([
       { unite: "outer", targetId: "state-a" },
     ]);
   });
 
   it("lists no group for a node in no join, or for a node the graph does not have", () => {
-    expect(joinGroupsOf(compiledNode(graph, "a"), { parents: [] })).toEqual([]);
-    expect(joinGroupsOf(compiledNode(graph, "outer"), { parents })).toEqual([]);
-    expect(joinGroupsOf(undefined, { parents })).toEqual([]);
+    expect(joinGroupsOf(compiledNode(graph, "a"), { parents: [], join_heads: {} })).toEqual([]);
+    expect(joinGroupsOf(compiledNode(graph, "outer"), { parents, join_heads: {} })).toEqual([]);
+    expect(joinGroupsOf(undefined, { parents, join_heads: {} })).toEqual([]);
+  });
+
+  it("groups by the state that reported the target's fan-out, so the join waits for every output", () => {
+    expect(
+      joinGroupsOf(compiledNode(graph, "c"), { parents, join_heads: { b: "state-b-first" } }),
+    ).toContainEqual({ unite: "inner", targetId: "state-b-first" });
   });
 
   it("skips a group whose target has no state among the parents", () => {
-    expect(joinGroupsOf(compiledNode(graph, "c"), { parents: [["b", "state-b"]] })).toEqual([
-      { unite: "inner", targetId: "state-b" },
-    ]);
+    expect(
+      joinGroupsOf(compiledNode(graph, "c"), { parents: [["b", "state-b"]], join_heads: {} }),
+    ).toEqual([{ unite: "inner", targetId: "state-b" }]);
   });
 });
 
@@ -126,6 +132,7 @@ describe("membershipsOf", () => {
         ["a", "state-a"],
         ["b", "state-b"],
       ] as [string, string][],
+      join_heads: {},
     };
     const rows = membershipsOf(compiledNode(graph, "c"), state, "pending");
     expect(rows.sort((x, y) => x.group_key.localeCompare(y.group_key))).toEqual([
@@ -139,7 +146,11 @@ describe("membershipsOf", () => {
 
   it("makes no rows for a state in no join", () => {
     expect(
-      membershipsOf(compiledNode(graph, "a"), { id: "s", run_id: "r", parents: [] }, "pending"),
+      membershipsOf(
+        compiledNode(graph, "a"),
+        { id: "s", run_id: "r", parents: [], join_heads: {} },
+        "pending",
+      ),
     ).toEqual([]);
   });
 });

@@ -13,23 +13,32 @@ export function uniteKey(unite: string, targetId: string): string {
   return `${unite}:${targetId}`;
 }
 
-/** The join groups a state of `node` belongs to: one per unite node it lies before. */
+/**
+ * The join groups a state of `node` belongs to: one per unite node it lies before. A group is
+ * keyed by the target's state, or, when the target fanned out, by the state that reported the
+ * fan-out, so that the join waits for the branches of every output (DESIGN §3.5).
+ */
 export function joinGroupsOf(
   node: CompiledNode | undefined,
-  state: Pick<State, "parents">,
+  state: Pick<State, "parents" | "join_heads">,
 ): { unite: string; targetId: string }[] {
   const groups: { unite: string; targetId: string }[] = [];
   for (const join of node?.joins ?? []) {
-    const targetId = parentOf(state.parents, join.target);
+    const targetId = state.join_heads[join.target] ?? parentOf(state.parents, join.target);
     if (targetId !== undefined) groups.push({ unite: join.unite, targetId });
   }
   return groups;
 }
 
+/** The state a join over this (target) state is keyed by: the head of its fan-out, or itself. */
+export function joinTargetOf(state: Pick<State, "id" | "identifier" | "join_heads">): string {
+  return state.join_heads[state.identifier] ?? state.id;
+}
+
 /** The state's rows in its join groups, all with `outcome`. */
 export function membershipsOf(
   node: CompiledNode | undefined,
-  state: Pick<State, "id" | "parents" | "run_id">,
+  state: Pick<State, "id" | "parents" | "run_id" | "join_heads">,
   outcome: JoinOutcome,
 ): JoinMember[] {
   return joinGroupsOf(node, state).map((g) => ({

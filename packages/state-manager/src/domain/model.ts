@@ -53,7 +53,11 @@ export interface Run {
   graph_name: string;
   graph_version: number;
   status: RunStatus;
+  /** `api`, or `cron:<expression>` for a run a cron trigger started. */
+  origin: string;
   created_at: number;
+  /** When a state of the run was first claimed. */
+  started_at: number | null;
   finished_at: number | null;
 }
 
@@ -80,6 +84,12 @@ export interface State {
   does_unites: boolean;
   /** `<unite identifier>:<target state id>` on the one state a join creates, else null. */
   unite_key: string | null;
+  /**
+   * For each fan-out among this state's ancestors (and the state itself, if it is a fan-out
+   * sibling): identifier → the state that reported the fan-out (its first output). A join over
+   * a node that fanned out groups by that state, so it waits for every output's branch.
+   */
+  join_heads: Record<string, string>;
   enqueue_after: number;
   retry_count: number;
   fanout_id: string;

@@ -14,7 +14,8 @@ export type NewStateFields = Pick<
   | "parents"
   | "direct_parent"
   | "enqueue_after"
->;
+> &
+  Partial<Pick<NewState, "join_heads">>;
 
 /** A CREATED state with a new id and a new fan-out id. */
 export function newState(now: number, ids: IdSource, fields: NewStateFields): NewState {
@@ -35,6 +36,7 @@ export function newState(now: number, ids: IdSource, fields: NewStateFields): Ne
     direct_parent: fields.direct_parent,
     does_unites: false,
     unite_key: null,
+    join_heads: fields.join_heads ?? {},
     enqueue_after: fields.enqueue_after,
     retry_count: 0,
     fanout_id: ids.uuid(),

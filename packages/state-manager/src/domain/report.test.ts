@@ -94,6 +94,7 @@ const FRESH = {
   error: null,
   does_unites: false,
   unite_key: null,
+  join_heads: {},
   retry_count: 0,
   manual_retry_fanout_id: "",
   retry_of: null,
@@ -235,6 +236,8 @@ describe("planExecuted", () => {
         direct_parent: state.direct_parent,
         status: "SUCCESS",
         outputs: { y },
+        // A join over b groups every output's branch under the state that reported them.
+        join_heads: { b: state.id },
       });
       expect(plan.siblings).toEqual([sibling("Y2"), sibling("Y3")]);
       expectFresh(plan.siblings, ids, NOW);

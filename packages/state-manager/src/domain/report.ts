@@ -44,11 +44,16 @@ export function planExecuted(
   ids: IdSource,
 ): ExecutedPlan {
   const outs = outputs.length > 0 ? outputs : [{}];
-  const siblings = outs
-    .slice(1)
-    .map((o) => ({ ...newState(now, ids, { ...state, enqueue_after: now }), outputs: { ...o } }));
-  const executed: Pick<State, "id" | "identifier" | "parents" | "outputs">[] = [
-    { ...state, outputs: { ...outs[0] } },
+  // A fan-out: every output's state, and everything below it, remembers which state reported
+  // it, so that a join over this node waits for all of them (domain/joins.ts).
+  const joinHeads =
+    outs.length > 1 ? { ...state.join_heads, [state.identifier]: state.id } : state.join_heads;
+  const siblings = outs.slice(1).map((o) => ({
+    ...newState(now, ids, { ...state, enqueue_after: now, join_heads: joinHeads }),
+    outputs: { ...o },
+  }));
+  const executed: Pick<State, "id" | "identifier" | "parents" | "outputs" | "join_heads">[] = [
+    { ...state, outputs: { ...outs[0] }, join_heads: joinHeads },
     ...siblings,
   ];
   let children: NewState[] = [];
@@ -74,6 +79,7 @@ export function planExecuted(
             parents,
             direct_parent: parent.id,
             enqueue_after: now,
+            join_heads: parent.join_heads,
           }),
         );
       }

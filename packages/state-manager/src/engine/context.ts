@@ -31,6 +31,8 @@ export interface EngineContext {
   readonly dispatcher: Dispatcher;
   readonly joins: JoinEngine;
   readonly limits: EngineLimits;
+  /** The store runs transactions one at a time (see StoreCapabilities). */
+  readonly serializedTransactions: boolean;
   /** Runs `fn` as one unit of work: a transaction, its follow-ups and its wake-ups. */
   write<T>(fn: (uow: UnitOfWork) => Promise<T>): Promise<T>;
   /** Runs `fn` in one transaction, without follow-ups (reads, claims, lease extensions). */

@@ -6,10 +6,13 @@
 import type { Logger } from "pino";
 
 import type { Graph, IdSource, RegisteredNode, State } from "../domain/model.js";
-import type { Store } from "../storage/store.js";
+import type { RunFilter, RunPageCursor, StateFilter, Store } from "../storage/store.js";
 import { reapExpiredLeases } from "./background/lease-reaper.js";
+import { pruneFinishedRuns, sweepCancelledRuns } from "./background/run-retention.js";
 import { settleStuckRuns } from "./background/run-sweeper.js";
 import type { Clock } from "./clock.js";
+import { type CancelResult, cancelRun } from "./commands/cancel-run.js";
+import { deleteGraph, type DeleteGraphResult } from "./commands/delete-graph.js";
 import { enqueue, type EnqueueRequest } from "./commands/enqueue.js";
 import { errored } from "./commands/errored.js";
 import { executed } from "./commands/executed.js";
@@ -19,6 +22,8 @@ import { prune } from "./commands/prune.js";
 import { reEnqueueAfter } from "./commands/re-enqueue-after.js";
 import { type NodeRegistrationInput, registerNodes } from "./commands/register-nodes.js";
 import { type Report, reportMany, type ReportResult } from "./commands/report-batch.js";
+import { retryFailed, type RetryFailedResult } from "./commands/retry-failed.js";
+import { readRunStore, writeRunStore } from "./commands/run-store.js";
 import { trigger, type TriggerInput } from "./commands/trigger.js";
 import { type GraphUpsert, upsertGraph } from "./commands/upsert-graph.js";
 import type { EngineContext, EngineLimits } from "./context.js";
@@ -30,7 +35,14 @@ import { getGraph, listGraphs } from "./queries/graphs.js";
 import { getNodeDetails } from "./queries/node-details.js";
 import { listNamespaces, listNodes } from "./queries/nodes.js";
 import { getRunGraph, type RunGraph } from "./queries/run-graph.js";
-import { listRuns, type RunSummary } from "./queries/runs.js";
+import {
+  getRun,
+  listRuns,
+  listRunsPage,
+  listRunStates,
+  type RunSummary,
+  type RunView,
+} from "./queries/runs.js";
 import { getSecrets } from "./queries/secrets.js";
 import type { SecretsCipher } from "./secrets-cipher.js";
 import { UnitOfWorkRunner } from "./unit-of-work.js";
@@ -75,6 +87,7 @@ export class Engine {
       dispatcher: this.dispatcher,
       joins,
       limits: { leaseMs: options.leaseMs, maxFanout: options.maxFanout },
+      serializedTransactions: store.capabilities.serializedTransactions,
       write: (fn) => units.run(fn),
       transaction: (fn) => store.transaction(fn),
     };
@@ -115,6 +128,13 @@ export class Engine {
   listGraphs(namespace: string): Promise<Graph[]> {
     return listGraphs(this.#ctx, namespace);
   }
+  deleteGraph(
+    namespace: string,
+    name: string,
+    options: { cancelRuns: boolean },
+  ): Promise<DeleteGraphResult> {
+    return deleteGraph(this.#ctx, namespace, name, options);
+  }
 
   // ---- runs
   trigger(namespace: string, graphName: string, input: TriggerInput): Promise<{ run_id: string }> {
@@ -126,6 +146,32 @@ export class Engine {
     size: number,
   ): Promise<{ total: number; runs: RunSummary[] }> {
     return listRuns(this.#ctx, namespace, page, size);
+  }
+  getRun(namespace: string, runId: string): Promise<RunView> {
+    return getRun(this.#ctx, namespace, runId);
+  }
+  listRunsPage(
+    namespace: string,
+    filter: RunFilter,
+    cursor: RunPageCursor | undefined,
+    limit: number,
+  ): Promise<{ runs: RunView[]; next: RunPageCursor | undefined }> {
+    return listRunsPage(this.#ctx, namespace, filter, cursor, limit);
+  }
+  listRunStates(
+    namespace: string,
+    runId: string,
+    filter: StateFilter,
+    afterSeq: number,
+    limit: number,
+  ): Promise<{ states: State[]; next: number | undefined }> {
+    return listRunStates(this.#ctx, namespace, runId, filter, afterSeq, limit);
+  }
+  cancelRun(namespace: string, runId: string): Promise<CancelResult> {
+    return cancelRun(this.#ctx, namespace, runId);
+  }
+  retryFailed(namespace: string, runId: string): Promise<RetryFailedResult> {
+    return retryFailed(this.#ctx, namespace, runId);
   }
   getRunGraph(namespace: string, runId: string): Promise<RunGraph> {
     return getRunGraph(this.#ctx, namespace, runId);
@@ -148,6 +194,16 @@ export class Engine {
   }
   getSecrets(namespace: string, stateId: string): Promise<Record<string, string>> {
     return getSecrets(this.#ctx, namespace, stateId);
+  }
+  readRunStore(namespace: string, stateId: string): Promise<Record<string, string>> {
+    return readRunStore(this.#ctx, namespace, stateId);
+  }
+  writeRunStore(
+    namespace: string,
+    stateId: string,
+    values: Readonly<Record<string, string>>,
+  ): Promise<Record<string, string>> {
+    return writeRunStore(this.#ctx, namespace, stateId, values);
   }
 
   // ---- reports and signals
@@ -183,7 +239,17 @@ export class Engine {
   settleStuckRuns(limit?: number): Promise<number> {
     return settleStuckRuns(this.#ctx, limit);
   }
+  /** Cancels what is still pending in recently cancelled runs; returns how many runs. */
+  sweepCancelledRuns(limit?: number): Promise<number> {
+    return sweepCancelledRuns(this.#ctx, limit);
+  }
+  /** Deletes up to `limit` runs finished more than `retentionMs` ago; returns how many. */
+  pruneFinishedRuns(retentionMs: number, limit?: number): Promise<number> {
+    return pruneFinishedRuns(this.#ctx, retentionMs, limit);
+  }
 }
 
 export type { EnqueueRequest, GraphUpsert, NodeRegistrationInput, Report, ReportResult };
-export type { RunGraph, RunSummary, TriggerInput };
+export type { RunGraph, RunSummary, RunView, TriggerInput };
+export type { CancelResult, DeleteGraphResult, RetryFailedResult };
+export type { RunFilter, RunPageCursor, StateFilter };

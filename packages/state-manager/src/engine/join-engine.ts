@@ -11,6 +11,7 @@ import {
   decideJoin,
   joinFailedError,
   joinGroupsOf,
+  joinTargetOf,
   membershipsOf,
   uniteKey,
 } from "../domain/joins.js";
@@ -22,7 +23,7 @@ import { type LoadedGraph, nodeOf } from "./graph-cache.js";
 import { loadRenderSources } from "./render-sources.js";
 import type { JoinCheck, Settler, UnitOfWork } from "./unit-of-work.js";
 
-type Member = Pick<State, "id" | "identifier" | "parents" | "run_id">;
+type Member = Pick<State, "id" | "identifier" | "parents" | "run_id" | "join_heads">;
 
 export class JoinEngine implements Settler {
   readonly #ids: IdSource;
@@ -70,11 +71,14 @@ export class JoinEngine implements Settler {
     }
   }
 
-  /** Queues the joins whose target is one of these (just succeeded) states. */
+  /**
+   * Queues the joins whose target is one of these (just succeeded) states: once per fan-out,
+   * keyed by the state that reported it.
+   */
   followTargets(uow: UnitOfWork, graph: LoadedGraph, targets: readonly Member[]): void {
     for (const target of targets) {
       for (const unite of nodeOf(graph, target.identifier).unitedBy) {
-        uow.checkJoin({ runId: target.run_id, graph, unite, targetId: target.id });
+        uow.checkJoin({ runId: target.run_id, graph, unite, targetId: joinTargetOf(target) });
       }
     }
   }
@@ -110,6 +114,8 @@ export class JoinEngine implements Settler {
     const node = nodeOf(graph, unite);
     const target = await tx.getState(targetId);
     if (!target || target.status !== "SUCCESS") return;
+    // A cancelled run creates nothing more (a report racing the cancel may still ask).
+    if ((await tx.getRun(runId))?.status === "CANCELLED") return;
     const base = {
       namespace: node.template.namespace,
       node_name: node.template.node_name,
@@ -120,6 +126,7 @@ export class JoinEngine implements Settler {
       parents: [...target.parents, [target.identifier, target.id]] as Parents,
       direct_parent: target.id,
       enqueue_after: now,
+      join_heads: target.join_heads,
     };
     const strategy = node.template.unites?.strategy ?? "ALL_SUCCESS";
     const decision = decideJoin(strategy, {

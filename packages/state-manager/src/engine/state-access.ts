@@ -1,5 +1,10 @@
 /** Finding the state a request names, with the checks every state endpoint makes. */
-import { InvalidStateIdError, StateNotFoundError, StateNotQueuedError } from "../domain/errors.js";
+import {
+  InvalidStateIdError,
+  RunCancelledError,
+  StateNotFoundError,
+  StateNotQueuedError,
+} from "../domain/errors.js";
 import { isObjectId, type State } from "../domain/model.js";
 import type { StoreTx } from "../storage/store.js";
 
@@ -23,13 +28,22 @@ export async function stateIn(
   return state;
 }
 
-/** The claimed (QUEUED) state a report is about, locked; 400 STATE_NOT_QUEUED otherwise. */
+/** 409 RUN_CANCELLED for a state its run's cancel ended: the runtime should drop it. */
+export function refuseCancelled(state: Pick<State, "status" | "run_id" | "id">): void {
+  if (state.status === "CANCELLED") throw new RunCancelledError(state.run_id, state.id);
+}
+
+/**
+ * The claimed (QUEUED) state a report is about, locked; 409 RUN_CANCELLED if its run was
+ * cancelled, 400 STATE_NOT_QUEUED otherwise.
+ */
 export async function claimedState(
   tx: StoreTx,
   namespace: string,
   stateId: string,
 ): Promise<State> {
   const state = await stateIn(tx, namespace, stateId, true);
+  refuseCancelled(state);
   if (state.status !== "QUEUED") throw new StateNotQueuedError(stateId, state.status);
   return state;
 }

@@ -46,6 +46,41 @@ export interface ClaimRequest {
   claimedBy: string | null;
 }
 
+/** Filters of the runs listing; all optional, combined with AND. */
+export interface RunFilter {
+  readonly graphName?: string;
+  readonly status?: RunStatus;
+  /** Epoch ms: runs created after it. */
+  readonly createdAfter?: number;
+}
+
+/** The last run of the previous page (keyset paging, newest first). */
+export interface RunPageCursor {
+  readonly createdAt: number;
+  readonly runId: string;
+}
+
+/** A run's states counted by status, and when any of them last changed. */
+export interface RunStateCounts {
+  readonly byStatus: Map<string, number>;
+  lastUpdatedAt: number;
+}
+
+/** Filters of a run's states; optional, combined with AND. */
+export interface StateFilter {
+  readonly identifier?: string;
+  readonly status?: StateStatus;
+}
+
+/** What a bulk transition reports about each state it changed (its status before). */
+export interface StateSummary {
+  readonly id: string;
+  readonly node_name: string;
+  readonly identifier: string;
+  readonly status: StateStatus;
+  readonly retry_count: number;
+}
+
 /** Fields a status transition may change besides `status` and `updated_at`. */
 export type StatePatch = Partial<
   Pick<
@@ -92,6 +127,14 @@ export interface StoreTx {
   ): Promise<GraphVersion | undefined>;
   /** Every template of a namespace with its current version, by name. */
   listGraphs(namespace: string): Promise<Graph[]>;
+  /**
+   * Deletes a template (GET answers 404 from now on): versions no run is pinned to are removed,
+   * the others stay for those runs. Upserting the name again continues the version numbers.
+   * False if there was no such template.
+   */
+  deleteGraph(namespace: string, name: string, now: number): Promise<boolean>;
+  /** Removes the versions of a deleted template that no run is pinned to any more. */
+  deleteUnreferencedVersions(namespace: string, name: string): Promise<void>;
 
   // ---- runs and their store
   /** Inserts a new run. */
@@ -102,16 +145,35 @@ export interface StoreTx {
   listRuns(namespace: string, limit: number, offset: number): Promise<Run[]>;
   /** How many runs a namespace has. */
   countRuns(namespace: string): Promise<number>;
-  /** Per-run, per-status state counts. */
-  countStatesByRun(runIds: readonly string[]): Promise<Map<string, Map<string, number>>>;
-  /** Moves a PENDING run to a final status; false if it was not PENDING. */
+  /** A page of a namespace's runs, newest first, after `cursor`. */
+  listRunsPage(
+    namespace: string,
+    filter: RunFilter,
+    cursor: RunPageCursor | undefined,
+    limit: number,
+  ): Promise<Run[]>;
+  /** Per-run state counts by status (runs without states are absent). */
+  countStatesByRun(runIds: readonly string[]): Promise<Map<string, RunStateCounts>>;
+  /** Marks PENDING runs RUNNING, started at `now` (their first claim). */
+  markRunsStarted(runIds: readonly string[], now: number): Promise<void>;
+  /** Moves an open (PENDING or RUNNING) run to a final status; false if it was not open. */
   finishRun(runId: string, status: RunStatus, now: number): Promise<boolean>;
-  /** Moves a finished run back to PENDING (a manual retry reopened it). */
+  /** Moves an open run to CANCELLED; false if it was not open. */
+  cancelRun(runId: string, now: number): Promise<boolean>;
+  /** Moves a SUCCESS or FAILED run back to RUNNING (a retry reopened it). */
   reopenRun(runId: string): Promise<void>;
-  /** PENDING runs that have no pending state left (stuck only if a settle step was lost). */
+  /** Open runs that have no pending state left (stuck only if a settle step was lost). */
   findSettledPendingRuns(limit: number): Promise<Run[]>;
+  /** Ids of a graph's open runs, oldest first. */
+  listOpenRunIds(namespace: string, graphName: string): Promise<string[]>;
+  /** Finished runs whose `finished_at` is before `before`, oldest first. */
+  findFinishedRunsBefore(before: number, limit: number): Promise<Run[]>;
+  /** Deletes runs with their states, store values and join memberships. */
+  deleteRuns(runIds: readonly string[]): Promise<void>;
   /** Adds key/value pairs to a run's store. */
   insertStoreValues(runId: string, values: Readonly<Record<string, string>>): Promise<void>;
+  /** Sets store keys of a run, overwriting existing values. */
+  upsertStoreValues(runId: string, values: Readonly<Record<string, string>>): Promise<void>;
   /** A run's store values (without the graph's defaults). */
   getStoreValues(runId: string): Promise<Record<string, string>>;
 
@@ -153,6 +215,17 @@ export interface StoreTx {
   listRunStates(runId: string, namespace: string): Promise<State[]>;
   /** States of `identifier` in a run with the given status, in creation order. */
   listRunStatesOf(runId: string, identifier: string, status: StateStatus): Promise<State[]>;
+  /** Every pending state of the run becomes CANCELLED; returns each one's previous summary. */
+  cancelPendingStates(runId: string, now: number): Promise<StateSummary[]>;
+  /** A page of a run's states in creation order, after `afterSeq` (0 for the first page). */
+  listRunStatesPage(
+    runId: string,
+    filter: StateFilter,
+    afterSeq: number,
+    limit: number,
+  ): Promise<State[]>;
+  /** Runs cancelled since `since` that still have a pending state. */
+  findCancelledRunsWithPendingStates(since: number, limit: number): Promise<string[]>;
   /** The state a join created, if it fired. */
   getStateByUniteKey(uniteKey: string): Promise<State | undefined>;
 

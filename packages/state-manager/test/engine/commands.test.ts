@@ -155,7 +155,7 @@ for (const dialect of DIALECTS) {
         await t.engine.errored(ns, s!.id, "boom");
         expect(await run(run_id)).toMatchObject({ status: "FAILED" });
         const copyId = await t.engine.manualRetry(ns, s!.id, "f-1");
-        expect(await run(run_id)).toMatchObject({ status: "PENDING", finished_at: null });
+        expect(await run(run_id)).toMatchObject({ status: "RUNNING", finished_at: null });
         await expect(t.engine.manualRetry(ns, s!.id, "f-1")).rejects.toBeInstanceOf(
           StateNotRetryableError,
         );

@@ -147,6 +147,9 @@ export class ApiClient {
   put<T = any>(path: string, body?: unknown) {
     return this.request<T>("PUT", path, body);
   }
+  delete<T = any>(path: string) {
+    return this.request<T>("DELETE", path);
+  }
 }
 
 /** Polls `check` until it returns a truthy value or the timeout passes. */

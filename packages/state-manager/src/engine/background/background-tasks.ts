@@ -1,5 +1,5 @@
 /**
- * Background loops of one server process: the lease reaper and the run sweeper. Every replica
+ * Background loops of one server process: the lease reaper, the run sweepers and run retention. Every replica
  * runs them; their writes are conditional (and skip rows other replicas hold), so running them in
  * several processes at once is safe.
  */
@@ -13,13 +13,20 @@ export interface BackgroundOptions {
    * left unsettled by a bug: sweep once at start instead of on an interval.
    */
   readonly sweepOnce?: boolean;
+  /** Finished runs older than this are deleted; 0 keeps them. */
+  readonly runRetentionMs: number;
 }
 
 /** The work each loop does per tick; each returns how many items it handled. */
 export interface BackgroundWork {
   reapExpiredLeases(): Promise<number>;
   settleStuckRuns(): Promise<number>;
+  sweepCancelledRuns(): Promise<number>;
+  pruneFinishedRuns(retentionMs: number): Promise<number>;
 }
+
+/** How often finished runs past their retention are looked for. */
+const RETENTION_INTERVAL_MS = 60_000;
 
 export class BackgroundTasks {
   readonly #work: BackgroundWork;
@@ -47,6 +54,14 @@ export class BackgroundTasks {
       () => this.#work.settleStuckRuns(),
       this.#options.sweepOnce === true,
     );
+    this.#loop("cancelled run sweeper", this.#options.sweepIntervalMs, () =>
+      this.#work.sweepCancelledRuns(),
+    );
+    if (this.#options.runRetentionMs > 0) {
+      this.#loop("run retention", RETENTION_INTERVAL_MS, () =>
+        this.#work.pruneFinishedRuns(this.#options.runRetentionMs),
+      );
+    }
   }
 
   #loop(name: string, intervalMs: number, task: () => Promise<number>, once = false): void {

@@ -2,6 +2,7 @@
  * Finishes runs whose last settle step was lost (on PostgreSQL, a crash between a report's
  * commit and its follow-up transaction): re-checks their joins and completion.
  */
+import { joinTargetOf } from "../../domain/joins.js";
 import type { EngineContext } from "../context.js";
 
 /** Settles up to `limit` stuck runs, one unit of work each; returns how many it looked at. */
@@ -18,7 +19,12 @@ export async function settleStuckRuns(ctx: EngineContext, limit = 100): Promise<
           "SUCCESS",
         );
         for (const target of targets) {
-          uow.checkJoin({ runId: run.run_id, graph, unite: node.identifier, targetId: target.id });
+          uow.checkJoin({
+            runId: run.run_id,
+            graph,
+            unite: node.identifier,
+            targetId: joinTargetOf(target),
+          });
         }
       }
       uow.checkRun(run.run_id);

@@ -2,7 +2,7 @@
 import { StateAlreadyExecutedError, StateNotQueuedOrExecutedError } from "../../domain/errors.js";
 import { failAttempt } from "../attempts.js";
 import type { EngineContext } from "../context.js";
-import { checkStateId, stateIn } from "../state-access.js";
+import { checkStateId, refuseCancelled, stateIn } from "../state-access.js";
 
 /** Statuses of a state whose success was already recorded: an error report comes too late. */
 const ALREADY_EXECUTED = new Set(["EXECUTED", "SUCCESS", "NEXT_CREATED_ERROR"]);
@@ -16,6 +16,7 @@ export function errored(
   checkStateId(stateId);
   return ctx.write(async (uow) => {
     const state = await stateIn(uow.tx, namespace, stateId, true);
+    refuseCancelled(state);
     if (ALREADY_EXECUTED.has(state.status)) {
       throw new StateAlreadyExecutedError(stateId, state.status);
     }

@@ -1,7 +1,7 @@
 /** Extends the lease of a claimed state; 409 LEASE_NOT_HELD once it is no longer claimed. */
 import { LeaseNotHeldError } from "../../domain/errors.js";
 import type { EngineContext } from "../context.js";
-import { checkStateId, stateIn } from "../state-access.js";
+import { checkStateId, refuseCancelled, stateIn } from "../state-access.js";
 
 export function heartbeat(
   ctx: EngineContext,
@@ -15,6 +15,7 @@ export function heartbeat(
     const now = ctx.clock.now();
     const until = now + (leaseMs ?? ctx.limits.leaseMs);
     if (!(await tx.extendLease(stateId, until, now))) {
+      refuseCancelled(state);
       throw new LeaseNotHeldError(stateId, state.status);
     }
     return until;

@@ -1,10 +1,12 @@
-/** E13: an operator retries a failed state; `fanoutId` is the idempotency key. */
-import { DuplicateRetryError, StateNotRetryableError } from "../../domain/errors.js";
-import { isJoinFailure, uniteKey } from "../../domain/joins.js";
-import { joinGroupsOf } from "../../domain/joins.js";
-import { planManualRetry } from "../../domain/report.js";
+/**
+ * E13: an operator re-runs a final state (a failure, or a success to run again); `fanoutId` is
+ * the idempotency key. A state that is not final, was retried already, or was cancelled is 409.
+ */
+import { RunCancelledError, StateNotRetryableError } from "../../domain/errors.js";
+import { isJoinFailure } from "../../domain/joins.js";
 import { MANUALLY_RETRYABLE_STATUSES } from "../../domain/statuses.js";
 import type { EngineContext } from "../context.js";
+import { retryState } from "../retries.js";
 import { checkStateId, stateIn } from "../state-access.js";
 
 export function manualRetry(
@@ -15,8 +17,7 @@ export function manualRetry(
 ): Promise<string> {
   checkStateId(stateId);
   return ctx.write(async (uow) => {
-    const { tx, now } = uow;
-    const state = await stateIn(tx, namespace, stateId, true);
+    const state = await stateIn(uow.tx, namespace, stateId, true);
     if (isJoinFailure(state)) {
       throw new StateNotRetryableError(
         stateId,
@@ -27,24 +28,9 @@ export function manualRetry(
     if (!MANUALLY_RETRYABLE_STATUSES.includes(state.status)) {
       throw new StateNotRetryableError(stateId, state.status);
     }
-    const copy = planManualRetry(state, fanoutId, now, ctx.ids);
-    if (!(await tx.insertStateIfAbsent(copy))) throw new DuplicateRetryError(fanoutId);
-    if (!(await tx.transitionState(stateId, state.status, "RETRY_CREATED", {}, now))) {
-      throw new StateNotRetryableError(stateId, "changed concurrently");
+    if ((await uow.tx.getRun(state.run_id))?.status === "CANCELLED") {
+      throw new RunCancelledError(state.run_id, stateId);
     }
-    const graph = await ctx.graphs.load(tx, state);
-    await ctx.joins.settleMember(uow, graph, state, "superseded");
-    await ctx.joins.addMembers(uow, graph, [copy], "pending");
-    // A failed join that this branch caused is reopened: its marker gives up the join's key.
-    for (const g of joinGroupsOf(graph.compiled.nodes.get(state.identifier), state)) {
-      const marker = await tx.getStateByUniteKey(uniteKey(g.unite, g.targetId));
-      if (marker && isJoinFailure(marker) && marker.status === "ERRORED") {
-        await tx.transitionState(marker.id, "ERRORED", "RETRY_CREATED", { unite_key: null }, now);
-        await ctx.joins.settleMember(uow, graph, marker, "superseded");
-      }
-    }
-    await tx.reopenRun(state.run_id);
-    uow.wake(copy);
-    return copy.id;
+    return retryState(ctx, uow, state, fanoutId);
   });
 }

@@ -10,6 +10,8 @@ export interface TriggerInput {
   readonly store: Readonly<Record<string, string>>;
   /** Milliseconds before the root state may be claimed. */
   readonly start_delay: number;
+  /** Who starts the run: `api` (the default) or `cron:<expression>`. */
+  readonly origin?: string;
 }
 
 export function trigger(
@@ -39,7 +41,9 @@ export function trigger(
       graph_name: graphName,
       graph_version: current.version,
       status: "PENDING",
+      origin: input.origin ?? "api",
       created_at: now,
+      started_at: null,
       finished_at: null,
     });
     await tx.insertStoreValues(runId, input.store);

@@ -3,7 +3,7 @@
  * unite state the target it joined over), so they never depend on the key order of `parents`.
  */
 import type { State } from "../../domain/model.js";
-import { STATE_STATUSES, type StateStatus } from "../../domain/statuses.js";
+import { type StateStatus, V0_STATE_STATUSES } from "../../domain/statuses.js";
 import type { EngineContext } from "../context.js";
 
 export interface RunGraphNode {
@@ -21,7 +21,8 @@ export interface RunGraph {
   readonly edges: { source: string; target: string }[];
   readonly node_count: number;
   readonly edge_count: number;
-  readonly execution_summary: Record<StateStatus, number>;
+  /** The 8 v0 statuses always; `CANCELLED` only when the run has cancelled states. */
+  readonly execution_summary: Partial<Record<StateStatus, number>>;
 }
 
 export async function getRunGraph(
@@ -35,14 +36,13 @@ export async function getRunGraph(
 
 /** The E16 shape of a run's states (in creation order). */
 export function runGraphOf(states: readonly State[]): RunGraph {
-  const summary = Object.fromEntries(STATE_STATUSES.map((s) => [s, 0])) as Record<
-    StateStatus,
-    number
-  >;
+  const summary: Partial<Record<StateStatus, number>> = Object.fromEntries(
+    V0_STATE_STATUSES.map((s) => [s, 0]),
+  );
   const ids = new Set(states.map((s) => s.id));
   const roots: RunGraphNode[] = [];
   const nodes = states.map((s) => {
-    summary[s.status] += 1;
+    summary[s.status] = (summary[s.status] ?? 0) + 1;
     const node = {
       id: s.id,
       node_name: s.node_name,

@@ -4,7 +4,7 @@
  */
 import { LeaseNotHeldError } from "../../domain/errors.js";
 import type { EngineContext } from "../context.js";
-import { checkStateId, stateIn } from "../state-access.js";
+import { checkStateId, refuseCancelled, stateIn } from "../state-access.js";
 
 export function getSecrets(
   ctx: EngineContext,
@@ -14,6 +14,7 @@ export function getSecrets(
   checkStateId(stateId);
   return ctx.transaction(async (tx) => {
     const state = await stateIn(tx, namespace, stateId, false);
+    refuseCancelled(state);
     if (state.status !== "QUEUED") throw new LeaseNotHeldError(stateId, state.status);
     const registered = await tx.getRegisteredNode(state.namespace, state.node_name);
     const graph = await ctx.graphs.load(tx, state);

@@ -1,6 +1,8 @@
 /** Graph templates (E4–E6). */
 import { errorResponses, graphParams, nsParam } from "../schemas/common.js";
 import {
+  deleteGraphQuery,
+  deleteGraphResponse,
   graphJson,
   graphResponse,
   listGraphsResponse,
@@ -57,6 +59,27 @@ export function graphsRoutes(app: ZodApp, { engine }: RouteDeps): void {
         count: graphs.length,
         templates: graphs.map((g) => ({ name: g.name, namespace: g.namespace, ...graphJson(g) })),
       };
+    },
+  });
+
+  app.route({
+    method: "DELETE",
+    url: "/v0/namespace/:ns/graph/:graph",
+    schema: {
+      tags: ["run control"],
+      summary: "Delete a graph template (every version) and its cron triggers",
+      description:
+        "With runs still active: 409 GRAPH_HAS_ACTIVE_RUNS unless `cancel_runs=true`, which cancels them first. Finished runs stay readable until RUN_RETENTION_DAYS removes them.",
+      params: graphParams,
+      querystring: deleteGraphQuery,
+      response: { 200: deleteGraphResponse, ...errorResponses },
+    },
+    handler: async (request) => {
+      const { ns, graph } = request.params;
+      const result = await engine.deleteGraph(ns, graph, {
+        cancelRuns: request.query.cancel_runs,
+      });
+      return { name: graph, deleted: true as const, cancelled_runs: result.cancelledRuns };
     },
   });
 }

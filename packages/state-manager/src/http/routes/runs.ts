@@ -1,16 +1,39 @@
-/** Runs: trigger (E7), the runs listing (E15), a run's DAG (E16) and one state of it (E17). */
-import { errorResponses, graphParams, runParams } from "../schemas/common.js";
-import { iso } from "../schemas/common.js";
+/**
+ * Runs: trigger (E7), the runs listing (E15), a run's DAG (E16) and one state of it (E17); and
+ * run control: one run, runs you can query, a run's states, cancel and retry what failed.
+ */
 import {
+  emptyBody,
+  errorResponses,
+  graphParams,
+  iso,
+  nsParam,
+  runParams,
+} from "../schemas/common.js";
+import {
+  cancelResponse,
+  DEFAULT_PAGE_LIMIT,
   nodeDetailsParams,
   pageParams,
+  retryFailedResponse,
+  runCursor,
   runGraphResponse,
+  runIdParams,
+  runJson,
+  runListResponse,
+  runResponse,
   runsPageResponse,
+  runsQuery,
+  runStatesQuery,
+  runStatesResponse,
+  stateCursor,
   stateDetailsJson,
   stateDetailsResponse,
+  stateViewJson,
   triggerBody,
   triggerResponse,
 } from "../schemas/runs.js";
+import { defaultEmptyBody } from "./optional-body.js";
 import type { RouteDeps, ZodApp } from "./route-deps.js";
 
 export function runsRoutes(app: ZodApp, { engine, config }: RouteDeps): void {
@@ -92,6 +115,134 @@ export function runsRoutes(app: ZodApp, { engine, config }: RouteDeps): void {
     handler: async (request) => {
       const { ns, graph, run_id, node_id } = request.params;
       return stateDetailsJson(await engine.getNodeDetails(ns, graph, run_id, node_id));
+    },
+  });
+
+  // ---- run control (extensions)
+
+  app.route({
+    method: "GET",
+    url: "/v0/namespace/:ns/runs/:run_id",
+    schema: {
+      tags: ["run control"],
+      summary: "One run: its status, counts by state status and times",
+      description:
+        "`status` is read in the same snapshot as the counts. An unknown run is 404 RUN_NOT_FOUND.",
+      params: runIdParams,
+      response: { 200: runResponse, ...errorResponses },
+    },
+    handler: async (request) =>
+      runJson(await engine.getRun(request.params.ns, request.params.run_id)),
+  });
+
+  app.route({
+    method: "GET",
+    url: "/v0/namespace/:ns/runs",
+    schema: {
+      tags: ["run control"],
+      summary: "Runs newest first, filtered, with keyset paging",
+      description:
+        "Filters combine. Pass `next_cursor` back as `cursor` for the next page; it stays stable while runs are added.",
+      params: nsParam,
+      querystring: runsQuery(config),
+      response: { 200: runListResponse, ...errorResponses },
+    },
+    handler: async (request) => {
+      const { graph_name, status, created_after, cursor, limit } = request.query;
+      const { runs, next } = await engine.listRunsPage(
+        request.params.ns,
+        {
+          ...(graph_name !== undefined && { graphName: graph_name }),
+          ...(status !== undefined && { status }),
+          ...(created_after !== undefined && { createdAfter: created_after }),
+        },
+        cursor,
+        limit ?? DEFAULT_PAGE_LIMIT,
+      );
+      return {
+        runs: runs.map(runJson),
+        next_cursor: next ? runCursor({ created_at: next.createdAt, run_id: next.runId }) : null,
+      };
+    },
+  });
+
+  app.route({
+    method: "GET",
+    url: "/v0/namespace/:ns/runs/:run_id/states",
+    schema: {
+      tags: ["run control"],
+      summary: "A run's states in creation order, paged, with inputs, outputs and errors",
+      params: runIdParams,
+      querystring: runStatesQuery(config),
+      response: { 200: runStatesResponse, ...errorResponses },
+    },
+    handler: async (request) => {
+      const { ns, run_id } = request.params;
+      const { identifier, status, cursor, limit } = request.query;
+      const { states, next } = await engine.listRunStates(
+        ns,
+        run_id,
+        {
+          ...(identifier !== undefined && { identifier }),
+          ...(status !== undefined && { status }),
+        },
+        cursor ?? 0,
+        limit ?? DEFAULT_PAGE_LIMIT,
+      );
+      return {
+        run_id,
+        states: states.map(stateViewJson),
+        next_cursor: next === undefined ? null : stateCursor(next),
+      };
+    },
+  });
+
+  app.route({
+    method: "POST",
+    url: "/v0/namespace/:ns/runs/:run_id/cancel",
+    preValidation: defaultEmptyBody,
+    schema: {
+      tags: ["run control"],
+      summary: "Cancel a run: its states not yet final become CANCELLED",
+      description:
+        "Later reports for those states answer 409 RUN_CANCELLED. Cancelling a cancelled run again is 200 with `cancelled_states: 0`; a finished run is 409 RUN_NOT_CANCELLABLE.",
+      params: runIdParams,
+      body: emptyBody,
+      response: { 200: cancelResponse, ...errorResponses },
+    },
+    handler: async (request) => {
+      const { ns, run_id } = request.params;
+      const result = await engine.cancelRun(ns, run_id);
+      return {
+        run_id,
+        status: "CANCELLED" as const,
+        cancelled_states: result.cancelledStates,
+      };
+    },
+  });
+
+  app.route({
+    method: "POST",
+    url: "/v0/namespace/:ns/runs/:run_id/retry-failed",
+    preValidation: defaultEmptyBody,
+    schema: {
+      tags: ["run control"],
+      summary: "Retry every state of a run that ended ERRORED or NEXT_CREATED_ERROR",
+      description:
+        "Each gets a fresh attempt (as manual-retry gives one), failed joins reopen, and the run runs again. Nothing failed: 200 with `retried: 0`. A cancelled run: 409 RUN_CANCELLED.",
+      params: runIdParams,
+      body: emptyBody,
+      response: { 200: retryFailedResponse, ...errorResponses },
+    },
+    handler: async (request) => {
+      const { ns, run_id } = request.params;
+      const result = await engine.retryFailed(ns, run_id);
+      return {
+        run_id,
+        status: result.status,
+        retried: result.stateIds.length,
+        state_ids: result.stateIds,
+      };
     },
   });
 }

@@ -22,6 +22,8 @@ import {
   reportBatchBody,
   reportBatchResponse,
   secretsResponse,
+  storeResponse,
+  storeWriteBody,
 } from "../schemas/states.js";
 import { defaultEmptyBody } from "./optional-body.js";
 import type { RouteDeps, ZodApp } from "./route-deps.js";
@@ -189,6 +191,41 @@ export function statesRoutes(app: ZodApp, { engine, config }: RouteDeps): void {
     },
     handler: async (request) => ({
       secrets: await engine.getSecrets(request.params.ns, request.params.sid),
+    }),
+  });
+
+  app.route({
+    method: "GET",
+    url: "/v0/namespace/:ns/state/:sid/store",
+    schema: {
+      tags: ["run control"],
+      summary: "Read the run's store, while the state is claimed",
+      params: stateParams,
+      response: { 200: storeResponse, ...errorResponses },
+    },
+    handler: async (request) => ({
+      values: await engine.readRunStore(request.params.ns, request.params.sid),
+    }),
+  });
+
+  app.route({
+    method: "PUT",
+    url: "/v0/namespace/:ns/state/:sid/store",
+    schema: {
+      tags: ["run control"],
+      summary: "Write keys of the run's store, while the state is claimed",
+      description:
+        "Later `${{ store.k }}` reads see the new values. Not claimed: 409 LEASE_NOT_HELD; a cancelled run: 409 RUN_CANCELLED.",
+      params: stateParams,
+      body: storeWriteBody,
+      response: { 200: storeResponse, ...errorResponses },
+    },
+    handler: async (request) => ({
+      values: await engine.writeRunStore(
+        request.params.ns,
+        request.params.sid,
+        request.body.values,
+      ),
     }),
   });
 

@@ -100,6 +100,9 @@ export const errorResponses = {
 // Path parameters.
 const ns = name("namespace");
 export const nsParam = z.object({ ns });
+
+/** The body of an action that takes none: absent, or `{}`. */
+export const emptyBody = z.object({}).describe("no fields; may be omitted");
 export const graphParams = z.object({ ns, graph: name("graph name") });
 export const stateParams = z.object({ ns, sid: z.string().max(64) });
 export const runParams = z.object({ ns, run_id: z.string().max(64) });

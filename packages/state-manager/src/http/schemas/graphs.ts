@@ -66,39 +66,39 @@ const storeKey = trimmed("store key").refine(
   "store keys must not contain '.'",
 );
 
+/** Store values keyed as store config keys are (trimmed, no '.'), at most LIMITS.storeKeys. */
+export const storeValues = z
+  .record(z.string(), z.string())
+  .meta({ maxProperties: LIMITS.storeKeys })
+  .check(maxEntries(LIMITS.storeKeys))
+  .superRefine((values, ctx) => {
+    const seen = new Set<string>();
+    for (const raw of Object.keys(values)) {
+      const key = storeKey.safeParse(raw);
+      if (!key.success) {
+        ctx.addIssue({
+          code: "custom",
+          message: key.error.issues[0]?.message ?? "bad key",
+          path: [raw],
+        });
+      } else if (seen.has(key.data)) {
+        ctx.addIssue({
+          code: "custom",
+          message: `duplicate store key "${key.data}" after trimming`,
+          path: [raw],
+        });
+      } else {
+        seen.add(key.data);
+      }
+    }
+  })
+  .transform((values) => Object.fromEntries(Object.entries(values).map(([k, v]) => [k.trim(), v])));
+
 export const storeConfig = z.object({
   required_keys: uniqueTrimmedList("store key", LIMITS.storeKeys)
     .refine((keys) => keys.every((k) => !k.includes(".")), "store keys must not contain '.'")
     .default([]),
-  default_values: z
-    .record(z.string(), z.string())
-    .meta({ maxProperties: LIMITS.storeKeys })
-    .check(maxEntries(LIMITS.storeKeys))
-    .superRefine((values, ctx) => {
-      const seen = new Set<string>();
-      for (const raw of Object.keys(values)) {
-        const key = storeKey.safeParse(raw);
-        if (!key.success) {
-          ctx.addIssue({
-            code: "custom",
-            message: key.error.issues[0]?.message ?? "bad key",
-            path: [raw],
-          });
-        } else if (seen.has(key.data)) {
-          ctx.addIssue({
-            code: "custom",
-            message: `duplicate store key "${key.data}" after trimming`,
-            path: [raw],
-          });
-        } else {
-          seen.add(key.data);
-        }
-      }
-    })
-    .transform((values) =>
-      Object.fromEntries(Object.entries(values).map(([k, v]) => [k.trim(), v])),
-    )
-    .default({}),
+  default_values: storeValues.default({}),
 });
 
 export const cronTrigger = z.object({
@@ -190,3 +190,19 @@ export function graphJson(g: Graph): z.output<typeof graphResponse> {
     version: g.version,
   };
 }
+
+// ---- delete (extension)
+
+export const deleteGraphQuery = z.object({
+  cancel_runs: z
+    .enum(["true", "false"])
+    .optional()
+    .transform((v) => v === "true")
+    .describe("cancel the graph's active runs first (else they make it 409)"),
+});
+
+export const deleteGraphResponse = z.object({
+  name: z.string(),
+  deleted: z.literal(true),
+  cancelled_runs: z.number().int(),
+});

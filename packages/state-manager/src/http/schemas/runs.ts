@@ -2,7 +2,9 @@
 import { z } from "zod";
 
 import type { State } from "../../domain/model.js";
-import { STATE_STATUSES } from "../../domain/statuses.js";
+import { RUN_STATUSES, STATE_STATUSES } from "../../domain/statuses.js";
+import type { RunPageCursor } from "../../engine/engine.js";
+import type { RunView } from "../../engine/queries/runs.js";
 import { iso, isoTime, jsonObject, name, stringMap, YEAR_MS } from "./common.js";
 import { LIMITS } from "./limits.js";
 
@@ -38,7 +40,7 @@ export const pageParams = (limits: PageLimits) =>
     size: intSegment.transform(Number).pipe(z.number().int().min(1).max(limits.maxPageSize)),
   });
 
-const runStatus = z.enum(["PENDING", "SUCCESS", "FAILED"]);
+const runStatus = z.enum(["PENDING", "SUCCESS", "FAILED", "CANCELLED"]);
 
 export const runsPageResponse = z.object({
   namespace: z.string(),
@@ -79,7 +81,7 @@ export const runGraphResponse = z.object({
   edges: z.array(z.object({ source: z.string(), target: z.string() })),
   node_count: z.number().int(),
   edge_count: z.number().int(),
-  execution_summary: z.record(stateStatus, z.number().int()),
+  execution_summary: z.partialRecord(stateStatus, z.number().int()),
 });
 
 export const nodeDetailsParams = z.object({
@@ -111,6 +113,7 @@ export const stateDetailsResponse = z.object({
   claimed_by: z.string().nullable(),
   lease_expires_at: z.number().int().nullable(),
   graph_version: z.number().int(),
+  data: jsonObject.describe("what a PruneSignal carried ({} otherwise)"),
 });
 
 export function stateDetailsJson(s: State): z.output<typeof stateDetailsResponse> {
@@ -134,5 +137,215 @@ export function stateDetailsJson(s: State): z.output<typeof stateDetailsResponse
     claimed_by: s.claimed_by,
     lease_expires_at: s.lease_expires_at,
     graph_version: s.graph_version,
+    data: s.data,
   };
 }
+
+// ---- run control (extensions)
+
+export const runIdParams = z.object({ ns: name("namespace"), run_id: z.string().max(64) });
+
+/** An opaque page cursor: base64url of the last item's position. */
+export function encodeCursor(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString("base64url");
+}
+
+/** The position a cursor names, or undefined if it is not one of ours. */
+export function decodeCursor(cursor: string): unknown {
+  try {
+    return JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+const limitParam = (max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, "Input should be a valid integer")
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(max))
+    .optional();
+
+const runStatusFilter = z.enum(RUN_STATUSES);
+
+/** A `cursor` query parameter: one our own listing returned, decoded by `read`. */
+function cursorParam<T>(read: (value: unknown) => T | undefined) {
+  return z
+    .string()
+    .max(512)
+    .transform((raw, ctx) => {
+      const position = read(decodeCursor(raw));
+      if (position === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          message: "cursor is not one this listing returned (pass next_cursor back as it came)",
+        });
+        return z.NEVER;
+      }
+      return position;
+    })
+    .optional();
+}
+
+/** The position after which a page of runs continues. */
+export function runCursor(run: { created_at: number; run_id: string }): string {
+  return encodeCursor({ c: run.created_at, r: run.run_id });
+}
+
+function readRunCursor(value: unknown): RunPageCursor | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const { c, r } = value as { c?: unknown; r?: unknown };
+  return typeof c === "number" && Number.isSafeInteger(c) && typeof r === "string" && r.length <= 64
+    ? { createdAt: c, runId: r }
+    : undefined;
+}
+
+/** The position after which a page of a run's states continues. */
+export function stateCursor(seq: number): string {
+  return encodeCursor({ s: seq });
+}
+
+function readStateCursor(value: unknown): number | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const { s } = value as { s?: unknown };
+  return typeof s === "number" && Number.isSafeInteger(s) && s >= 0 ? s : undefined;
+}
+
+export const DEFAULT_PAGE_LIMIT = 50;
+
+export const runsQuery = (limits: PageLimits) =>
+  z.object({
+    graph_name: name("graph name").optional(),
+    status: runStatusFilter.optional(),
+    created_after: z
+      .string()
+      .max(64)
+      .refine(
+        (v) => /^\d+$/.test(v) || !Number.isNaN(Date.parse(v)),
+        "created_after must be an ISO time or epoch milliseconds",
+      )
+      .transform((v) => (/^\d+$/.test(v) ? Number(v) : Date.parse(v)))
+      .optional(),
+    cursor: cursorParam(readRunCursor),
+    limit: limitParam(limits.maxPageSize),
+  });
+
+export const runStatesQuery = (limits: PageLimits) =>
+  z.object({
+    identifier: z.string().max(128).optional(),
+    status: z.enum(STATE_STATUSES).optional(),
+    cursor: cursorParam(readStateCursor),
+    limit: limitParam(limits.maxPageSize),
+  });
+
+const countsByStatus = z.record(z.enum(STATE_STATUSES), z.number().int());
+
+export const runResponse = z.object({
+  run_id: z.string(),
+  namespace: z.string(),
+  graph_name: z.string(),
+  graph_version: z.number().int(),
+  status: runStatusFilter,
+  origin: z.string().describe("api, or cron:<expression>"),
+  counts: countsByStatus,
+  total_count: z.number().int(),
+  success_count: z.number().int(),
+  pending_count: z.number().int(),
+  errored_count: z.number().int(),
+  retried_count: z.number().int(),
+  cancelled_count: z.number().int(),
+  created_at: isoTime,
+  started_at: isoTime.nullable(),
+  finished_at: isoTime.nullable(),
+});
+
+export function runJson(view: RunView): z.output<typeof runResponse> {
+  const { run } = view;
+  return {
+    run_id: run.run_id,
+    namespace: run.namespace,
+    graph_name: run.graph_name,
+    graph_version: run.graph_version,
+    status: view.status,
+    origin: run.origin,
+    counts: Object.fromEntries(
+      STATE_STATUSES.map((s) => [s, view.byStatus.get(s) ?? 0]),
+    ) as z.output<typeof countsByStatus>,
+    ...view.counts,
+    created_at: iso(run.created_at),
+    started_at: run.started_at === null ? null : iso(run.started_at),
+    finished_at: view.finishedAt === null ? null : iso(view.finishedAt),
+  };
+}
+
+export const runListResponse = z.object({
+  runs: z.array(runResponse),
+  next_cursor: z
+    .string()
+    .nullable()
+    .describe("pass as `cursor` for the next page; null at the end"),
+});
+
+export const stateViewResponse = z.object({
+  state_id: z.string(),
+  node_name: z.string(),
+  identifier: z.string(),
+  status: stateStatus,
+  attempt: z.number().int().describe("the automatic retry number (0 for the first attempt)"),
+  retry_of: z.string().nullable(),
+  inputs: z.record(z.string(), z.string()),
+  outputs: jsonObject,
+  error: z.string().nullable(),
+  data: jsonObject,
+  parents: z.record(z.string(), z.string()),
+  direct_parent: z.string().nullable(),
+  does_unites: z.boolean(),
+  enqueue_after: z.number().int(),
+  claimed_by: z.string().nullable(),
+  lease_expires_at: z.number().int().nullable(),
+  created_at: isoTime,
+  updated_at: isoTime,
+});
+
+export function stateViewJson(s: State): z.output<typeof stateViewResponse> {
+  return {
+    state_id: s.id,
+    node_name: s.node_name,
+    identifier: s.identifier,
+    status: s.status,
+    attempt: s.retry_count,
+    retry_of: s.retry_of,
+    inputs: s.inputs,
+    outputs: s.outputs,
+    error: s.error,
+    data: s.data,
+    parents: Object.fromEntries(s.parents),
+    direct_parent: s.direct_parent,
+    does_unites: s.does_unites,
+    enqueue_after: s.enqueue_after,
+    claimed_by: s.claimed_by,
+    lease_expires_at: s.lease_expires_at,
+    created_at: iso(s.created_at),
+    updated_at: iso(s.updated_at),
+  };
+}
+
+export const runStatesResponse = z.object({
+  run_id: z.string(),
+  states: z.array(stateViewResponse),
+  next_cursor: z.string().nullable(),
+});
+
+export const cancelResponse = z.object({
+  run_id: z.string(),
+  status: z.literal("CANCELLED"),
+  cancelled_states: z.number().int(),
+});
+
+export const retryFailedResponse = z.object({
+  run_id: z.string(),
+  status: runStatusFilter,
+  retried: z.number().int(),
+  state_ids: z.array(z.string()),
+});

@@ -3,6 +3,7 @@ import { z } from "zod";
 
 import type { State } from "../../domain/model.js";
 import { iso, isoTime, jsonObject, name, WEEK_MS, YEAR_MS } from "./common.js";
+import { storeValues } from "./graphs.js";
 import { LIMITS } from "./limits.js";
 
 export interface EnqueueLimits {
@@ -121,4 +122,14 @@ export const heartbeatBody = z.object({ lease_ms: leaseMs.optional() });
 export const heartbeatResponse = z.object({
   status: z.literal("QUEUED"),
   lease_expires_at: z.number().int(),
+});
+
+// ---- store writes (extension)
+
+export const storeWriteBody = z.object({
+  values: storeValues.describe("keys as in store_config; strings; at most 1,000 per write"),
+});
+
+export const storeResponse = z.object({
+  values: z.record(z.string(), z.string()).describe("the run's store over the graph's defaults"),
 });

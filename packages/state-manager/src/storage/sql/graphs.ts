@@ -18,7 +18,9 @@ export async function insertGraphVersion(
 ): Promise<Graph> {
   const graph = await db.get<{ current_version: number | string; created_at: number | string }>(
     `INSERT INTO graphs (namespace, name, current_version, created_at, updated_at) VALUES (?, ?, 1, ?, ?)
-     ON CONFLICT (namespace, name) DO UPDATE SET current_version = graphs.current_version + 1, updated_at = excluded.updated_at
+     ON CONFLICT (namespace, name) DO UPDATE SET current_version = graphs.current_version + 1, updated_at = excluded.updated_at,
+       created_at = CASE WHEN graphs.deleted_at IS NULL THEN graphs.created_at ELSE excluded.created_at END,
+       deleted_at = NULL
      RETURNING current_version, created_at`,
     [version.namespace, version.name, now, now],
   );
@@ -54,10 +56,10 @@ export async function getGraph(
   namespace: string,
   name: string,
 ): Promise<Graph | undefined> {
-  const row = await db.get<Row>(`${CURRENT_VERSION} WHERE g.namespace = ? AND g.name = ?`, [
-    namespace,
-    name,
-  ]);
+  const row = await db.get<Row>(
+    `${CURRENT_VERSION} WHERE g.namespace = ? AND g.name = ? AND g.deleted_at IS NULL`,
+    [namespace, name],
+  );
   return row && toGraph(row);
 }
 
@@ -75,8 +77,42 @@ export async function getGraphVersion(
 }
 
 export async function listGraphs(db: SqlExecutor, namespace: string): Promise<Graph[]> {
-  const rows = await db.all<Row>(`${CURRENT_VERSION} WHERE g.namespace = ? ORDER BY g.name`, [
-    namespace,
-  ]);
+  const rows = await db.all<Row>(
+    `${CURRENT_VERSION} WHERE g.namespace = ? AND g.deleted_at IS NULL ORDER BY g.name`,
+    [namespace],
+  );
   return rows.map(toGraph);
+}
+
+/**
+ * Deletes a template: its row stays, marked deleted (so a new upsert of the name continues the
+ * version numbers), and every version no run is pinned to is removed. False if there was none.
+ */
+export async function deleteGraph(
+  db: SqlExecutor,
+  namespace: string,
+  name: string,
+  now: number,
+): Promise<boolean> {
+  const changed = await db.run(
+    "UPDATE graphs SET deleted_at = ?, updated_at = ? WHERE namespace = ? AND name = ? AND deleted_at IS NULL",
+    [now, now, namespace, name],
+  );
+  if (changed === 0) return false;
+  await deleteUnreferencedVersions(db, namespace, name);
+  return true;
+}
+
+/** Removes the versions of a deleted template that no run is pinned to any more. */
+export async function deleteUnreferencedVersions(
+  db: SqlExecutor,
+  namespace: string,
+  name: string,
+): Promise<void> {
+  await db.run(
+    `DELETE FROM graph_versions WHERE namespace = ? AND name = ?
+       AND EXISTS (SELECT 1 FROM graphs g WHERE g.namespace = graph_versions.namespace AND g.name = graph_versions.name AND g.deleted_at IS NOT NULL)
+       AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.namespace = graph_versions.namespace AND r.graph_name = graph_versions.name AND r.graph_version = graph_versions.version)`,
+    [namespace, name],
+  );
 }

@@ -31,6 +31,7 @@ export const STATE_COLUMNS = [
   "direct_parent",
   "does_unites",
   "unite_key",
+  "join_heads",
   "enqueue_after",
   "retry_count",
   "fanout_id",
@@ -62,6 +63,7 @@ export function stateParams(s: NewState): unknown[] {
     s.direct_parent,
     s.does_unites ? 1 : 0,
     s.unite_key,
+    JSON.stringify(s.join_heads),
     s.enqueue_after,
     s.retry_count,
     s.fanout_id,
@@ -106,6 +108,7 @@ export function toState(r: Row): State {
     direct_parent: (r.direct_parent as string | null) ?? null,
     does_unites: num(r.does_unites) === 1,
     unite_key: (r.unite_key as string | null) ?? null,
+    join_heads: json(r.join_heads),
     enqueue_after: num(r.enqueue_after),
     retry_count: num(r.retry_count),
     fanout_id: r.fanout_id as string,
@@ -165,7 +168,9 @@ export function toRun(r: Row): Run {
     graph_name: r.graph_name as string,
     graph_version: num(r.graph_version),
     status: r.status as RunStatus,
+    origin: r.origin as string,
     created_at: num(r.created_at),
+    started_at: numOrNull(r.started_at),
     finished_at: numOrNull(r.finished_at),
   };
 }

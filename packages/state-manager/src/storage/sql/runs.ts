@@ -1,21 +1,26 @@
 /** Runs and their key/value store (E7, E15, run completion). */
 import type { Run } from "../../domain/model.js";
 import { PENDING_STATUSES, type RunStatus } from "../../domain/statuses.js";
+import type { RunFilter, RunPageCursor, RunStateCounts } from "../store.js";
 import { INSERT_CHUNK, placeholders, type SqlExecutor } from "./executor.js";
 import { type Row, toRun } from "./rows.js";
 
 const PENDING_IN = PENDING_STATUSES.map((s) => `'${s}'`).join(", ");
+/** Runs that have not ended. */
+const OPEN = "status IN ('PENDING', 'RUNNING')";
 
 export async function insertRun(db: SqlExecutor, run: Run): Promise<void> {
   await db.run(
-    "INSERT INTO runs (run_id, namespace, graph_name, graph_version, status, created_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO runs (run_id, namespace, graph_name, graph_version, status, origin, created_at, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [
       run.run_id,
       run.namespace,
       run.graph_name,
       run.graph_version,
       run.status,
+      run.origin,
       run.created_at,
+      run.started_at,
       run.finished_at,
     ],
   );
@@ -50,19 +55,119 @@ export async function countRuns(db: SqlExecutor, namespace: string): Promise<num
 export async function countStatesByRun(
   db: SqlExecutor,
   runIds: readonly string[],
-): Promise<Map<string, Map<string, number>>> {
-  const result = new Map<string, Map<string, number>>();
+): Promise<Map<string, RunStateCounts>> {
+  const result = new Map<string, RunStateCounts>();
   if (runIds.length === 0) return result;
-  const rows = await db.all<{ run_id: string; status: string; n: number | string }>(
-    `SELECT run_id, status, COUNT(*) AS n FROM states WHERE run_id IN (${placeholders(runIds.length)}) GROUP BY run_id, status`,
+  const rows = await db.all<{
+    run_id: string;
+    status: string;
+    n: number | string;
+    last: number | string;
+  }>(
+    `SELECT run_id, status, COUNT(*) AS n, MAX(updated_at) AS last FROM states WHERE run_id IN (${placeholders(runIds.length)}) GROUP BY run_id, status`,
     runIds,
   );
   for (const row of rows) {
-    const byStatus = result.get(row.run_id) ?? new Map<string, number>();
-    byStatus.set(row.status, Number(row.n));
-    result.set(row.run_id, byStatus);
+    const counts = result.get(row.run_id) ?? {
+      byStatus: new Map<string, number>(),
+      lastUpdatedAt: 0,
+    };
+    counts.byStatus.set(row.status, Number(row.n));
+    counts.lastUpdatedAt = Math.max(counts.lastUpdatedAt, Number(row.last));
+    result.set(row.run_id, counts);
   }
   return result;
+}
+
+/** Newest first; `cursor` is the last run of the previous page. */
+export async function listRunsPage(
+  db: SqlExecutor,
+  namespace: string,
+  filter: RunFilter,
+  cursor: RunPageCursor | undefined,
+  limit: number,
+): Promise<Run[]> {
+  const where = ["namespace = ?"];
+  const params: unknown[] = [namespace];
+  if (filter.graphName !== undefined) {
+    where.push("graph_name = ?");
+    params.push(filter.graphName);
+  }
+  if (filter.status !== undefined) {
+    where.push("status = ?");
+    params.push(filter.status);
+  }
+  if (filter.createdAfter !== undefined) {
+    where.push("created_at > ?");
+    params.push(filter.createdAfter);
+  }
+  if (cursor) {
+    where.push("(created_at < ? OR (created_at = ? AND run_id < ?))");
+    params.push(cursor.createdAt, cursor.createdAt, cursor.runId);
+  }
+  const rows = await db.all<Row>(
+    `SELECT * FROM runs WHERE ${where.join(" AND ")} ORDER BY created_at DESC, run_id DESC LIMIT ?`,
+    [...params, limit],
+  );
+  return rows.map(toRun);
+}
+
+/** Marks runs RUNNING at their first claim. */
+export async function markRunsStarted(
+  db: SqlExecutor,
+  runIds: readonly string[],
+  now: number,
+): Promise<void> {
+  if (runIds.length === 0) return;
+  await db.run(
+    `UPDATE runs SET status = 'RUNNING', started_at = ? WHERE run_id IN (${placeholders(runIds.length)}) AND status = 'PENDING'`,
+    [now, ...runIds],
+  );
+}
+
+/** Moves an open run to CANCELLED; false if it was not open. */
+export async function cancelRun(db: SqlExecutor, runId: string, now: number): Promise<boolean> {
+  const changed = await db.run(
+    `UPDATE runs SET status = 'CANCELLED', finished_at = ? WHERE run_id = ? AND ${OPEN}`,
+    [now, runId],
+  );
+  return changed > 0;
+}
+
+/** Open runs of a graph, oldest first. */
+export async function listOpenRunIds(
+  db: SqlExecutor,
+  namespace: string,
+  graphName: string,
+): Promise<string[]> {
+  const rows = await db.all<{ run_id: string }>(
+    `SELECT run_id FROM runs WHERE namespace = ? AND graph_name = ? AND ${OPEN} ORDER BY created_at`,
+    [namespace, graphName],
+  );
+  return rows.map((r) => r.run_id);
+}
+
+/** Finished runs whose `finished_at` is before `before`, oldest first. */
+export async function findFinishedRunsBefore(
+  db: SqlExecutor,
+  before: number,
+  limit: number,
+): Promise<Run[]> {
+  const rows = await db.all<Row>(
+    `SELECT * FROM runs WHERE status IN ('SUCCESS', 'FAILED', 'CANCELLED') AND finished_at < ? ORDER BY finished_at LIMIT ?`,
+    [before, limit],
+  );
+  return rows.map(toRun);
+}
+
+/** Deletes runs with their states, store values and join memberships. */
+export async function deleteRuns(db: SqlExecutor, runIds: readonly string[]): Promise<void> {
+  if (runIds.length === 0) return;
+  const ids = placeholders(runIds.length);
+  await db.run(`DELETE FROM join_members WHERE run_id IN (${ids})`, runIds);
+  await db.run(`DELETE FROM run_store WHERE run_id IN (${ids})`, runIds);
+  await db.run(`DELETE FROM states WHERE run_id IN (${ids})`, runIds);
+  await db.run(`DELETE FROM runs WHERE run_id IN (${ids})`, runIds);
 }
 
 export async function finishRun(
@@ -72,7 +177,7 @@ export async function finishRun(
   now: number,
 ): Promise<boolean> {
   const changed = await db.run(
-    "UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ? AND status = 'PENDING'",
+    `UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ? AND ${OPEN}`,
     [status, now, runId],
   );
   return changed > 0;
@@ -80,19 +185,36 @@ export async function finishRun(
 
 export async function reopenRun(db: SqlExecutor, runId: string): Promise<void> {
   await db.run(
-    "UPDATE runs SET status = 'PENDING', finished_at = NULL WHERE run_id = ? AND status <> 'PENDING'",
+    "UPDATE runs SET status = 'RUNNING', finished_at = NULL WHERE run_id = ? AND status IN ('SUCCESS', 'FAILED')",
     [runId],
   );
 }
 
 export async function findSettledPendingRuns(db: SqlExecutor, limit: number): Promise<Run[]> {
   const rows = await db.all<Row>(
-    `SELECT r.* FROM runs r WHERE r.status = 'PENDING'
+    `SELECT r.* FROM runs r WHERE r.status IN ('PENDING', 'RUNNING')
        AND NOT EXISTS (SELECT 1 FROM states s WHERE s.run_id = r.run_id AND s.status IN (${PENDING_IN}))
      ORDER BY r.created_at LIMIT ?`,
     [limit],
   );
   return rows.map(toRun);
+}
+
+/** Sets store keys of a run, overwriting existing values. */
+export async function upsertStoreValues(
+  db: SqlExecutor,
+  runId: string,
+  values: Readonly<Record<string, string>>,
+): Promise<void> {
+  const entries = Object.entries(values);
+  for (let i = 0; i < entries.length; i += INSERT_CHUNK) {
+    const chunk = entries.slice(i, i + INSERT_CHUNK);
+    await db.run(
+      `INSERT INTO run_store (run_id, key, value) VALUES ${chunk.map(() => "(?, ?, ?)").join(", ")}
+       ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value`,
+      chunk.flatMap(([k, v]) => [runId, k, v]),
+    );
+  }
 }
 
 export async function insertStoreValues(

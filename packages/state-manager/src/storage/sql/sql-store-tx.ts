@@ -16,7 +16,16 @@ import type {
   State,
 } from "../../domain/model.js";
 import type { JoinOutcome, RunStatus, StateStatus } from "../../domain/statuses.js";
-import type { ClaimRequest, StatePatch, StoreTx } from "../store.js";
+import type {
+  ClaimRequest,
+  RunFilter,
+  RunPageCursor,
+  RunStateCounts,
+  StateFilter,
+  StatePatch,
+  StateSummary,
+  StoreTx,
+} from "../store.js";
 import type { SqlExecutor } from "./executor.js";
 import * as graphs from "./graphs.js";
 import * as joins from "./joins.js";
@@ -77,6 +86,12 @@ export class SqlStoreTx implements StoreTx {
   listGraphs(namespace: string): Promise<Graph[]> {
     return graphs.listGraphs(this.#db, namespace);
   }
+  deleteGraph(namespace: string, name: string, now: number): Promise<boolean> {
+    return graphs.deleteGraph(this.#db, namespace, name, now);
+  }
+  deleteUnreferencedVersions(namespace: string, name: string): Promise<void> {
+    return graphs.deleteUnreferencedVersions(this.#db, namespace, name);
+  }
 
   insertRun(run: Run): Promise<void> {
     return runs.insertRun(this.#db, run);
@@ -90,8 +105,34 @@ export class SqlStoreTx implements StoreTx {
   countRuns(namespace: string): Promise<number> {
     return runs.countRuns(this.#db, namespace);
   }
-  countStatesByRun(runIds: readonly string[]): Promise<Map<string, Map<string, number>>> {
+  listRunsPage(
+    namespace: string,
+    filter: RunFilter,
+    cursor: RunPageCursor | undefined,
+    limit: number,
+  ): Promise<Run[]> {
+    return runs.listRunsPage(this.#db, namespace, filter, cursor, limit);
+  }
+  countStatesByRun(runIds: readonly string[]): Promise<Map<string, RunStateCounts>> {
     return runs.countStatesByRun(this.#db, runIds);
+  }
+  markRunsStarted(runIds: readonly string[], now: number): Promise<void> {
+    return runs.markRunsStarted(this.#db, runIds, now);
+  }
+  cancelRun(runId: string, now: number): Promise<boolean> {
+    return runs.cancelRun(this.#db, runId, now);
+  }
+  listOpenRunIds(namespace: string, graphName: string): Promise<string[]> {
+    return runs.listOpenRunIds(this.#db, namespace, graphName);
+  }
+  findFinishedRunsBefore(before: number, limit: number): Promise<Run[]> {
+    return runs.findFinishedRunsBefore(this.#db, before, limit);
+  }
+  deleteRuns(runIds: readonly string[]): Promise<void> {
+    return runs.deleteRuns(this.#db, runIds);
+  }
+  upsertStoreValues(runId: string, values: Readonly<Record<string, string>>): Promise<void> {
+    return runs.upsertStoreValues(this.#db, runId, values);
   }
   finishRun(runId: string, status: RunStatus, now: number): Promise<boolean> {
     return runs.finishRun(this.#db, runId, status, now);
@@ -156,6 +197,20 @@ export class SqlStoreTx implements StoreTx {
   }
   listRunStatesOf(runId: string, identifier: string, status: StateStatus): Promise<State[]> {
     return states.listRunStatesOf(this.#db, runId, identifier, status);
+  }
+  cancelPendingStates(runId: string, now: number): Promise<StateSummary[]> {
+    return states.cancelPendingStates(this.#db, runId, now);
+  }
+  listRunStatesPage(
+    runId: string,
+    filter: StateFilter,
+    afterSeq: number,
+    limit: number,
+  ): Promise<State[]> {
+    return states.listRunStatesPage(this.#db, runId, filter, afterSeq, limit);
+  }
+  findCancelledRunsWithPendingStates(since: number, limit: number): Promise<string[]> {
+    return states.findCancelledRunsWithPendingStates(this.#db, since, limit);
   }
   getStateByUniteKey(uniteKey: string): Promise<State | undefined> {
     return states.getStateByUniteKey(this.#db, uniteKey);

@@ -1,7 +1,7 @@
 /** States: inserts, reads and conditional transitions shared by the SQL backends. */
 import type { NewState, State } from "../../domain/model.js";
 import { ERRORED_STATUSES, PENDING_STATUSES, type StateStatus } from "../../domain/statuses.js";
-import type { ClaimRequest, StatePatch } from "../store.js";
+import type { ClaimRequest, StateFilter, StatePatch, StateSummary } from "../store.js";
 import { INSERT_CHUNK, placeholders, type SqlExecutor } from "./executor.js";
 import { type Row, STATE_COLUMNS, stateParams, toState } from "./rows.js";
 
@@ -54,7 +54,9 @@ export async function getStates(db: SqlExecutor, ids: readonly string[]): Promis
 
 /**
  * Marks the chosen CREATED states QUEUED for the claimer. The status guard makes it safe even
- * if a chosen row changed in between; the result is in claim order.
+ * if a chosen row changed in between; a state of a cancelled run is never handed out (a report
+ * racing the cancel on PostgreSQL may have created it after the cancel's own update); the
+ * result is in claim order.
  */
 export async function markClaimed(
   db: SqlExecutor,
@@ -65,6 +67,7 @@ export async function markClaimed(
   const rows = await db.all<Row>(
     `UPDATE states SET status = 'QUEUED', claimed_at = ?, lease_expires_at = ?, claimed_by = ?, updated_at = ?
      WHERE id IN (${placeholders(chosen.length)}) AND status = 'CREATED'
+       AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.run_id = states.run_id AND r.status = 'CANCELLED')
      RETURNING *`,
     [request.now, request.leaseExpiresAt, request.claimedBy, request.now, ...chosen],
   );
@@ -181,6 +184,80 @@ export async function listRunStatesOf(
     [runId, status, identifier],
   );
   return rows.map(toState);
+}
+
+/**
+ * Every state of the run that is not final becomes CANCELLED (its lease ends); returns what
+ * each was before.
+ */
+export async function cancelPendingStates(
+  db: SqlExecutor,
+  runId: string,
+  now: number,
+): Promise<StateSummary[]> {
+  const pending = await db.all<StateSummary>(
+    `SELECT id, node_name, identifier, status, retry_count FROM states
+     WHERE run_id = ? AND status IN (${PENDING_IN}) ORDER BY seq`,
+    [runId],
+  );
+  const cancelled: StateSummary[] = [];
+  for (let i = 0; i < pending.length; i += INSERT_CHUNK) {
+    const chunk = pending.slice(i, i + INSERT_CHUNK);
+    const rows = await db.all<{ id: string }>(
+      `UPDATE states SET status = 'CANCELLED', lease_expires_at = NULL, updated_at = ?
+       WHERE id IN (${placeholders(chunk.length)}) AND status IN (${PENDING_IN}) RETURNING id`,
+      [now, ...chunk.map((s) => s.id)],
+    );
+    const done = new Set(rows.map((r) => r.id));
+    for (const s of chunk) {
+      if (done.has(s.id)) cancelled.push({ ...s, retry_count: Number(s.retry_count) });
+    }
+  }
+  return cancelled;
+}
+
+/** A page of a run's states in creation order, after `afterSeq`. */
+export async function listRunStatesPage(
+  db: SqlExecutor,
+  runId: string,
+  filter: StateFilter,
+  afterSeq: number,
+  limit: number,
+): Promise<State[]> {
+  const where = ["run_id = ?", "seq > ?"];
+  const params: unknown[] = [runId, afterSeq];
+  if (filter.identifier !== undefined) {
+    where.push("identifier = ?");
+    params.push(filter.identifier);
+  }
+  if (filter.status !== undefined) {
+    where.push("status = ?");
+    params.push(filter.status);
+  }
+  const rows = await db.all<Row>(
+    `SELECT * FROM states WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`,
+    [...params, limit],
+  );
+  return rows.map(toState);
+}
+
+/**
+ * Runs cancelled since `since` that still have a pending state (created by a report racing the
+ * cancel on PostgreSQL).
+ */
+export async function findCancelledRunsWithPendingStates(
+  db: SqlExecutor,
+  since: number,
+  limit: number,
+): Promise<string[]> {
+  const rows = await db.all<{ run_id: string }>(
+    `SELECT r.run_id FROM runs r
+     WHERE r.status = 'CANCELLED' AND r.finished_at >= ?
+       AND EXISTS (SELECT 1 FROM states s WHERE s.run_id = r.run_id AND s.status IN (${PENDING_IN}))
+     LIMIT ?`,
+    [since, limit],
+  );
+  return rows.map((r) => r.run_id);
 }
 
 export async function getStateByUniteKey(
