@@ -11,6 +11,11 @@ import { z } from "zod";
 
 // The payment provider is down for the first call, as if a dependency had a bad minute.
 let outagesLeft = 1;
+// Resolved once a slow charge saw its signal aborted, with the reason.
+let reportAbort: (reason: unknown) => void = () => undefined;
+const aborted = new Promise<unknown>((resolve) => {
+  reportAbort = resolve;
+});
 
 class Charge extends BaseNode.define({
   inputs: z.object({ order: z.string() }),
@@ -23,7 +28,7 @@ class Charge extends BaseNode.define({
         const timer = setTimeout(resolve, 60_000);
         this.signal.addEventListener("abort", () => {
           clearTimeout(timer);
-          console.log(`  Charge for ${this.inputs.order} stopped: ${String(this.signal.reason)}`);
+          reportAbort(this.signal.reason);
           resolve();
         });
       });
@@ -44,7 +49,15 @@ const connection = {
   key: process.env.EXOSPHERE_API_KEY ?? "exosphere@123",
 };
 
-const runtime = new Runtime({ namespace, name: "Payments", nodes: [Charge], ...connection });
+// The runtime learns that a run was cancelled from its next heartbeat, sent at about a third of
+// the lease: a short lease makes the abort quick (the default lease is 10 minutes).
+const runtime = new Runtime({
+  namespace,
+  name: "Payments",
+  nodes: [Charge],
+  leaseMs: 3_000,
+  ...connection,
+});
 const running = runtime.start();
 
 try {
@@ -77,6 +90,8 @@ try {
   const { cancelled_states } = await sm.cancelRun(slow);
   console.log(`Cancelled run ${slow} (${cancelled_states} state(s) cancelled)`);
   console.log(`Run ${slow}: ${(await sm.getRun(slow)).status}`);
+  const reason = await aborted;
+  console.log(`  Charge stopped: ${reason instanceof Error ? reason.message : String(reason)}`);
 } catch (err) {
   console.error(err instanceof Error ? err.message : err);
   process.exitCode = 1;

@@ -128,6 +128,8 @@ export function useCliServer(): {
         key: current().apiKey,
         handleSignals: false,
         shutdownGraceMs: 5_000,
+        // The runtime learns of a cancelled run at its next heartbeat: make that soon.
+        leaseMs: 1_500,
         logger: silentLogger,
       });
       const running = runtime.start();

@@ -54,6 +54,8 @@ describe("examples", () => {
     expect(stdout).toContain("Retried 1 failed state(s)");
     expect(stdout).toMatch(/Retried 1 failed state\(s\)\nRun [0-9a-f-]+: SUCCESS/);
     expect(stdout).toMatch(/Cancelled run [0-9a-f-]+ \(1 state\(s\) cancelled\)/);
-    expect(stdout).toMatch(/Run [0-9a-f-]+: CANCELLED/);
+    expect(stdout).toMatch(
+      /Run [0-9a-f-]+: CANCELLED\n {2}Charge stopped: The run of state [0-9a-f]+ was cancelled/,
+    );
   });
 });

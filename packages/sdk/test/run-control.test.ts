@@ -37,7 +37,7 @@ class Step extends BaseNode.define({
       failuresLeft.set(key, left - 1);
       throw new Error(`failure of ${key}`);
     }
-    if (key.startsWith("block")) {
+    if (key.includes("block")) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 20_000);
         this.signal.addEventListener("abort", () => {
@@ -66,11 +66,18 @@ for (const dialect of DIALECTS) {
     `run control (${dialect})`,
     () => {
       const { runtime, client } = useStateManager({ dialect });
+      /** A key no test of the other dialect uses (the maps above are shared). */
+      const k = (key: string): string => `${dialect}-${key}`;
 
-      /** A namespace with a runtime and graph `g`: step → after, no automatic retry. */
+      /**
+       * A namespace with a runtime and graph `g`: step → after, no automatic retry. A short lease:
+       * the runtime learns of a cancel at its next heartbeat.
+       */
       async function setUp(prefix: string): Promise<StateManager> {
         const namespace = uniqueNamespace(prefix);
-        await startInBackground(runtime({ namespace, name: "rt", nodes: [Step, After] }));
+        await startInBackground(
+          runtime({ namespace, name: "rt", nodes: [Step, After], leaseMs: 1_500 }),
+        );
         const sm = client(namespace);
         await sm.upsertGraph("g", {
           nodes: [
@@ -97,7 +104,7 @@ for (const dialect of DIALECTS) {
       describe("getRun", () => {
         it("reads a finished run's status, counts and times", async () => {
           const sm = await setUp("get-run");
-          const { run_id } = await sm.trigger("g", { inputs: { key: "ok-get" } });
+          const { run_id } = await sm.trigger("g", { inputs: { key: k("ok-get") } });
           await sm.waitForRun(run_id, { timeoutMs: 15_000 });
 
           const run = await sm.getRun(run_id);
@@ -144,8 +151,8 @@ for (const dialect of DIALECTS) {
       describe("queryRuns and iterateRuns", () => {
         it("filters by graph and status and pages newest first with the cursor", async () => {
           const sm = await setUp("query-runs");
-          failuresLeft.set("fail-query", 1);
-          const failed = (await sm.trigger("g", { inputs: { key: "fail-query" } })).run_id;
+          failuresLeft.set(k("fail-query"), 1);
+          const failed = (await sm.trigger("g", { inputs: { key: k("fail-query") } })).run_id;
           await sm.waitForRun(failed, { timeoutMs: 15_000 });
           const ok: string[] = [];
           for (let i = 0; i < 3; i += 1) {
@@ -193,7 +200,7 @@ for (const dialect of DIALECTS) {
       describe("listRunStates and iterateRunStates", () => {
         it("lists a run's states in creation order, filtered and paged", async () => {
           const sm = await setUp("run-states");
-          const { run_id } = await sm.trigger("g", { inputs: { key: "ok-states" } });
+          const { run_id } = await sm.trigger("g", { inputs: { key: k("ok-states") } });
           await sm.waitForRun(run_id, { timeoutMs: 15_000 });
 
           const { states, next_cursor } = await sm.listRunStates(run_id);
@@ -206,8 +213,8 @@ for (const dialect of DIALECTS) {
             node_name: "Step",
             attempt: 0,
             retry_of: null,
-            inputs: { key: "ok-states" },
-            outputs: { key: "ok-states" },
+            inputs: { key: k("ok-states") },
+            outputs: { key: k("ok-states") },
             error: null,
           });
           expect(states[1]?.direct_parent).toBe(states[0]?.state_id);
@@ -238,7 +245,7 @@ for (const dialect of DIALECTS) {
       describe("cancelRun", () => {
         it("cancels a running run, aborts the node's signal, and is idempotent", async () => {
           const sm = await setUp("cancel");
-          const { run_id } = await sm.trigger("g", { inputs: { key: "block-cancel" } });
+          const { run_id } = await sm.trigger("g", { inputs: { key: k("block-cancel") } });
           await waitFor(async () => (await sm.getRun(run_id)).status === "RUNNING", {
             timeoutMs: 10_000,
             message: "the run to be claimed",
@@ -247,9 +254,9 @@ for (const dialect of DIALECTS) {
           const cancelled = await sm.cancelRun(run_id);
           expect(cancelled).toMatchObject({ run_id, status: "CANCELLED", cancelled_states: 1 });
           expect((await sm.getRun(run_id)).status).toBe("CANCELLED");
-          await waitFor(() => abortReasons.has("block-cancel"), { timeoutMs: 10_000 });
-          expect(abortReasons.get("block-cancel")).toMatchObject({ code: "RUN_CANCELLED" });
-          expect(executions.get("after:block-cancel")).toBeUndefined();
+          await waitFor(() => abortReasons.has(k("block-cancel")), { timeoutMs: 10_000 });
+          expect(abortReasons.get(k("block-cancel"))).toMatchObject({ code: "RUN_CANCELLED" });
+          expect(executions.get(`after:${k("block-cancel")}`)).toBeUndefined();
 
           expect(await sm.cancelRun(run_id)).toMatchObject({ cancelled_states: 0 });
           const { status, graph } = await sm.waitForRun(run_id, { timeoutMs: 5_000 });
@@ -259,7 +266,7 @@ for (const dialect of DIALECTS) {
 
         it("refuses to cancel a finished run with 409 RUN_NOT_CANCELLABLE", async () => {
           const sm = await setUp("cancel-finished");
-          const { run_id } = await sm.trigger("g", { inputs: { key: "ok-cancel" } });
+          const { run_id } = await sm.trigger("g", { inputs: { key: k("ok-cancel") } });
           await sm.waitForRun(run_id, { timeoutMs: 15_000 });
           await expect(sm.cancelRun(run_id)).rejects.toMatchObject({
             status: 409,
@@ -271,8 +278,8 @@ for (const dialect of DIALECTS) {
       describe("retryFailed", () => {
         it("gives the failed state a fresh attempt and the run finishes", async () => {
           const sm = await setUp("retry-failed");
-          failuresLeft.set("fail-once", 1);
-          const { run_id } = await sm.trigger("g", { inputs: { key: "fail-once" } });
+          failuresLeft.set(k("fail-once"), 1);
+          const { run_id } = await sm.trigger("g", { inputs: { key: k("fail-once") } });
           expect((await sm.waitForRun(run_id, { timeoutMs: 15_000 })).status).toBe("FAILED");
           expect((await sm.getRun(run_id)).status).toBe("FAILED");
 
@@ -282,15 +289,15 @@ for (const dialect of DIALECTS) {
 
           expect((await sm.waitForRun(run_id, { timeoutMs: 15_000 })).status).toBe("SUCCESS");
           expect((await sm.getRun(run_id)).status).toBe("SUCCESS");
-          expect(executions.get("step:fail-once")).toBe(2);
-          expect(executions.get("after:fail-once")).toBe(1);
+          expect(executions.get(`step:${k("fail-once")}`)).toBe(2);
+          expect(executions.get(`after:${k("fail-once")}`)).toBe(1);
           expect((await sm.retryFailed(run_id)).retried).toBe(0);
         });
 
         it("refuses a cancelled run with 409 RUN_CANCELLED", async () => {
           const sm = await setUp("retry-cancelled");
           const { run_id } = await sm.trigger("g", {
-            inputs: { key: "ok-retry-cancelled" },
+            inputs: { key: k("ok-retry-cancelled") },
             startDelay: 60_000,
           });
           await sm.cancelRun(run_id);
@@ -304,7 +311,7 @@ for (const dialect of DIALECTS) {
       describe("retryState", () => {
         it("runs a node again from a final state and creates its next states anew", async () => {
           const sm = await setUp("retry-state");
-          const { run_id } = await sm.trigger("g", { inputs: { key: "ok-rerun" } });
+          const { run_id } = await sm.trigger("g", { inputs: { key: k("ok-rerun") } });
           await sm.waitForRun(run_id, { timeoutMs: 15_000 });
           const [step] = (await sm.listRunStates(run_id, { identifier: "step" })).states;
           if (step === undefined) {
@@ -315,8 +322,8 @@ for (const dialect of DIALECTS) {
           expect(retry.status).toBe("CREATED");
           expect(retry.id).not.toBe(step.state_id);
           expect((await sm.waitForRun(run_id, { timeoutMs: 15_000 })).status).toBe("SUCCESS");
-          expect(executions.get("step:ok-rerun")).toBe(2);
-          expect(executions.get("after:ok-rerun")).toBe(2);
+          expect(executions.get(`step:${k("ok-rerun")}`)).toBe(2);
+          expect(executions.get(`after:${k("ok-rerun")}`)).toBe(2);
 
           await expect(sm.retryState(step.state_id)).rejects.toMatchObject({
             status: 409,
@@ -329,7 +336,7 @@ for (const dialect of DIALECTS) {
         it("refuses a graph with active runs unless asked to cancel them", async () => {
           const sm = await setUp("delete");
           const { run_id } = await sm.trigger("g", {
-            inputs: { key: "ok-delete" },
+            inputs: { key: k("ok-delete") },
             startDelay: 60_000,
           });
 
