@@ -15,7 +15,7 @@ const HINTS: Readonly<Record<string, string>> = {
     "pass --key, set EXOSPHERE_API_KEY or a profile's key: it must equal the server's STATE_MANAGER_SECRET",
   GRAPH_NOT_FOUND: "list the graphs with: exosphere graph list",
   RUN_NOT_FOUND: "list the runs with: exosphere run list",
-  STATE_NOT_RETRYABLE: "list the run's states with: exosphere run get <run-id> --json",
+  STATE_NOT_RETRYABLE: "list the run's states with: exosphere run get <run-id> --states",
   CONNECTION_FAILED:
     "start one with: exosphere server start; or point --url / EXOSPHERE_STATE_MANAGER_URI at yours",
 };

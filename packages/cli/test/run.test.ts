@@ -296,6 +296,25 @@ describe("run commands", () => {
       expect(shown.stdout).toMatch(/\nGraph:\s+checkout \(version 1\)\n/);
       expect(shown.stdout).toMatch(/\nStatus:\s+FAILED\n/);
       expect(shown.stdout).toMatch(/\nSTATUS\s+STATES\nERRORED\s+1\n/);
+      const states = await cli([
+        "run",
+        "get",
+        ids[0] ?? "",
+        "--states",
+        "--status",
+        "ERRORED",
+        "-n",
+        namespace,
+      ]);
+      expect(states.code).toBe(0);
+      expect(states.stdout).toMatch(
+        /\n\nSTATE ID\s+NODE\s+NAME\s+STATUS\s+ATTEMPT\s+UPDATED\s+ERROR\n[0-9a-f]{24}\s+charge\s+Charge\s+ERRORED\s+0\s+\d{4}-\d\d-\d\d \S+\s+card declined for L-0\n$/,
+      );
+      const withStates = JSON.parse(
+        (await cli(["run", "get", ids[1] ?? "", "--states", "-n", namespace, "--json"])).stdout,
+      ) as { states: { identifier: string }[] };
+      expect(withStates.states.map((state) => state.identifier)).toEqual(["charge", "notify"]);
+
       const json = JSON.parse(
         (await cli(["run", "get", ids[0] ?? "", "-n", namespace, "--json"])).stdout,
       );

@@ -13,7 +13,7 @@ export function registerStateRetryCommand(parent: Command, context: CommandConte
     .description(
       "run a node again from one final state (SUCCESS, PRUNED, ERRORED, NEXT_CREATED_ERROR); its next states are created anew",
     )
-    .argument("<state-id>", "the state's id (exosphere run get <run-id> --json lists them)")
+    .argument("<state-id>", "the state's id (exosphere run get <run-id> --states lists them)")
     .option(
       "--fanout-id <id>",
       "idempotency key: the same key twice runs the node once (default: random)",
