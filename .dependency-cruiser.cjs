@@ -55,6 +55,16 @@ module.exports = {
       to: { path: "^packages/([^/]+)/src/", pathNot: "^(packages|examples)/$2/" },
     },
     {
+      name: "cli-over-sdk",
+      comment:
+        "The CLI is a client: it talks to the state manager over HTTP through the SDK, never by importing the server (server start runs its bin as a process).",
+      severity: "error",
+      from: { path: "^packages/cli/" },
+      to: {
+        path: "^packages/(state-manager|test-utils)/|^node_modules/@exosphere/(state-manager|test-utils)/",
+      },
+    },
+    {
       name: "no-circular",
       severity: "error",
       from: { path: `${SM}/` },
@@ -63,7 +73,10 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: "node_modules" },
-    exclude: { path: "(^|/)dist/|\\.test\\.ts$|/test/" },
+    // Our own packages' builds are not cruised; a workspace package another one imports is
+    // seen under node_modules/ (preserveSymlinks), so rules can name it there.
+    exclude: { path: "^(packages|examples)/[^/]+/dist/|\\.test\\.ts$|/test/" },
+    preserveSymlinks: true,
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.base.json" },
     enhancedResolveOptions: {

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Check the two published packages as a user gets them from the registry:
+# Check the three published packages as a user gets them from the registry:
 #
 #   1. build, then publint and @arethetypeswrong/cli on `exospherehost` (packages/sdk) and
-#      `@exosphere/state-manager` (packages/state-manager);
-#   2. pack both, install the tarballs into a scratch project in a temp dir, start the packed
+#      `@exosphere/state-manager` (packages/state-manager), publint on `@exosphere/cli`
+#      (packages/cli: a bin, no types to check);
+#   2. pack them, install the tarballs into a scratch project in a temp dir, start the packed
 #      state manager on SQLite, and run the quick start against it as
 #        - ESM (`import`), CJS (`require`, Node's require(esm)),
 #        - TypeScript strict with module/moduleResolution NodeNext (an .mts and a .cts file,
-#          compiled and run) and with moduleResolution bundler (type-checked).
+#          compiled and run) and with moduleResolution bundler (type-checked);
+#      then read the runs it made with the packed `exosphere` CLI.
 #
 # Usage: scripts/check-packages.sh            (from anywhere; about 2-3 minutes, mostly npm)
 #        KEEP_SCRATCH=1 scripts/check-packages.sh   keeps the scratch project for inspection
@@ -31,6 +33,7 @@ for pkg in packages/sdk packages/state-manager; do
   # below runs require() for real.
   (cd "$pkg" && npx --no-install attw --pack . --profile node16 --ignore-rules cjs-resolves-to-esm)
 done
+npx --no-install publint run --strict packages/cli
 
 SCRATCH="$(mktemp -d "${TMPDIR:-/tmp}/exosphere-packages.XXXXXX")"
 SERVER_PID=""
@@ -42,10 +45,11 @@ trap cleanup EXIT
 
 step "pack"
 mkdir -p "$SCRATCH/tarballs" "$SCRATCH/app"
-npm pack --silent --pack-destination "$SCRATCH/tarballs" -w packages/sdk -w packages/state-manager >/dev/null
+npm pack --silent --pack-destination "$SCRATCH/tarballs" -w packages/sdk -w packages/state-manager -w packages/cli >/dev/null
 SDK_TGZ="$(ls "$SCRATCH"/tarballs/exospherehost-*.tgz)"
 SM_TGZ="$(ls "$SCRATCH"/tarballs/exosphere-state-manager-*.tgz)"
-for tgz in "$SDK_TGZ" "$SM_TGZ"; do
+CLI_TGZ="$(ls "$SCRATCH"/tarballs/exosphere-cli-*.tgz)"
+for tgz in "$SDK_TGZ" "$SM_TGZ" "$CLI_TGZ"; do
   listing="$(tar -tzf "$tgz")"
   for required in package/LICENSE package/README.md package/package.json; do
     grep -qx "$required" <<<"$listing" || { echo "$tgz lacks $required" >&2; exit 1; }
@@ -87,6 +91,7 @@ cat > package.json <<JSON
   "private": true,
   "type": "module",
   "dependencies": {
+    "@exosphere/cli": "file:$CLI_TGZ",
     "@exosphere/state-manager": "file:$SM_TGZ",
     "exospherehost": "file:$SDK_TGZ",
     "zod": "$ZOD_VERSION"
@@ -237,5 +242,12 @@ NAMESPACE=esm node quickstart.mjs
 NAMESPACE=cjs node quickstart.cjs
 NAMESPACE=ts-esm node dist-nodenext/quickstart.mjs
 NAMESPACE=ts-cjs node dist-nodenext/quickstart.cjs
+
+step "the packed CLI reads what the quick start did"
+./node_modules/.bin/exosphere --version
+./node_modules/.bin/exosphere -n esm graph get my-workflow
+./node_modules/.bin/exosphere -n esm run list --status SUCCESS
+RUN_ID="$(./node_modules/.bin/exosphere -n esm run list --json | node -p 'JSON.parse(require("fs").readFileSync(0, "utf8"))[0].run_id')"
+./node_modules/.bin/exosphere -n esm run watch "$RUN_ID"
 
 step "packages OK"

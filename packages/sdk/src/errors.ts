@@ -173,9 +173,15 @@ export class StateManagerError extends ExosphereError {
   readonly method: string;
   /** Path of the failed request (without the server's origin). */
   readonly path: string;
+  /**
+   * The `context` object of the error body, when the server sent one (for example
+   * `{ active_runs: 2 }` with `GRAPH_HAS_ACTIVE_RUNS`, `{ errors: [...] }` with
+   * `GRAPH_STRUCTURE_INVALID`); `undefined` otherwise.
+   */
+  readonly context: Readonly<Record<string, unknown>> | undefined;
 
   /**
-   * @param init - status, code, detail and the request that failed.
+   * @param init - status, code, detail, context and the request that failed.
    */
   constructor(init: {
     status: number;
@@ -183,6 +189,7 @@ export class StateManagerError extends ExosphereError {
     detail: unknown;
     method: string;
     path: string;
+    context?: Record<string, unknown>;
   }) {
     super(
       init.code,
@@ -193,6 +200,7 @@ export class StateManagerError extends ExosphereError {
     this.detail = init.detail;
     this.method = init.method;
     this.path = init.path;
+    this.context = init.context;
   }
 }
 

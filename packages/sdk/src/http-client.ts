@@ -223,8 +223,10 @@ function parseAnswer<T>(status: number, text: string, method: string, path: stri
     ) as {
       detail?: unknown;
       code?: unknown;
+      context?: unknown;
     };
     const detail = errorBody.detail ?? (parsed.ok ? parsed.value : text.slice(0, 500));
+    const context = errorBody.context;
     throw new StateManagerError({
       status,
       code:
@@ -234,6 +236,9 @@ function parseAnswer<T>(status: number, text: string, method: string, path: stri
       detail,
       method,
       path,
+      ...(typeof context === "object" && context !== null && !Array.isArray(context)
+        ? { context: context as Record<string, unknown> }
+        : {}),
     });
   }
   if (!parsed.ok) {

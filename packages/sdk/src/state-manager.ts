@@ -1,14 +1,28 @@
+import { randomUUID } from "node:crypto";
+
 import { resolveConnection } from "./config.js";
 import { ConfigurationError, ErrorCode, ExosphereError, GraphValidationError } from "./errors.js";
 import { type GraphBuilder, isGraphBuilder } from "./graph-builder.js";
 import { type GraphDefinition, parseGraphDefinition } from "./graph-models.js";
-import { HttpClient, isTransientError } from "./http-client.js";
+import { HttpClient, isTransientError, statusOf } from "./http-client.js";
 import { createConsoleLogger, type Logger } from "./logger.js";
-import { GraphValidationStatus, StateStatus } from "./protocol/enums.js";
+import { GraphValidationStatus, type RunStatus, StateStatus } from "./protocol/enums.js";
 import type {
+  CancelRunResponse,
+  DeleteGraphResponse,
+  GraphList,
   GraphTemplate,
+  ManualRetryRequest,
+  ManualRetryResponse,
+  NamespaceList,
+  NodeList,
+  RetryFailedResponse,
+  Run,
   RunGraph,
+  RunList,
   RunsPage,
+  RunState,
+  RunStateList,
   StateDetails,
   TriggerResponse,
   UpsertGraphRequest,
@@ -101,6 +115,135 @@ export interface RunResult {
   runId: string;
   status: "SUCCESS" | "FAILED";
   graph: RunGraph;
+}
+
+/**
+ * Filters of {@link StateManager.queryRuns} and {@link StateManager.iterateRuns}; they combine.
+ *
+ * @example
+ * ```ts
+ * const filter: RunFilter = { graphName: "my-workflow", status: "FAILED", createdAfter: new Date(Date.now() - 86_400_000) };
+ * ```
+ * @public
+ */
+export interface RunFilter {
+  /** Only runs of this graph. */
+  graphName?: string;
+  /** Only runs in this status. */
+  status?: RunStatus;
+  /** Only runs created after this instant: a `Date`, an ISO-8601 string or epoch ms. */
+  createdAfter?: Date | string | number;
+}
+
+/**
+ * One page request of {@link StateManager.queryRuns}.
+ *
+ * @example
+ * ```ts
+ * const first = await sm.queryRuns({ status: "RUNNING", limit: 20 });
+ * const second = await sm.queryRuns({ status: "RUNNING", limit: 20, cursor: first.next_cursor ?? undefined });
+ * ```
+ * @public
+ */
+export interface RunQuery extends RunFilter {
+  /** The `next_cursor` of the previous page; the first page when omitted. */
+  cursor?: string;
+  /** Runs per page, 1..`MAX_PAGE_SIZE` of the server. @defaultValue 50 (the server's default) */
+  limit?: number;
+}
+
+/**
+ * Options of {@link StateManager.iterateRuns}: the filters, and the size of the pages fetched.
+ *
+ * @example
+ * ```ts
+ * for await (const run of sm.iterateRuns({ graphName: "my-workflow", pageSize: 200 })) console.log(run.run_id);
+ * ```
+ * @public
+ */
+export interface IterateRunsOptions extends RunFilter {
+  /** Runs fetched per request. @defaultValue 50 (the server's default) */
+  pageSize?: number;
+}
+
+/**
+ * Filters of {@link StateManager.listRunStates} and {@link StateManager.iterateRunStates}.
+ *
+ * @example
+ * ```ts
+ * const filter: RunStateFilter = { identifier: "work", status: "ERRORED" };
+ * ```
+ * @public
+ */
+export interface RunStateFilter {
+  /** Only states of the node with this identifier in the graph. */
+  identifier?: string;
+  /** Only states in this status. */
+  status?: StateStatus;
+}
+
+/**
+ * One page request of {@link StateManager.listRunStates}.
+ *
+ * @example
+ * ```ts
+ * const page = await sm.listRunStates(runId, { status: "ERRORED", limit: 100 });
+ * ```
+ * @public
+ */
+export interface RunStateQuery extends RunStateFilter {
+  /** The `next_cursor` of the previous page; the first page when omitted. */
+  cursor?: string;
+  /** States per page, 1..`MAX_PAGE_SIZE` of the server. @defaultValue 50 (the server's default) */
+  limit?: number;
+}
+
+/**
+ * Options of {@link StateManager.iterateRunStates}: the filters, and the size of the pages fetched.
+ *
+ * @example
+ * ```ts
+ * for await (const state of sm.iterateRunStates(runId, { status: "ERRORED" })) console.log(state.error);
+ * ```
+ * @public
+ */
+export interface IterateRunStatesOptions extends RunStateFilter {
+  /** States fetched per request. @defaultValue 50 (the server's default) */
+  pageSize?: number;
+}
+
+/**
+ * Options of {@link StateManager.deleteGraph}.
+ *
+ * @example
+ * ```ts
+ * await sm.deleteGraph("old-workflow", { cancelRuns: true });
+ * ```
+ * @public
+ */
+export interface DeleteGraphOptions {
+  /**
+   * Cancel the graph's active runs first. Without it, a graph with active runs is refused with
+   * 409 `GRAPH_HAS_ACTIVE_RUNS`. @defaultValue false
+   */
+  cancelRuns?: boolean;
+}
+
+/**
+ * Options of {@link StateManager.retryState}.
+ *
+ * @example
+ * ```ts
+ * await sm.retryState(stateId, { fanoutId: `retry-${stateId}-1` });
+ * ```
+ * @public
+ */
+export interface RetryStateOptions {
+  /**
+   * Idempotency key of this retry (the wire's `fanout_id`): sending the same one twice is refused
+   * with 409 `DUPLICATE_RETRY` instead of running the node twice. @defaultValue a random UUID
+   */
+  fanoutId?: string;
 }
 
 const PENDING_STATUSES: ReadonlySet<string> = new Set([
@@ -368,9 +511,266 @@ export class StateManager {
   }
 
   /**
+   * Every graph template of the namespace, each with its name and validation status.
+   *
+   * @example
+   * ```ts
+   * const { templates } = await sm.listGraphs();
+   * for (const t of templates) console.log(t.name, t.validation_status);
+   * ```
+   */
+  async listGraphs(): Promise<GraphList> {
+    return this.#http.request<GraphList>("GET", this.#http.namespacePath("/graphs/"));
+  }
+
+  /**
+   * Delete a graph template: every version and its cron triggers. Finished runs stay readable.
+   * A graph with active runs is refused with a {@link StateManagerError} (409
+   * `GRAPH_HAS_ACTIVE_RUNS`, `context.active_runs`) unless `cancelRuns` is set.
+   *
+   * @param graphName - name of the graph in this namespace.
+   * @param options - `cancelRuns`: cancel the active runs first.
+   * @example
+   * ```ts
+   * const { cancelled_runs } = await sm.deleteGraph("old-workflow", { cancelRuns: true });
+   * ```
+   */
+  async deleteGraph(
+    graphName: string,
+    options: DeleteGraphOptions = {},
+  ): Promise<DeleteGraphResponse> {
+    checkName(graphName, "graphName");
+    const query = options.cancelRuns === true ? "?cancel_runs=true" : "";
+    return this.#http.request<DeleteGraphResponse>(
+      "DELETE",
+      `${this.#graphPath(graphName)}${query}`,
+    );
+  }
+
+  /**
+   * The nodes registered in this namespace, sorted by name.
+   *
+   * @example
+   * ```ts
+   * const { nodes } = await sm.listNodes();
+   * console.log(nodes.map((n) => n.name));
+   * ```
+   */
+  async listNodes(): Promise<NodeList> {
+    return this.#http.request<NodeList>("GET", this.#http.namespacePath("/nodes/"));
+  }
+
+  /**
+   * Every namespace that has registered nodes, whatever this client's namespace.
+   *
+   * @example
+   * ```ts
+   * const { namespaces } = await sm.listNamespaces();
+   * ```
+   */
+  async listNamespaces(): Promise<NamespaceList> {
+    return this.#http.request<NamespaceList>("GET", "/v0/namespaces");
+  }
+
+  /**
+   * One run: status, origin, pinned graph version, counts of its states by status, and times.
+   * An unknown run rejects with a {@link StateManagerError} (404 `RUN_NOT_FOUND`).
+   *
+   * @param runId - the `run_id` returned by {@link StateManager.trigger}.
+   * @example
+   * ```ts
+   * const run = await sm.getRun(runId);
+   * console.log(run.status, run.counts.ERRORED);
+   * ```
+   */
+  async getRun(runId: string): Promise<Run> {
+    checkName(runId, "runId");
+    return this.#http.request<Run>("GET", this.#runPath(runId));
+  }
+
+  /**
+   * One page of the namespace's runs, newest first, filtered. Pass the answer's `next_cursor` as
+   * `cursor` for the next page (it is `null` on the last one); paging is stable while runs are
+   * added. {@link StateManager.iterateRuns} follows the cursor for you.
+   *
+   * @param query - filters, cursor and page size.
+   * @example
+   * ```ts
+   * const { runs, next_cursor } = await sm.queryRuns({ graphName: "my-workflow", status: "FAILED", limit: 20 });
+   * ```
+   */
+  async queryRuns(query: RunQuery = {}): Promise<RunList> {
+    const params = new URLSearchParams();
+    if (query.graphName !== undefined) {
+      checkName(query.graphName, "graphName");
+      params.set("graph_name", query.graphName);
+    }
+    if (query.status !== undefined) {
+      params.set("status", query.status);
+    }
+    if (query.createdAfter !== undefined) {
+      params.set("created_after", formatInstant(query.createdAfter));
+    }
+    setPaging(params, query.cursor, query.limit);
+    return this.#http.request<RunList>(
+      "GET",
+      this.#http.namespacePath(`/runs${queryString(params)}`),
+    );
+  }
+
+  /**
+   * Every run matching the filters, newest first, fetched page by page as the loop goes on.
+   *
+   * @param options - filters and page size.
+   * @example
+   * ```ts
+   * for await (const run of sm.iterateRuns({ status: "FAILED" })) {
+   *   await sm.retryFailed(run.run_id);
+   * }
+   * ```
+   */
+  async *iterateRuns(options: IterateRunsOptions = {}): AsyncGenerator<Run, void, undefined> {
+    const { pageSize, ...filter } = options;
+    let cursor: string | undefined;
+    do {
+      const page = await this.queryRuns({
+        ...filter,
+        ...(cursor !== undefined && { cursor }),
+        ...(pageSize !== undefined && { limit: pageSize }),
+      });
+      yield* page.runs;
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor !== undefined);
+  }
+
+  /**
+   * One page of a run's states in creation order, filtered; paged like
+   * {@link StateManager.queryRuns}. Works for runs of any size.
+   *
+   * @param runId - the run.
+   * @param query - filters, cursor and page size.
+   * @example
+   * ```ts
+   * const { states } = await sm.listRunStates(runId, { status: "ERRORED" });
+   * for (const state of states) console.log(state.identifier, state.error);
+   * ```
+   */
+  async listRunStates(runId: string, query: RunStateQuery = {}): Promise<RunStateList> {
+    checkName(runId, "runId");
+    const params = new URLSearchParams();
+    if (query.identifier !== undefined) {
+      params.set("identifier", query.identifier);
+    }
+    if (query.status !== undefined) {
+      params.set("status", query.status);
+    }
+    setPaging(params, query.cursor, query.limit);
+    return this.#http.request<RunStateList>(
+      "GET",
+      `${this.#runPath(runId)}/states${queryString(params)}`,
+    );
+  }
+
+  /**
+   * Every state of a run matching the filters, in creation order, fetched page by page.
+   *
+   * @param runId - the run.
+   * @param options - filters and page size.
+   * @example
+   * ```ts
+   * const perNode = new Map<string, number>();
+   * for await (const state of sm.iterateRunStates(runId)) {
+   *   perNode.set(state.identifier, (perNode.get(state.identifier) ?? 0) + 1);
+   * }
+   * ```
+   */
+  async *iterateRunStates(
+    runId: string,
+    options: IterateRunStatesOptions = {},
+  ): AsyncGenerator<RunState, void, undefined> {
+    const { pageSize, ...filter } = options;
+    let cursor: string | undefined;
+    do {
+      const page = await this.listRunStates(runId, {
+        ...filter,
+        ...(cursor !== undefined && { cursor }),
+        ...(pageSize !== undefined && { limit: pageSize }),
+      });
+      yield* page.states;
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor !== undefined);
+  }
+
+  /**
+   * Cancel a run: every state not yet final becomes `CANCELLED`, the run becomes `CANCELLED`, and
+   * nodes still working on one see their `signal` aborted. Cancelling a cancelled run again
+   * resolves with `cancelled_states: 0`; a run that already ended otherwise rejects with a
+   * {@link StateManagerError} (409 `RUN_NOT_CANCELLABLE`).
+   *
+   * @param runId - the run.
+   * @example
+   * ```ts
+   * const { cancelled_states } = await sm.cancelRun(runId);
+   * ```
+   */
+  async cancelRun(runId: string): Promise<CancelRunResponse> {
+    checkName(runId, "runId");
+    return this.#http.request<CancelRunResponse>("POST", `${this.#runPath(runId)}/cancel`, {});
+  }
+
+  /**
+   * Give every state of a run that ended `ERRORED` or `NEXT_CREATED_ERROR` (and was not retried
+   * yet) a fresh attempt; joins that failed because of them reopen and the run returns to
+   * `RUNNING`. Nothing failed: `retried: 0`. A cancelled run rejects with a
+   * {@link StateManagerError} (409 `RUN_CANCELLED`).
+   *
+   * @param runId - the run.
+   * @example
+   * ```ts
+   * const { retried } = await sm.retryFailed(runId);
+   * if (retried > 0) await sm.waitForRun(runId);
+   * ```
+   */
+  async retryFailed(runId: string): Promise<RetryFailedResponse> {
+    checkName(runId, "runId");
+    return this.#http.request<RetryFailedResponse>(
+      "POST",
+      `${this.#runPath(runId)}/retry-failed`,
+      {},
+    );
+  }
+
+  /**
+   * Run a node again from one final state (`SUCCESS`, `PRUNED`, `ERRORED` or
+   * `NEXT_CREATED_ERROR`): the state becomes `RETRY_CREATED`, its copy runs and creates its next
+   * states anew, and the run reopens. A state that is not final, was retried already or was
+   * cancelled rejects with a {@link StateManagerError} (409 `STATE_NOT_RETRYABLE`).
+   *
+   * @param stateId - a state id (from {@link StateManager.listRunStates}).
+   * @param options - `fanoutId`: the retry's idempotency key.
+   * @example
+   * ```ts
+   * for await (const state of sm.iterateRunStates(runId, { status: "ERRORED" })) {
+   *   await sm.retryState(state.state_id);
+   * }
+   * ```
+   */
+  async retryState(stateId: string, options: RetryStateOptions = {}): Promise<ManualRetryResponse> {
+    checkName(stateId, "stateId");
+    const body: ManualRetryRequest = { fanout_id: options.fanoutId ?? randomUUID() };
+    checkName(body.fanout_id, "fanoutId");
+    return this.#http.request<ManualRetryResponse>(
+      "POST",
+      this.#http.namespacePath(`/state/${encodeURIComponent(stateId)}/manual-retry`),
+      body,
+    );
+  }
+
+  /**
    * Poll a run until none of its states is `CREATED`, `QUEUED` or `EXECUTED`, and report how it
    * ended. Transient failures (state manager restarting) are retried until the timeout. A run with
-   * retries scheduled far in the future counts as unfinished.
+   * retries scheduled far in the future counts as unfinished. A run the state manager does not
+   * know rejects at once with a {@link StateManagerError} (404 `RUN_NOT_FOUND`).
    *
    * @param runId - the run to wait for.
    * @param options - timeout and poll interval.
@@ -386,8 +786,15 @@ export class StateManager {
     const pollIntervalMs = positive(options.pollIntervalMs, "pollIntervalMs") ?? 250;
     const deadline = Date.now() + timeoutMs;
     let lastSummary: string;
+    // The run graph of an unknown run is empty, which looks like a run not started yet: ask
+    // for the run itself once, so a wrong id fails at once instead of at the timeout.
+    let isKnown = false;
     for (;;) {
       try {
+        if (!isKnown) {
+          await this.#checkRunExists(runId);
+          isKnown = true;
+        }
         const graph = await this.getRunGraph(runId);
         if (
           graph.nodes.length > 0 &&
@@ -413,9 +820,76 @@ export class StateManager {
     }
   }
 
+  /**
+   * Rejects with the 404 when the server does not know the run. A server without the run
+   * control endpoints (the original one) answers its own 404 for the path; then there is nothing
+   * to check and the caller polls as before.
+   */
+  async #checkRunExists(runId: string): Promise<void> {
+    try {
+      await this.getRun(runId);
+    } catch (err) {
+      if (statusOf(err) === 404 && (err as { code?: unknown }).code !== "RUN_NOT_FOUND") {
+        return;
+      }
+      throw err;
+    }
+  }
+
   #graphPath(graphName: string): string {
     return this.#http.namespacePath(`/graph/${encodeURIComponent(graphName)}`);
   }
+
+  #runPath(runId: string): string {
+    return this.#http.namespacePath(`/runs/${encodeURIComponent(runId)}`);
+  }
+}
+
+/** `?a=b&...`, or nothing when there are no parameters. */
+function queryString(params: URLSearchParams): string {
+  const text = params.toString();
+  return text === "" ? "" : `?${text}`;
+}
+
+function setPaging(
+  params: URLSearchParams,
+  cursor: string | undefined,
+  limit: number | undefined,
+): void {
+  if (cursor !== undefined) {
+    checkName(cursor, "cursor");
+    params.set("cursor", cursor);
+  }
+  if (limit !== undefined) {
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new ConfigurationError(
+        ErrorCode.INVALID_OPTION,
+        `\`limit\` must be an integer ≥ 1, got ${String(limit)}.`,
+      );
+    }
+    params.set("limit", String(limit));
+  }
+}
+
+/** A `Date`, ISO string or epoch ms as the server's `created_after` takes it. */
+function formatInstant(value: Date | string | number): string {
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) {
+      throw new ConfigurationError(ErrorCode.INVALID_OPTION, "`createdAfter` is an invalid Date.");
+    }
+    return value.toISOString();
+  }
+  if (typeof value === "number") {
+    if (!Number.isInteger(value) || value < 0) {
+      throw new ConfigurationError(
+        ErrorCode.INVALID_OPTION,
+        `\`createdAfter\` as a number must be epoch ms (an integer ≥ 0), got ${value}.`,
+      );
+    }
+    return String(value);
+  }
+  checkName(value, "createdAfter");
+  return value;
 }
 
 function isPending(status: unknown): boolean {

@@ -45,4 +45,17 @@ describe("examples", () => {
       "Merged 9 results: THE(3) QUICK(5) BROWN(5) FOX(3) JUMPS(5) OVER(4) THE(3) LAZY(4) DOG(3)",
     );
   });
+
+  it("run-control fails a run, retries what failed, and cancels another run", async () => {
+    const stdout = await runExample("run-control");
+    expect(stdout).toMatch(
+      /Run [0-9a-f-]+: FAILED\n {2}charge \(Charge\) failed: payment provider unavailable\n/,
+    );
+    expect(stdout).toContain("Retried 1 failed state(s)");
+    expect(stdout).toMatch(/Retried 1 failed state\(s\)\nRun [0-9a-f-]+: SUCCESS/);
+    expect(stdout).toMatch(/Cancelled run [0-9a-f-]+ \(1 state\(s\) cancelled\)/);
+    expect(stdout).toMatch(
+      /Run [0-9a-f-]+: CANCELLED\n {2}Charge stopped: The run of state [0-9a-f]+ was cancelled/,
+    );
+  });
 });

@@ -35,6 +35,7 @@ export async function setup(project: TestProject): Promise<void> {
       "packages/test-utils",
       "examples/quickstart",
       "examples/fanout-unite",
+      "examples/run-control",
     ],
     { cwd: repoRoot, timeout: 180_000 },
   );

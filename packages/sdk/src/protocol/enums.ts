@@ -126,3 +126,33 @@ export const StateStatus = {
  * @public
  */
 export type StateStatus = (typeof StateStatus)[keyof typeof StateStatus];
+
+/**
+ * Status of a run on our state manager (`GET .../runs/{run_id}`): `PENDING` (triggered, nothing
+ * claimed yet), `RUNNING` (a state was claimed), then `SUCCESS`, `FAILED` or `CANCELLED`.
+ *
+ * @example
+ * ```ts
+ * const run = await sm.getRun(runId);
+ * if (run.status === RunStatus.FAILED) await sm.retryFailed(runId);
+ * ```
+ * @public
+ */
+export const RunStatus = {
+  PENDING: "PENDING",
+  RUNNING: "RUNNING",
+  SUCCESS: "SUCCESS",
+  FAILED: "FAILED",
+  CANCELLED: "CANCELLED",
+} as const;
+
+/**
+ * One of the {@link RunStatus} values.
+ *
+ * @example
+ * ```ts
+ * const finished: RunStatus[] = ["SUCCESS", "FAILED", "CANCELLED"];
+ * ```
+ * @public
+ */
+export type RunStatus = (typeof RunStatus)[keyof typeof RunStatus];

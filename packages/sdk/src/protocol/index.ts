@@ -9,22 +9,42 @@
  * @module
  */
 
-export { GraphValidationStatus, RetryStrategy, StateStatus, UnitesStrategy } from "./enums.js";
+export {
+  GraphValidationStatus,
+  RetryStrategy,
+  RunStatus,
+  StateStatus,
+  UnitesStrategy,
+} from "./enums.js";
 export type {
+  CancelRunResponse,
   CronTrigger,
+  DeleteGraphResponse,
   EnqueuedState,
   EnqueueRequest,
   EnqueueResponse,
   ErrorBody,
+  GraphList,
+  GraphListItem,
   GraphNode,
   GraphTemplate,
   HeartbeatRequest,
   HeartbeatResponse,
+  ManualRetryRequest,
+  ManualRetryResponse,
+  NamespaceList,
+  NodeList,
+  RegisteredNode,
   RegisteredNodePayload,
   RegisterNodesRequest,
+  RetryFailedResponse,
   RetryPolicy,
+  Run,
   RunGraph,
   RunGraphNode,
+  RunList,
+  RunState,
+  RunStateList,
   RunSummary,
   RunsPage,
   SecretsResponse,

@@ -1,4 +1,10 @@
-import type { GraphValidationStatus, RetryStrategy, StateStatus, UnitesStrategy } from "./enums.js";
+import type {
+  GraphValidationStatus,
+  RetryStrategy,
+  RunStatus,
+  StateStatus,
+  UnitesStrategy,
+} from "./enums.js";
 
 // Shapes of the v0 HTTP contract (shared/spec/v0-wire-contract.md) plus our extensions (leases,
 // long-poll, heartbeats). Field names are the wire names; these types carry no behaviour.
@@ -405,6 +411,278 @@ export interface StateDetails {
 }
 
 /**
+ * A graph template in `GET .../graphs/`: the {@link GraphTemplate} plus its name and namespace.
+ *
+ * @example
+ * ```ts
+ * const { templates } = await sm.listGraphs();
+ * for (const t of templates) console.log(t.name, t.validation_status);
+ * ```
+ * @public
+ */
+export interface GraphListItem extends GraphTemplate {
+  name: string;
+  namespace: string;
+}
+
+/**
+ * Answer of `GET .../graphs/`: every graph template of the namespace.
+ *
+ * @example
+ * ```ts
+ * const { count, templates }: GraphList = await sm.listGraphs();
+ * ```
+ * @public
+ */
+export interface GraphList {
+  namespace: string;
+  count: number;
+  templates: GraphListItem[];
+}
+
+/**
+ * Answer of `DELETE .../graph/{g}` (our extension).
+ *
+ * @example
+ * ```ts
+ * const { cancelled_runs }: DeleteGraphResponse = await sm.deleteGraph("old", { cancelRuns: true });
+ * ```
+ * @public
+ */
+export interface DeleteGraphResponse {
+  name: string;
+  deleted: true;
+  /** Runs that were still active and were cancelled first (`cancel_runs=true`). */
+  cancelled_runs: number;
+  [extra: string]: unknown;
+}
+
+/**
+ * A node as registered by a runtime, in `GET .../nodes/`.
+ *
+ * @example
+ * ```ts
+ * const { nodes } = await sm.listNodes();
+ * console.log(nodes.map((n: RegisteredNode) => `${n.name} (${n.runtime_name})`));
+ * ```
+ * @public
+ */
+export interface RegisteredNode {
+  name: string;
+  namespace: string;
+  runtime_name: string;
+  runtime_namespace: string;
+  inputs_schema: unknown;
+  outputs_schema: unknown;
+  secrets: string[];
+  created_at: string;
+  updated_at: string;
+  [extra: string]: unknown;
+}
+
+/**
+ * Answer of `GET .../nodes/`: the namespace's registered nodes, sorted by name.
+ *
+ * @example
+ * ```ts
+ * const { count, nodes }: NodeList = await sm.listNodes();
+ * ```
+ * @public
+ */
+export interface NodeList {
+  namespace: string;
+  count: number;
+  nodes: RegisteredNode[];
+}
+
+/**
+ * Answer of `GET /v0/namespaces`: every namespace with registered nodes, sorted.
+ *
+ * @example
+ * ```ts
+ * const { namespaces }: NamespaceList = await sm.listNamespaces();
+ * ```
+ * @public
+ */
+export interface NamespaceList {
+  namespaces: string[];
+  count: number;
+}
+
+/**
+ * A run as `GET .../runs/{run_id}` returns it (our extension). `status` and the counts are read
+ * in one snapshot; `counts` has one entry per {@link StateStatus}.
+ *
+ * @example
+ * ```ts
+ * const run: Run = await sm.getRun(runId);
+ * console.log(run.status, `${run.success_count}/${run.total_count}`);
+ * ```
+ * @public
+ */
+export interface Run {
+  run_id: string;
+  namespace: string;
+  graph_name: string;
+  /** The version of the graph template the run is pinned to. */
+  graph_version: number;
+  status: RunStatus;
+  /** `api`, or `cron:<expression>` for a run a cron trigger started. */
+  origin: string;
+  /** Number of the run's states in each status. */
+  counts: Record<StateStatus, number>;
+  total_count: number;
+  success_count: number;
+  pending_count: number;
+  errored_count: number;
+  retried_count: number;
+  cancelled_count: number;
+  /** ISO-8601 UTC. */
+  created_at: string;
+  /** When a state was first claimed (ISO-8601 UTC), or `null`. */
+  started_at: string | null;
+  /** When the run ended (ISO-8601 UTC), or `null` while it goes on. */
+  finished_at: string | null;
+  [extra: string]: unknown;
+}
+
+/**
+ * One page of `GET .../runs?...` (our extension), newest first.
+ *
+ * @example
+ * ```ts
+ * const { runs, next_cursor }: RunList = await sm.queryRuns({ status: "FAILED", limit: 10 });
+ * ```
+ * @public
+ */
+export interface RunList {
+  runs: Run[];
+  /** Pass as `cursor` for the next page; `null` on the last page. */
+  next_cursor: string | null;
+}
+
+/**
+ * One state of a run in `GET .../runs/{run_id}/states` (our extension).
+ *
+ * @example
+ * ```ts
+ * const { states } = await sm.listRunStates(runId, { status: "ERRORED" });
+ * const failed: RunState | undefined = states[0];
+ * console.log(failed?.identifier, failed?.error);
+ * ```
+ * @public
+ */
+export interface RunState {
+  state_id: string;
+  node_name: string;
+  identifier: string;
+  status: StateStatus;
+  /** The automatic retry number (0 for the first attempt). */
+  attempt: number;
+  /** The state this one retries, or `null`. */
+  retry_of: string | null;
+  inputs: Record<string, string>;
+  outputs: Record<string, unknown>;
+  error: string | null;
+  /** What a `PruneSignal` carried (`{}` otherwise). */
+  data: Record<string, unknown>;
+  /** Identifier → state id of every ancestor, the direct parent last. */
+  parents: Record<string, string>;
+  direct_parent: string | null;
+  does_unites: boolean;
+  /** Epoch ms before which the state is not handed out. */
+  enqueue_after: number;
+  claimed_by: string | null;
+  /** Epoch ms, or `null` when the state is not claimed. */
+  lease_expires_at: number | null;
+  created_at: string;
+  updated_at: string;
+  [extra: string]: unknown;
+}
+
+/**
+ * One page of `GET .../runs/{run_id}/states?...` (our extension), in creation order.
+ *
+ * @example
+ * ```ts
+ * const { states, next_cursor }: RunStateList = await sm.listRunStates(runId, { limit: 100 });
+ * ```
+ * @public
+ */
+export interface RunStateList {
+  run_id: string;
+  states: RunState[];
+  /** Pass as `cursor` for the next page; `null` on the last page. */
+  next_cursor: string | null;
+}
+
+/**
+ * Answer of `POST .../runs/{run_id}/cancel` (our extension).
+ *
+ * @example
+ * ```ts
+ * const { cancelled_states }: CancelRunResponse = await sm.cancelRun(runId);
+ * ```
+ * @public
+ */
+export interface CancelRunResponse {
+  run_id: string;
+  status: "CANCELLED";
+  /** States that were not final and became `CANCELLED` (0 when the run was cancelled already). */
+  cancelled_states: number;
+  [extra: string]: unknown;
+}
+
+/**
+ * Answer of `POST .../runs/{run_id}/retry-failed` (our extension).
+ *
+ * @example
+ * ```ts
+ * const { retried, state_ids }: RetryFailedResponse = await sm.retryFailed(runId);
+ * ```
+ * @public
+ */
+export interface RetryFailedResponse {
+  run_id: string;
+  /** The run's status after the retry (`RUNNING` when something was retried). */
+  status: RunStatus;
+  /** How many failed states got a fresh attempt (0 when nothing had failed). */
+  retried: number;
+  /** The ids of the new attempts. */
+  state_ids: string[];
+  [extra: string]: unknown;
+}
+
+/**
+ * Body of `POST .../state/{sid}/manual-retry` (E13): `fanout_id` makes the retry idempotent; a
+ * reused one is refused with 409 `DUPLICATE_RETRY`.
+ *
+ * @example
+ * ```ts
+ * const body: ManualRetryRequest = { fanout_id: crypto.randomUUID() };
+ * ```
+ * @public
+ */
+export interface ManualRetryRequest {
+  fanout_id: string;
+}
+
+/**
+ * Answer of `POST .../state/{sid}/manual-retry` (E13): `id` is the new state.
+ *
+ * @example
+ * ```ts
+ * const { id }: ManualRetryResponse = await sm.retryState(stateId);
+ * ```
+ * @public
+ */
+export interface ManualRetryResponse {
+  id: string;
+  status: "CREATED";
+  [extra: string]: unknown;
+}
+
+/**
  * The JSON body of every error answer: `detail` is a string or FastAPI's list of field errors;
  * `code` is our server's stable code (absent on the original server).
  *
@@ -417,4 +695,6 @@ export interface StateDetails {
 export interface ErrorBody {
   detail?: unknown;
   code?: string;
+  /** Facts about the error for programs (e.g. `active_runs` of `GRAPH_HAS_ACTIVE_RUNS`). */
+  context?: Record<string, unknown>;
 }
