@@ -1,6 +1,6 @@
 /** Graph templates and their versions (E4–E6; runs read the version they are pinned to). */
-import type { GraphVersionSummary } from "../store.js";
 import type { Graph, GraphVersion, NewGraphVersion } from "../../domain/model.js";
+import type { GraphVersionSummary } from "../store.js";
 import type { SqlExecutor } from "./executor.js";
 import { type Row, toGraph, toGraphVersion } from "./rows.js";
 

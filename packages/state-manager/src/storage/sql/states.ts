@@ -1,7 +1,7 @@
 /** States: inserts, reads and conditional transitions shared by the SQL backends. */
-import type { NodeStateCounts } from "../store.js";
 import type { NewState, State } from "../../domain/model.js";
 import { ERRORED_STATUSES, PENDING_STATUSES, type StateStatus } from "../../domain/statuses.js";
+import type { NodeStateCounts } from "../store.js";
 import type { ClaimRequest, StateFilter, StatePatch, StateSummary } from "../store.js";
 import { INSERT_CHUNK, placeholders, type SqlExecutor } from "./executor.js";
 import { type Row, STATE_COLUMNS, stateParams, toState } from "./rows.js";
