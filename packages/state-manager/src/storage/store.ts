@@ -33,6 +33,12 @@ export interface Store {
    * database that cannot be reached surfaces as `StorageUnavailableError` (domain/errors.ts).
    */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn`, which makes ONE read, without an explicit transaction (one round trip on
+   * PostgreSQL instead of three). For hot single-statement reads only (the event log's readers):
+   * several statements in `fn` would not share a snapshot. `fn` must not write.
+   */
+  readOnce<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   /** Cheap round trip to the database, for `/ready`. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -173,7 +173,7 @@ export class EventHub {
     reader.subscribers.add(sub);
     try {
       for (;;) {
-        const page = await this.#store.transaction((tx) =>
+        const page = await this.#store.readOnce((tx) =>
           tx.readEvents(namespace, sub.lastId, filter, PAGE),
         );
         for (const event of page) sub.replayed(event);
@@ -211,7 +211,7 @@ export class EventHub {
         do {
           reader.again = false;
           for (;;) {
-            const page = await this.#store.transaction((tx) =>
+            const page = await this.#store.readOnce((tx) =>
               tx.readEvents(namespace, reader.cursor, {}, PAGE),
             );
             for (const event of page) {
