@@ -35,6 +35,8 @@ export interface Config {
   readonly reaperIntervalMs: number;
   /** How often runs whose settle step was lost are finished. @defaultValue 5000 */
   readonly sweepIntervalMs: number;
+  /** How often each replica looks for due cron instants. @defaultValue 1000 */
+  readonly cronTickMs: number;
   /** Finished runs older than this many days are deleted; 0 keeps them. @defaultValue 0 */
   readonly runRetentionDays: number;
   /** @defaultValue the four localhost:3000/3001 origins of contract §1.4 */
@@ -224,6 +226,7 @@ export function loadConfig(
       3600_000,
       problems,
     ),
+    cronTickMs: int("CRON_TICK_MS", get("CRON_TICK_MS"), 1000, 10, 60_000, problems),
     runRetentionDays: int("RUN_RETENTION_DAYS", get("RUN_RETENTION_DAYS"), 0, 0, 36_500, problems),
     corsOrigins: corsOrigins.length > 0 ? corsOrigins : DEFAULT_CORS_ORIGINS,
     maxBodyBytes: int(

@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 
 import type { Graph, IdSource, RegisteredNode, State } from "../domain/model.js";
 import type { RunFilter, RunPageCursor, StateFilter, Store } from "../storage/store.js";
+import { fireDueCronTriggers } from "./background/cron-scheduler.js";
 import { reapExpiredLeases } from "./background/lease-reaper.js";
 import { pruneFinishedRuns, sweepCancelledRuns } from "./background/run-retention.js";
 import { settleStuckRuns } from "./background/run-sweeper.js";
@@ -27,11 +28,18 @@ import { readRunStore, writeRunStore } from "./commands/run-store.js";
 import { trigger, type TriggerInput } from "./commands/trigger.js";
 import { type GraphUpsert, upsertGraph } from "./commands/upsert-graph.js";
 import type { EngineContext, EngineLimits } from "./context.js";
+import { CronSchedules } from "./cron-schedules.js";
 import { Dispatcher } from "./dispatch/dispatcher.js";
 import { GraphCache } from "./graph-cache.js";
 import { systemIds } from "./ids.js";
 import { JoinEngine } from "./join-engine.js";
-import { getGraph, listGraphs } from "./queries/graphs.js";
+import {
+  type CronTriggerStatus,
+  getGraph,
+  getGraphView,
+  type GraphView,
+  listGraphs,
+} from "./queries/graphs.js";
 import { getNodeDetails } from "./queries/node-details.js";
 import { listNamespaces, listNodes } from "./queries/nodes.js";
 import { getRunGraph, type RunGraph } from "./queries/run-graph.js";
@@ -61,6 +69,7 @@ export interface EngineOptions extends EngineLimits {
 export class Engine {
   readonly #ctx: EngineContext;
   readonly #store: Store;
+  readonly #cronSchedules = new CronSchedules();
   /** Long-poll waiters; `shutdown()` it to answer every pending long-poll at once. */
   readonly dispatcher: Dispatcher;
 
@@ -124,6 +133,10 @@ export class Engine {
   }
   getGraph(namespace: string, name: string): Promise<Graph> {
     return getGraph(this.#ctx, namespace, name);
+  }
+  /** A graph with its cron triggers' next fire time and last fire (E5). */
+  getGraphView(namespace: string, name: string): Promise<GraphView> {
+    return getGraphView(this.#ctx, this.#cronSchedules, namespace, name);
   }
   listGraphs(namespace: string): Promise<Graph[]> {
     return listGraphs(this.#ctx, namespace);
@@ -243,6 +256,10 @@ export class Engine {
   sweepCancelledRuns(limit?: number): Promise<number> {
     return sweepCancelledRuns(this.#ctx, limit);
   }
+  /** Fires every cron instant now due (each claimed by exactly one replica); returns how many here. */
+  fireDueCronTriggers(): Promise<number> {
+    return fireDueCronTriggers(this.#ctx, this.#cronSchedules);
+  }
   /** Deletes up to `limit` runs finished more than `retentionMs` ago; returns how many. */
   pruneFinishedRuns(retentionMs: number, limit?: number): Promise<number> {
     return pruneFinishedRuns(this.#ctx, retentionMs, limit);
@@ -250,6 +267,6 @@ export class Engine {
 }
 
 export type { EnqueueRequest, GraphUpsert, NodeRegistrationInput, Report, ReportResult };
-export type { RunGraph, RunSummary, RunView, TriggerInput };
+export type { CronTriggerStatus, GraphView, RunGraph, RunSummary, RunView, TriggerInput };
 export type { CancelResult, DeleteGraphResult, RetryFailedResult };
 export type { RunFilter, RunPageCursor, StateFilter };

@@ -5,6 +5,8 @@
  * domain's (domain/model.ts); what differs between backends is stated in `StoreCapabilities`.
  */
 import type {
+  CronFire,
+  CronTriggerSchedule,
   Graph,
   GraphVersion,
   JoinMember,
@@ -96,6 +98,12 @@ export type StatePatch = Partial<
   >
 >;
 
+/** Which fire: a trigger (graph and expression) and the instant. */
+export type CronFireKey = Pick<CronFire, "namespace" | "graph_name" | "expression" | "instant">;
+
+/** A fire to claim, before it has an outcome. */
+export type CronFireClaim = Omit<CronFire, "run_id" | "error">;
+
 export interface StoreTx {
   // ---- registered nodes
   /**
@@ -135,6 +143,30 @@ export interface StoreTx {
   deleteGraph(namespace: string, name: string, now: number): Promise<boolean>;
   /** Removes the versions of a deleted template that no run is pinned to any more. */
   deleteUnreferencedVersions(namespace: string, name: string): Promise<void>;
+
+  // ---- cron triggers
+  /** A graph's cron triggers become exactly `expressions`; new ones are scheduled from `now`. */
+  syncCronTriggers(
+    namespace: string,
+    graphName: string,
+    expressions: readonly string[],
+    now: number,
+  ): Promise<void>;
+  /** Cron triggers of live graphs (of one graph when given), each with its newest fire. */
+  listCronTriggers(graph?: { namespace: string; name: string }): Promise<CronTriggerSchedule[]>;
+  /**
+   * Claims an instant of a trigger: true for exactly one caller, false if the trigger is gone,
+   * the instant is not after its `since`, or this or a later instant was claimed already.
+   */
+  claimCronFire(fire: CronFireClaim): Promise<boolean>;
+  /** Records the run a claimed fire started, or why it started none. */
+  recordCronFireOutcome(
+    fire: CronFireKey,
+    runId: string | null,
+    error: string | null,
+  ): Promise<void>;
+  /** The fire that started a run, if a cron trigger started it (and its row is still kept). */
+  getCronFireOfRun(runId: string): Promise<CronFire | undefined>;
 
   // ---- runs and their store
   /** Inserts a new run. */

@@ -1,7 +1,8 @@
 /**
- * Background loops of one server process: the lease reaper, the run sweepers and run retention. Every replica
- * runs them; their writes are conditional (and skip rows other replicas hold), so running them in
- * several processes at once is safe.
+ * Background loops of one server process: the lease reaper, the run sweepers, the cron scheduler
+ * and run retention. Every replica runs them; their writes are conditional (and skip rows other
+ * replicas hold; a cron instant is claimed by a unique row), so running them in several
+ * processes at once is safe.
  */
 import type { Logger } from "pino";
 
@@ -15,6 +16,8 @@ export interface BackgroundOptions {
   readonly sweepOnce?: boolean;
   /** Finished runs older than this are deleted; 0 keeps them. */
   readonly runRetentionMs: number;
+  /** How often due cron instants are looked for. */
+  readonly cronTickMs: number;
 }
 
 /** The work each loop does per tick; each returns how many items it handled. */
@@ -23,6 +26,7 @@ export interface BackgroundWork {
   settleStuckRuns(): Promise<number>;
   sweepCancelledRuns(): Promise<number>;
   pruneFinishedRuns(retentionMs: number): Promise<number>;
+  fireDueCronTriggers(): Promise<number>;
 }
 
 /** How often finished runs past their retention are looked for. */
@@ -57,6 +61,7 @@ export class BackgroundTasks {
     this.#loop("cancelled run sweeper", this.#options.sweepIntervalMs, () =>
       this.#work.sweepCancelledRuns(),
     );
+    this.#loop("cron scheduler", this.#options.cronTickMs, () => this.#work.fireDueCronTriggers());
     if (this.#options.runRetentionMs > 0) {
       this.#loop("run retention", RETENTION_INTERVAL_MS, () =>
         this.#work.pruneFinishedRuns(this.#options.runRetentionMs),

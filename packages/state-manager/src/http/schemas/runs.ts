@@ -6,6 +6,7 @@ import { RUN_STATUSES, STATE_STATUSES } from "../../domain/statuses.js";
 import type { RunPageCursor } from "../../engine/engine.js";
 import type { RunView } from "../../engine/queries/runs.js";
 import { iso, isoTime, jsonObject, name, stringMap, YEAR_MS } from "./common.js";
+import { cronFireJson, cronFireToJson } from "./graphs.js";
 import { LIMITS } from "./limits.js";
 
 export const triggerBody = z.object({
@@ -258,6 +259,11 @@ export const runResponse = z.object({
   created_at: isoTime,
   started_at: isoTime.nullable(),
   finished_at: isoTime.nullable(),
+  cron: cronFireJson
+    .optional()
+    .describe(
+      "GET /runs/{id} of a run a cron trigger started: the instant it fired for; catch_up marks the one run that stands for instants missed during downtime",
+    ),
 });
 
 export function runJson(view: RunView): z.output<typeof runResponse> {
@@ -276,6 +282,7 @@ export function runJson(view: RunView): z.output<typeof runResponse> {
     created_at: iso(run.created_at),
     started_at: run.started_at === null ? null : iso(run.started_at),
     finished_at: view.finishedAt === null ? null : iso(view.finishedAt),
+    ...(view.cronFire && { cron: cronFireToJson(view.cronFire) }),
   };
 }
 

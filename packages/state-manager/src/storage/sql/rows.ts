@@ -3,6 +3,8 @@
  * PostgreSQL returns BIGINT as numbers (see postgres-store.ts) and SQLite integers as numbers.
  */
 import type {
+  CronFire,
+  CronTriggerSchedule,
   Graph,
   GraphVersion,
   NewState,
@@ -172,5 +174,32 @@ export function toRun(r: Row): Run {
     created_at: num(r.created_at),
     started_at: numOrNull(r.started_at),
     finished_at: numOrNull(r.finished_at),
+  };
+}
+
+/** A `cron_fires` row; `r.instant` NULL (a LEFT JOIN without a fire) gives null. */
+export function toCronFire(r: Row): CronFire | null {
+  if (r.instant === null || r.instant === undefined) return null;
+  return {
+    namespace: r.namespace as string,
+    graph_name: r.graph_name as string,
+    expression: r.expression as string,
+    instant: num(r.instant),
+    fired_at: num(r.fired_at),
+    catch_up: num(r.catch_up) === 1,
+    missed: num(r.missed),
+    run_id: (r.run_id as string | null) ?? null,
+    error: (r.error as string | null) ?? null,
+  };
+}
+
+export function toCronTriggerSchedule(r: Row): CronTriggerSchedule {
+  return {
+    namespace: r.namespace as string,
+    graph_name: r.graph_name as string,
+    expression: r.expression as string,
+    since: num(r.since),
+    is_valid: num(r.is_valid) === 1,
+    last_fire: toCronFire(r),
   };
 }

@@ -5,6 +5,8 @@
  * so the difference stays visible in the dialect's folder.
  */
 import type {
+  CronFire,
+  CronTriggerSchedule,
   Graph,
   GraphVersion,
   JoinMember,
@@ -18,6 +20,8 @@ import type {
 import type { JoinOutcome, RunStatus, StateStatus } from "../../domain/statuses.js";
 import type {
   ClaimRequest,
+  CronFireClaim,
+  CronFireKey,
   RunFilter,
   RunPageCursor,
   RunStateCounts,
@@ -26,6 +30,7 @@ import type {
   StateSummary,
   StoreTx,
 } from "../store.js";
+import * as cron from "./cron.js";
 import type { SqlExecutor } from "./executor.js";
 import * as graphs from "./graphs.js";
 import * as joins from "./joins.js";
@@ -91,6 +96,31 @@ export class SqlStoreTx implements StoreTx {
   }
   deleteUnreferencedVersions(namespace: string, name: string): Promise<void> {
     return graphs.deleteUnreferencedVersions(this.#db, namespace, name);
+  }
+
+  syncCronTriggers(
+    namespace: string,
+    graphName: string,
+    expressions: readonly string[],
+    now: number,
+  ): Promise<void> {
+    return cron.syncCronTriggers(this.#db, namespace, graphName, expressions, now);
+  }
+  listCronTriggers(graph?: { namespace: string; name: string }): Promise<CronTriggerSchedule[]> {
+    return cron.listCronTriggers(this.#db, graph);
+  }
+  claimCronFire(fire: CronFireClaim): Promise<boolean> {
+    return cron.claimCronFire(this.#db, fire);
+  }
+  recordCronFireOutcome(
+    fire: CronFireKey,
+    runId: string | null,
+    error: string | null,
+  ): Promise<void> {
+    return cron.recordCronFireOutcome(this.#db, fire, runId, error);
+  }
+  getCronFireOfRun(runId: string): Promise<CronFire | undefined> {
+    return cron.getCronFireOfRun(this.#db, runId);
   }
 
   insertRun(run: Run): Promise<void> {
