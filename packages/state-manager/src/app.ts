@@ -15,6 +15,7 @@ import { registerJsonBodies } from "./http/plugins/body-parser.js";
 import { answerClientError } from "./http/plugins/client-errors.js";
 import { registerDocs } from "./http/plugins/docs.js";
 import { handleError, registerNotFound } from "./http/plugins/error-handler.js";
+import { registerMetrics } from "./http/plugins/metrics.js";
 import { REQUEST_ID_HEADER, requestIdFor } from "./http/plugins/request-id.js";
 import { graphsRoutes } from "./http/routes/graphs.js";
 import { nodesRoutes } from "./http/routes/nodes.js";
@@ -23,12 +24,15 @@ import { runsRoutes } from "./http/routes/runs.js";
 import { statesRoutes } from "./http/routes/states.js";
 import { systemRoutes } from "./http/routes/system.js";
 import { serializerCompiler, validatorCompiler } from "./http/validation.js";
+import type { Metrics } from "./metrics/metrics.js";
 import { VERSION } from "./version.js";
 
 export interface AppDeps {
   readonly config: Config;
   readonly engine: Engine;
   readonly logger: Logger;
+  /** This server's metrics: `GET /metrics` and the HTTP request series. */
+  readonly metrics: Metrics;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -78,11 +82,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   registerJsonBodies(app, config.maxJsonDepth);
   registerAuth(app, config.apiKey);
+  registerMetrics(app, deps.metrics);
   app.setErrorHandler(handleError);
   registerNotFound(app);
   await registerDocs(app, VERSION);
 
-  const routes: RouteDeps = { engine: deps.engine, config };
+  const routes: RouteDeps = { engine: deps.engine, config, metrics: deps.metrics };
   const zodApp = app.withTypeProvider<ZodTypeProvider>();
   systemRoutes(zodApp, routes);
   nodesRoutes(zodApp, routes);

@@ -21,6 +21,11 @@ export interface Config {
   readonly host: string;
   /** @defaultValue 8000 */
   readonly port: number;
+  /**
+   * Serve `GET /metrics` without an API key on this port too (same host), for in-cluster
+   * scraping. @defaultValue null (only the API port serves it, with the key)
+   */
+  readonly metricsPort: number | null;
   /** @defaultValue sqlite at ./.exosphere/exosphere.db */
   readonly database: DatabaseConfig;
   /** The API key clients send as `x-api-key`. */
@@ -115,6 +120,11 @@ export function loadConfig(
 
   const host = flags["host"] ?? get("HOST") ?? "0.0.0.0";
   const port = int("PORT", flags["port"] ?? get("PORT"), 8000, 0, 65535, problems);
+  const metricsPortRaw = get("METRICS_PORT");
+  const metricsPort =
+    metricsPortRaw === undefined
+      ? null
+      : int("METRICS_PORT", metricsPortRaw, 0, 0, 65535, problems);
 
   let database: DatabaseConfig | undefined;
   const databaseUrl = flags["database-url"] ?? get("DATABASE_URL");
@@ -198,6 +208,7 @@ export function loadConfig(
     mode,
     host,
     port,
+    metricsPort,
     database: database ?? { kind: "sqlite", path: ":memory:", url: "sqlite://:memory:" },
     apiKey: apiKey ?? "",
     secretsEncryptionKey: secretsEncryptionKey ?? "",

@@ -1180,6 +1180,34 @@ for (const dialect of DIALECTS) {
       });
     });
 
+    describe("countRunnableStates", () => {
+      it("counts CREATED states due by now per namespace and node, with the oldest, in at most `limit` groups", async () => {
+        const own = await isolatedStore();
+        const a = rowBuilders(ids);
+        const b = rowBuilders(ids);
+        await own.transaction((tx) =>
+          tx.insertStates([
+            a.state({ node_name: "X", enqueue_after: T0 - 500 }),
+            a.state({ node_name: "X", enqueue_after: T0 - 100 }),
+            a.state({ node_name: "X", enqueue_after: T0 + 100 }),
+            a.state({ node_name: "X", status: "QUEUED", enqueue_after: T0 - 900 }),
+            a.state({ node_name: "Y", enqueue_after: T0 }),
+            b.state({ node_name: "X", enqueue_after: T0 - 50 }),
+          ]),
+        );
+        const queues = await own.transaction((tx) => tx.countRunnableStates(T0, 100));
+        expect(queues).toHaveLength(3);
+        expect(queues).toEqual(
+          expect.arrayContaining([
+            { namespace: a.namespace, node_name: "X", depth: 2, oldest_runnable_at: T0 - 500 },
+            { namespace: a.namespace, node_name: "Y", depth: 1, oldest_runnable_at: T0 },
+            { namespace: b.namespace, node_name: "X", depth: 1, oldest_runnable_at: T0 - 50 },
+          ]),
+        );
+        expect(await own.transaction((tx) => tx.countRunnableStates(T0, 1))).toHaveLength(1);
+      });
+    });
+
     describe("transitionState", () => {
       it("sets status, the patch and updated_at when the state is in `from`", async () => {
         const rows = rowBuilders(ids);

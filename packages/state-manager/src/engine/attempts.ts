@@ -2,7 +2,9 @@
 import { StateNotQueuedError } from "../domain/errors.js";
 import type { State } from "../domain/model.js";
 import { planRetry } from "../domain/report.js";
+import type { StateStatus } from "../domain/statuses.js";
 import type { EngineContext } from "./context.js";
+import type { EngineEvent } from "./observer.js";
 import type { UnitOfWork } from "./unit-of-work.js";
 
 /**
@@ -15,6 +17,7 @@ export async function failAttempt(
   uow: UnitOfWork,
   state: State,
   error: string,
+  leaseExpired = false,
 ): Promise<boolean> {
   const { tx, now } = uow;
   const graph = await ctx.graphs.load(tx, state);
@@ -23,12 +26,14 @@ export async function failAttempt(
   if (!(await tx.transitionState(state.id, "QUEUED", to, { error, lease_expires_at: null }, now))) {
     throw new StateNotQueuedError(state.id, "changed concurrently");
   }
+  uow.observe(reportedEvent(state, to, now, leaseExpired));
   if (!retry) {
     await ctx.joins.settleMember(uow, graph, state, "failed");
     uow.checkRun(state.run_id);
     return false;
   }
   await tx.insertStateIfAbsent(retry);
+  uow.observe({ kind: "retry-created", namespace: state.namespace, node: state.node_name });
   await ctx.joins.settleMember(uow, graph, state, "superseded");
   await ctx.joins.addMembers(uow, graph, [retry], "pending");
   uow.wake(retry);
@@ -46,4 +51,21 @@ export async function requeue(uow: UnitOfWork, state: State, at: number): Promis
   );
   if (moved) uow.wake({ ...state, status: "CREATED", enqueue_after: at });
   return moved;
+}
+
+/** The observer's event for a claimed state that left QUEUED for `status`. */
+export function reportedEvent(
+  state: State,
+  status: StateStatus,
+  now: number,
+  leaseExpired = false,
+): EngineEvent {
+  return {
+    kind: "state-reported",
+    namespace: state.namespace,
+    node: state.node_name,
+    status,
+    heldMs: state.claimed_at === null ? null : now - state.claimed_at,
+    leaseExpired,
+  };
 }

@@ -33,6 +33,7 @@ import { Dispatcher } from "./dispatch/dispatcher.js";
 import { GraphCache } from "./graph-cache.js";
 import { systemIds } from "./ids.js";
 import { JoinEngine } from "./join-engine.js";
+import { type EngineObserver, NO_OBSERVER } from "./observer.js";
 import {
   type CronTriggerStatus,
   getGraph,
@@ -42,6 +43,7 @@ import {
 } from "./queries/graphs.js";
 import { getNodeDetails } from "./queries/node-details.js";
 import { listNamespaces, listNodes } from "./queries/nodes.js";
+import { getQueueSnapshot, type QueueSnapshot } from "./queries/queues.js";
 import { getRunGraph, type RunGraph } from "./queries/run-graph.js";
 import {
   getRun,
@@ -64,6 +66,8 @@ export interface EngineOptions extends EngineLimits {
   readonly random?: () => number;
   /** Where new ids come from. @defaultValue ObjectIds and UUIDv4s */
   readonly ids?: IdSource;
+  /** Told what the engine did, for metrics. @defaultValue an observer that ignores everything */
+  readonly observer?: EngineObserver;
 }
 
 export class Engine {
@@ -79,12 +83,14 @@ export class Engine {
     this.#store = store;
     this.dispatcher = new Dispatcher(clock, store.wakeups);
     const joins = new JoinEngine(ids, logger);
+    const observer = options.observer ?? NO_OBSERVER;
     const units = new UnitOfWorkRunner({
       store,
       clock,
       dispatcher: this.dispatcher,
       settler: joins,
       logger,
+      observer,
     });
     this.#ctx = {
       clock,
@@ -96,6 +102,7 @@ export class Engine {
       dispatcher: this.dispatcher,
       joins,
       limits: { leaseMs: options.leaseMs, maxFanout: options.maxFanout },
+      observer,
       serializedTransactions: store.capabilities.serializedTransactions,
       write: (fn) => units.run(fn),
       transaction: (fn) => store.transaction(fn),
@@ -243,6 +250,12 @@ export class Engine {
     return manualRetry(this.#ctx, namespace, stateId, fanoutId);
   }
 
+  // ---- metrics
+  /** Runnable states per namespace and node, read now. */
+  queueSnapshot(): Promise<QueueSnapshot> {
+    return getQueueSnapshot(this.#ctx);
+  }
+
   // ---- background work
   /** Sends up to `limit` expired claims through the retry policy; returns how many. */
   reapExpiredLeases(limit?: number): Promise<number> {
@@ -267,6 +280,7 @@ export class Engine {
 }
 
 export type { EnqueueRequest, GraphUpsert, NodeRegistrationInput, Report, ReportResult };
+export type { QueueSnapshot };
 export type { CronTriggerStatus, GraphView, RunGraph, RunSummary, RunView, TriggerInput };
 export type { CancelResult, DeleteGraphResult, RetryFailedResult };
 export type { RunFilter, RunPageCursor, StateFilter };

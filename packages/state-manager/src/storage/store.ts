@@ -83,6 +83,14 @@ export interface StateSummary {
   readonly retry_count: number;
 }
 
+/** Runnable states of one node: how many, and since when the oldest has been runnable. */
+export interface QueueStats {
+  readonly namespace: string;
+  readonly node_name: string;
+  readonly depth: number;
+  readonly oldest_runnable_at: number;
+}
+
 /** Fields a status transition may change besides `status` and `updated_at`. */
 export type StatePatch = Partial<
   Pick<
@@ -222,6 +230,8 @@ export interface StoreTx {
   getStates(ids: readonly string[]): Promise<State[]>;
   /** Claims up to `limit` runnable states, oldest `enqueue_after` first. */
   claimStates(request: ClaimRequest): Promise<State[]>;
+  /** Runnable (CREATED, due by `now`) states per namespace and node, at most `limit` groups. */
+  countRunnableStates(now: number, limit: number): Promise<QueueStats[]>;
   /** Earliest `enqueue_after` among CREATED states of these nodes, if any. */
   nextRunnableAt(namespace: string, nodeNames: readonly string[]): Promise<number | undefined>;
   /**

@@ -62,6 +62,13 @@ export function fireCron(
       error = `${err.code}: ${err.message}`;
     }
     await uow.tx.recordCronFireOutcome(claim, runId, error);
+    uow.observe({
+      kind: "cron-fired",
+      namespace: trigger.namespace,
+      graph: trigger.graph_name,
+      catchUp: plan.catchUp,
+      failed: error !== null,
+    });
     const fire: CronFire = { ...claim, run_id: runId, error };
     const log = ctx.log.child({
       namespace: trigger.namespace,

@@ -76,5 +76,11 @@ export async function startRun(
   });
   await tx.insertStates([state]);
   uow.wake(state);
+  uow.observe({
+    kind: "run-started",
+    namespace,
+    graph: graphName,
+    origin: input.origin ?? "api",
+  });
   return { run_id: runId };
 }

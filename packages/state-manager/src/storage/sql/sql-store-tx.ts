@@ -22,6 +22,7 @@ import type {
   ClaimRequest,
   CronFireClaim,
   CronFireKey,
+  QueueStats,
   RunFilter,
   RunPageCursor,
   RunStateCounts,
@@ -197,6 +198,9 @@ export class SqlStoreTx implements StoreTx {
   }
   claimStates(request: ClaimRequest): Promise<State[]> {
     return this.#dialect.claimStates(this.#db, request);
+  }
+  countRunnableStates(now: number, limit: number): Promise<QueueStats[]> {
+    return states.countRunnableStates(this.#db, now, limit);
   }
   nextRunnableAt(namespace: string, nodeNames: readonly string[]): Promise<number | undefined> {
     return states.nextRunnableAt(this.#db, namespace, nodeNames);
