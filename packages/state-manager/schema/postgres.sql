@@ -162,6 +162,7 @@ CREATE TABLE states (
   created_at bigint NOT NULL,
   updated_at bigint NOT NULL,
   join_heads text NOT NULL DEFAULT '{}'::text,
+  error_stack text,
   CONSTRAINT states_id_key UNIQUE (id),
   CONSTRAINT states_pkey PRIMARY KEY (seq)
 );

@@ -115,7 +115,7 @@ CREATE TABLE states (
   claimed_by TEXT,
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL
-, join_heads TEXT NOT NULL DEFAULT '{}');
+, join_heads TEXT NOT NULL DEFAULT '{}', error_stack TEXT);
 
 CREATE INDEX cron_fires_by_run ON cron_fires (run_id) WHERE run_id IS NOT NULL;
 

@@ -9,6 +9,7 @@ import { decodeKey, generateKey } from "./engine/secrets-cipher.js";
 
 export type Mode = "development" | "production";
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+export type LogFormat = "pretty" | "json";
 
 export type DatabaseConfig =
   | { readonly kind: "sqlite"; readonly path: string; readonly url: string }
@@ -34,6 +35,8 @@ export interface Config {
   readonly secretsEncryptionKey: string;
   /** @defaultValue "info" */
   readonly logLevel: LogLevel;
+  /** One readable line per event, or JSON lines. @defaultValue "pretty" in development, "json" in production */
+  readonly logFormat: LogFormat;
   /** Lease of a claimed state without heartbeat. @defaultValue 600000 (10 minutes) */
   readonly leaseMs: number;
   /** How often expired leases are looked for. @defaultValue 1000 */
@@ -194,6 +197,12 @@ export function loadConfig(
   }
 
   const logLevel = parseLogLevel(flags["log-level"] ?? get("LOG_LEVEL"), problems);
+  const logFormatRaw = (
+    get("LOG_FORMAT") ?? (mode === "production" ? "json" : "pretty")
+  ).toLowerCase();
+  let logFormat: LogFormat = mode === "production" ? "json" : "pretty";
+  if (logFormatRaw === "pretty" || logFormatRaw === "json") logFormat = logFormatRaw;
+  else problems.push(`LOG_FORMAT must be "pretty" or "json", got "${logFormatRaw}"`);
   const corsOrigins = (get("CORS_ORIGINS") ?? "")
     .split(",")
     .map((o) => o.trim())
@@ -213,6 +222,7 @@ export function loadConfig(
     apiKey: apiKey ?? "",
     secretsEncryptionKey: secretsEncryptionKey ?? "",
     logLevel,
+    logFormat,
     leaseMs: int(
       "STATE_LEASE_MS",
       get("STATE_LEASE_MS"),

@@ -1,5 +1,5 @@
 -- 0004_cron (postgres). Cron triggers that fire: one schedule row per trigger of a live graph and
--- one row per fired instant. Forward-only.
+-- one row per fired instant; and the stack trace of a failed attempt. Forward-only.
 
 -- A graph's cron triggers, kept equal to its current version's `triggers` by every upsert and
 -- emptied by a delete. `since` is when the trigger was added: the schedule starts there (an
@@ -42,3 +42,7 @@ SELECT g.namespace, g.name, t.value -> 'value' ->> 'expression',
   CROSS JOIN LATERAL jsonb_array_elements(v.triggers::jsonb) AS t(value)
  WHERE g.deleted_at IS NULL AND t.value -> 'value' ->> 'expression' IS NOT NULL
 ON CONFLICT DO NOTHING;
+
+-- The stack trace a runtime sent with an `errored` report (E10 `stack`, at most 8 KiB), shown in
+-- state details and GET /runs/{id}/states beside `error`.
+ALTER TABLE states ADD COLUMN error_stack TEXT;

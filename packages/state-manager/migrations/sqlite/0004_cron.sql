@@ -1,5 +1,5 @@
 -- 0004_cron (sqlite). Cron triggers that fire: one schedule row per trigger of a live graph and
--- one row per fired instant. Forward-only.
+-- one row per fired instant; and the stack trace of a failed attempt. Forward-only.
 
 -- A graph's cron triggers, kept equal to its current version's `triggers` by every upsert and
 -- emptied by a delete. `since` is when the trigger was added: the schedule starts there (an
@@ -41,3 +41,7 @@ SELECT g.namespace, g.name, json_extract(t.value, '$.value.expression'),
   JOIN graph_versions v ON v.namespace = g.namespace AND v.name = g.name AND v.version = g.current_version,
        json_each(v.triggers) t
  WHERE g.deleted_at IS NULL AND json_extract(t.value, '$.value.expression') IS NOT NULL;
+
+-- The stack trace a runtime sent with an `errored` report (E10 `stack`, at most 8 KiB), shown in
+-- state details and GET /runs/{id}/states beside `error`.
+ALTER TABLE states ADD COLUMN error_stack TEXT;

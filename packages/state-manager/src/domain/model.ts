@@ -107,6 +107,8 @@ export interface State {
   outputs: Record<string, unknown>;
   data: Record<string, unknown>;
   error: string | null;
+  /** The stack trace the runtime sent with its `errored` report, if any (bounded). */
+  error_stack: string | null;
   parents: Parents;
   direct_parent: string | null;
   does_unites: boolean;

@@ -7,6 +7,14 @@ import type { EngineContext } from "./context.js";
 import type { EngineEvent } from "./observer.js";
 import type { UnitOfWork } from "./unit-of-work.js";
 
+/** Why an attempt failed: the runtime's error (and stack), or its lease running out. */
+export interface AttemptFailure {
+  readonly error: string;
+  /** Already bounded (domain/report.ts boundErrorStack). */
+  readonly stack?: string | null;
+  readonly leaseExpired?: boolean;
+}
+
 /**
  * A failed attempt goes through the pinned version's retry policy: a new attempt after the
  * policy's delay while retries are left (the state becomes RETRY_CREATED), else ERRORED.
@@ -16,14 +24,15 @@ export async function failAttempt(
   ctx: EngineContext,
   uow: UnitOfWork,
   state: State,
-  error: string,
-  leaseExpired = false,
+  failure: AttemptFailure,
 ): Promise<boolean> {
+  const { error, stack = null, leaseExpired = false } = failure;
   const { tx, now } = uow;
   const graph = await ctx.graphs.load(tx, state);
   const retry = planRetry(state, graph.version.retry_policy, now, ctx.random, ctx.ids);
   const to = retry ? "RETRY_CREATED" : "ERRORED";
-  if (!(await tx.transitionState(state.id, "QUEUED", to, { error, lease_expires_at: null }, now))) {
+  const patch = { error, error_stack: stack, lease_expires_at: null };
+  if (!(await tx.transitionState(state.id, "QUEUED", to, patch, now))) {
     throw new StateNotQueuedError(state.id, "changed concurrently");
   }
   uow.observe(reportedEvent(state, to, now, leaseExpired));

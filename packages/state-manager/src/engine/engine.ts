@@ -234,8 +234,13 @@ export class Engine {
   ): Promise<void> {
     return executed(this.#ctx, namespace, stateId, outputs);
   }
-  errored(namespace: string, stateId: string, error: string): Promise<{ retryCreated: boolean }> {
-    return errored(this.#ctx, namespace, stateId, error);
+  errored(
+    namespace: string,
+    stateId: string,
+    error: string,
+    stack?: string,
+  ): Promise<{ retryCreated: boolean }> {
+    return errored(this.#ctx, namespace, stateId, error, stack);
   }
   reportMany(namespace: string, reports: readonly Report[]): Promise<ReportResult[]> {
     return reportMany(this.#ctx, namespace, reports);

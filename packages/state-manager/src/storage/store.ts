@@ -98,6 +98,7 @@ export type StatePatch = Partial<
     | "outputs"
     | "data"
     | "error"
+    | "error_stack"
     | "enqueue_after"
     | "claimed_at"
     | "lease_expires_at"

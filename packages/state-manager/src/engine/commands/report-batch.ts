@@ -13,7 +13,10 @@ export type Report =
       readonly state_id: string;
       readonly executed: { readonly outputs: readonly Record<string, unknown>[] };
     }
-  | { readonly state_id: string; readonly errored: { readonly error: string } };
+  | {
+      readonly state_id: string;
+      readonly errored: { readonly error: string; readonly stack?: string | undefined };
+    };
 
 export type ReportResult =
   | { readonly state_id: string; readonly status: "EXECUTED" }
@@ -37,6 +40,7 @@ export function reportMany(
           namespace,
           report.state_id,
           report.errored.error,
+          report.errored.stack,
         );
         return { state_id: report.state_id, status: "ERRORED", retry_created: retryCreated };
       } catch (err) {

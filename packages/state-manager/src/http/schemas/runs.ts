@@ -102,6 +102,10 @@ export const stateDetailsResponse = z.object({
   inputs: z.record(z.string(), z.string()),
   outputs: jsonObject,
   error: z.string().nullable(),
+  error_stack: z
+    .string()
+    .nullable()
+    .describe("the stack trace the runtime sent with its errored report (first 8 KiB)"),
   parents: z
     .record(z.string(), z.string())
     .describe("identifier → state id of every ancestor, the direct parent last"),
@@ -128,6 +132,7 @@ export function stateDetailsJson(s: State): z.output<typeof stateDetailsResponse
     inputs: s.inputs,
     outputs: s.outputs,
     error: s.error,
+    error_stack: s.error_stack,
     parents: Object.fromEntries(s.parents),
     created_at: iso(s.created_at),
     updated_at: iso(s.updated_at),
@@ -304,6 +309,10 @@ export const stateViewResponse = z.object({
   inputs: z.record(z.string(), z.string()),
   outputs: jsonObject,
   error: z.string().nullable(),
+  error_stack: z
+    .string()
+    .nullable()
+    .describe("the stack trace the runtime sent with its errored report (first 8 KiB)"),
   data: jsonObject,
   parents: z.record(z.string(), z.string()),
   direct_parent: z.string().nullable(),
@@ -326,6 +335,7 @@ export function stateViewJson(s: State): z.output<typeof stateViewResponse> {
     inputs: s.inputs,
     outputs: s.outputs,
     error: s.error,
+    error_stack: s.error_stack,
     data: s.data,
     parents: Object.fromEntries(s.parents),
     direct_parent: s.direct_parent,

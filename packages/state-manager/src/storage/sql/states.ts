@@ -13,6 +13,7 @@ const PATCHABLE = new Set<string>([
   "outputs",
   "data",
   "error",
+  "error_stack",
   "enqueue_after",
   "claimed_at",
   "lease_expires_at",
