@@ -119,7 +119,14 @@ async function measure(label, start) {
   const server = await start();
   const rows = [];
   try {
-    // Delay and throughput with one subscriber.
+    // Warm up (JIT, database files), then without subscribers, then with one.
+    const nsWarm = "ev-warm";
+    await setUp(server.url, nsWarm);
+    await drive(server.url, nsWarm, Math.ceil(RUNS / 4));
+    const ns0 = "ev-none";
+    await setUp(server.url, ns0);
+    const rateNone = await drive(server.url, ns0, RUNS);
+
     const delays = [];
     const ns1 = "ev-one";
     await setUp(server.url, ns1);
@@ -127,11 +134,6 @@ async function measure(label, start) {
     const rateOne = await drive(server.url, ns1, RUNS);
     await sleep(500);
     one.close();
-
-    // Without subscribers.
-    const ns0 = "ev-none";
-    await setUp(server.url, ns0);
-    const rateNone = await drive(server.url, ns0, RUNS);
 
     // 500 subscribers, idle.
     const nsMany = "ev-many";
