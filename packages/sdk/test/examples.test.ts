@@ -46,16 +46,19 @@ describe("examples", () => {
     );
   });
 
-  it("run-control fails a run, retries what failed, and cancels another run", async () => {
-    const stdout = await runExample("run-control");
+  it("retry-failed fails a run, then retries what failed and the run succeeds", async () => {
+    const stdout = await runExample("retry-failed");
     expect(stdout).toMatch(
       /Run [0-9a-f-]+: FAILED\n {2}charge \(Charge\) failed: payment provider unavailable\n/,
     );
-    expect(stdout).toContain("Retried 1 failed state(s)");
     expect(stdout).toMatch(/Retried 1 failed state\(s\)\nRun [0-9a-f-]+: SUCCESS/);
+  });
+
+  it("cancel-run cancels a run while its node works, and the node's signal is aborted", async () => {
+    const stdout = await runExample("cancel-run");
     expect(stdout).toMatch(/Cancelled run [0-9a-f-]+ \(1 state\(s\) cancelled\)/);
     expect(stdout).toMatch(
-      /Run [0-9a-f-]+: CANCELLED\n {2}Charge stopped: The run of state [0-9a-f]+ was cancelled/,
+      /Run [0-9a-f-]+: CANCELLED\n {2}Report stopped: The run of state [0-9a-f]+ was cancelled/,
     );
   });
 });

@@ -35,7 +35,8 @@ export async function setup(project: TestProject): Promise<void> {
       "packages/test-utils",
       "examples/quickstart",
       "examples/fanout-unite",
-      "examples/run-control",
+      "examples/retry-failed",
+      "examples/cancel-run",
     ],
     { cwd: repoRoot, timeout: 180_000 },
   );

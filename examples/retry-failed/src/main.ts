@@ -1,7 +1,7 @@
-// Run control from the SDK: a run whose node fails, retry what failed, cancel another run.
+// Recover a failed run from the SDK: a run whose node fails, then retry what failed.
 //
 //   npm start                      # at the repository root: the state manager on :8000
-//   npm start -w @exosphere/example-run-control
+//   npm start -w @exosphere/example-retry-failed
 //
 // EXOSPHERE_STATE_MANAGER_URI (default http://localhost:8000) and EXOSPHERE_API_KEY (default
 // exosphere@123) select the state manager.
@@ -11,29 +11,12 @@ import { z } from "zod";
 
 // The payment provider is down for the first call, as if a dependency had a bad minute.
 let outagesLeft = 1;
-// Resolved once a slow charge saw its signal aborted, with the reason.
-let reportAbort: (reason: unknown) => void = () => undefined;
-const aborted = new Promise<unknown>((resolve) => {
-  reportAbort = resolve;
-});
 
 class Charge extends BaseNode.define({
   inputs: z.object({ order: z.string() }),
   outputs: z.object({ receipt: z.string() }),
 }) {
   async execute() {
-    if (this.inputs.order.startsWith("slow")) {
-      // Long work that listens to its signal: cancelling the run aborts it.
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 60_000);
-        this.signal.addEventListener("abort", () => {
-          clearTimeout(timer);
-          reportAbort(this.signal.reason);
-          resolve();
-        });
-      });
-      return { receipt: "never reported" };
-    }
     if (outagesLeft > 0) {
       outagesLeft -= 1;
       throw new Error("payment provider unavailable");
@@ -42,22 +25,14 @@ class Charge extends BaseNode.define({
   }
 }
 
-const namespace = "RunControlExample";
+const namespace = "RetryFailedExample";
 const graphName = "checkout";
 const connection = {
   stateManagerUri: process.env.EXOSPHERE_STATE_MANAGER_URI ?? "http://localhost:8000",
   key: process.env.EXOSPHERE_API_KEY ?? "exosphere@123",
 };
 
-// The runtime learns that a run was cancelled from its next heartbeat, sent at about a third of
-// the lease: a short lease makes the abort quick (the default lease is 10 minutes).
-const runtime = new Runtime({
-  namespace,
-  name: "Payments",
-  nodes: [Charge],
-  leaseMs: 3_000,
-  ...connection,
-});
+const runtime = new Runtime({ namespace, name: "Payments", nodes: [Charge], ...connection });
 const running = runtime.start();
 
 try {
@@ -79,19 +54,8 @@ try {
   // 2. Retry what failed: the node runs again and the run goes on.
   const { retried } = await sm.retryFailed(failing);
   console.log(`Retried ${retried} failed state(s)`);
-  await sm.waitForRun(failing, { timeoutMs: 30_000 });
-  console.log(`Run ${failing}: ${(await sm.getRun(failing)).status}`);
-
-  // 3. Cancel a run while its node works.
-  const slow = (await sm.trigger(graphName, { inputs: { order: "slow-order-2" } })).run_id;
-  while ((await sm.getRun(slow)).status !== "RUNNING") {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  const { cancelled_states } = await sm.cancelRun(slow);
-  console.log(`Cancelled run ${slow} (${cancelled_states} state(s) cancelled)`);
-  console.log(`Run ${slow}: ${(await sm.getRun(slow)).status}`);
-  const reason = await aborted;
-  console.log(`  Charge stopped: ${reason instanceof Error ? reason.message : String(reason)}`);
+  const { status } = await sm.waitForRun(failing, { timeoutMs: 30_000 });
+  console.log(`Run ${failing}: ${status}`);
 } catch (err) {
   console.error(err instanceof Error ? err.message : err);
   process.exitCode = 1;
