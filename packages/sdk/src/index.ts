@@ -108,6 +108,7 @@ export type {
   RunState,
   RunStateList,
   RunSummary,
+  SessionResponse,
   StateDetails,
   StoreConfig,
   TriggerResponse,

@@ -1,6 +1,4 @@
-import { randomUUID } from "node:crypto";
-
-import { resolveConnection } from "./config.js";
+import { resolveConnection, resolveSessionConnection } from "./config.js";
 import { ConfigurationError, ErrorCode, ExosphereError, GraphValidationError } from "./errors.js";
 import { type GraphBuilder, isGraphBuilder } from "./graph-builder.js";
 import { type GraphDefinition, parseGraphDefinition } from "./graph-models.js";
@@ -23,6 +21,7 @@ import type {
   RunsPage,
   RunState,
   RunStateList,
+  SessionResponse,
   StateDetails,
   TriggerResponse,
   UpsertGraphRequest,
@@ -45,6 +44,12 @@ export interface StateManagerOptions {
   stateManagerUri?: string;
   /** API key (`x-api-key`). @defaultValue `EXOSPHERE_API_KEY` */
   key?: string;
+  /**
+   * Authenticate with the browser's session cookie instead of a key: no `x-api-key` is sent and
+   * requests carry `credentials: "include"`; `key` and `EXOSPHERE_API_KEY` are ignored. Sign in
+   * with {@link StateManager.signIn}. @defaultValue false
+   */
+  useSessionCookie?: boolean;
   /** @defaultValue {@link createConsoleLogger}() */
   logger?: Logger;
   /** Timeout of each HTTP request, ms. @defaultValue 30000 */
@@ -293,7 +298,9 @@ export class StateManager {
       );
     }
     this.namespace = options.namespace;
-    const connection = resolveConnection(options);
+    const connection = options.useSessionCookie
+      ? resolveSessionConnection(options)
+      : resolveConnection(options);
     this.#logger = options.logger ?? createConsoleLogger();
     this.#http = new HttpClient(
       connection,
@@ -573,6 +580,36 @@ export class StateManager {
   }
 
   /**
+   * Exchange the API key for a session cookie (`POST /v0/auth/session`): in a browser, the
+   * HttpOnly cookie then authenticates this client (with `useSessionCookie`) and `EventSource`
+   * streams. A wrong key rejects with a {@link StateManagerError} (401 `UNAUTHORIZED`).
+   *
+   * @param apiKey - the server's `STATE_MANAGER_SECRET`.
+   * @example
+   * ```ts
+   * const sm = new StateManager({ namespace: "MyProject", stateManagerUri: location.origin, useSessionCookie: true });
+   * const { expires_at } = await sm.signIn(apiKeyFromForm);
+   * ```
+   */
+  async signIn(apiKey: string): Promise<SessionResponse> {
+    checkName(apiKey, "apiKey");
+    return this.#http.request<SessionResponse>("POST", "/v0/auth/session", { api_key: apiKey });
+  }
+
+  /**
+   * End the session of the browser's cookie on every replica and clear the cookie
+   * (`POST /v0/auth/logout`).
+   *
+   * @example
+   * ```ts
+   * await sm.signOut();
+   * ```
+   */
+  async signOut(): Promise<void> {
+    await this.#http.request<unknown>("POST", "/v0/auth/logout", {});
+  }
+
+  /**
    * One run: status, origin, pinned graph version, counts of its states by status, and times.
    * An unknown run rejects with a {@link StateManagerError} (404 `RUN_NOT_FOUND`).
    *
@@ -757,7 +794,7 @@ export class StateManager {
    */
   async retryState(stateId: string, options: RetryStateOptions = {}): Promise<ManualRetryResponse> {
     checkName(stateId, "stateId");
-    const body: ManualRetryRequest = { fanout_id: options.fanoutId ?? randomUUID() };
+    const body: ManualRetryRequest = { fanout_id: options.fanoutId ?? crypto.randomUUID() };
     checkName(body.fanout_id, "fanoutId");
     return this.#http.request<ManualRetryResponse>(
       "POST",

@@ -698,3 +698,17 @@ export interface ErrorBody {
   /** Facts about the error for programs (e.g. `active_runs` of `GRAPH_HAS_ACTIVE_RUNS`). */
   context?: Record<string, unknown>;
 }
+
+/**
+ * Answer of `POST /v0/auth/session`: the session cookie is set; it expires then.
+ *
+ * @example
+ * ```ts
+ * const { expires_at }: SessionResponse = await sm.signIn(apiKey);
+ * ```
+ * @public
+ */
+export interface SessionResponse {
+  /** ISO-8601 UTC. */
+  expires_at: string;
+}
