@@ -1,7 +1,8 @@
 /**
  * Snapshots of a run while it goes on, for `run watch`. {@link RunProgressSource} hides where
- * they come from: {@link PollingRunProgressSource} polls the run and its states; a source over
- * the event stream (`GET .../runs/{run_id}/events`) can replace it without touching the view.
+ * they come from: {@link EventRunProgressSource} follows the run's event stream
+ * (`GET .../runs/{run_id}/events`); {@link PollingRunProgressSource} polls the run and its
+ * states, for a state manager without live events (the original one).
  */
 import type { Run, RunState, StateManager, StateStatus } from "exospherehost";
 
@@ -97,4 +98,56 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
     }
     signal?.addEventListener("abort", done, { once: true });
   });
+}
+
+/**
+ * Follows the run's event stream: per-node counts from its state events (the stream replays the
+ * run from its start, so they are exact), the run itself read again at most every `throttleMs`
+ * while events arrive. A snapshot at most every `throttleMs`, and one at the end.
+ */
+export class EventRunProgressSource implements RunProgressSource {
+  readonly #client: StateManager;
+  readonly #throttleMs: number;
+
+  constructor(client: StateManager, throttleMs = 200) {
+    this.#client = client;
+    this.#throttleMs = throttleMs;
+  }
+
+  async *watch(runId: string, signal?: AbortSignal): AsyncGenerator<RunProgress, void, undefined> {
+    const states = new Map<string, RunState>();
+    let run = await this.#client.getRun(runId);
+    let shownAt = 0;
+    const snapshot = (): RunProgress => ({ run, nodes: countByNode([...states.values()]) });
+    for await (const event of this.#client.watchRun(runId, signal ? { signal } : {})) {
+      if (event.type === "reset") {
+        // The log lost the start of the run: read its states instead.
+        states.clear();
+        for await (const state of this.#client.iterateRunStates(runId)) {
+          states.set(state.state_id, state);
+        }
+        continue;
+      }
+      if (event.type === "state" && event.state_id !== undefined) {
+        const known = states.get(event.state_id);
+        states.set(event.state_id, {
+          ...(known ?? ({} as RunState)),
+          state_id: event.state_id,
+          identifier: event.identifier ?? known?.identifier ?? "",
+          node_name: event.node_name ?? known?.node_name ?? "",
+          status: event.status as StateStatus,
+        });
+      }
+      if (Date.now() - shownAt >= this.#throttleMs) {
+        run = await this.#client.getRun(runId);
+        shownAt = Date.now();
+        yield snapshot();
+      }
+    }
+    if (isAborted(signal)) {
+      return;
+    }
+    run = await this.#client.getRun(runId);
+    yield snapshot();
+  }
 }

@@ -152,6 +152,16 @@ describe("run commands", () => {
       );
     });
 
+    it("with --poll follows the run by polling, to the same end", async () => {
+      const { namespace } = await setUp("watch-poll");
+      const runId = await trigger(namespace, "W-3");
+      const { code, stdout } = await cli(["run", "watch", runId, "-n", namespace, "--poll"]);
+      expect(code).toBe(0);
+      expect(stdout).toMatch(
+        /\ncharge\s+Charge\s+0\s+1\s+0\s+0\s+0\nnotify\s+Notify\s+0\s+1\s+0\s+0\s+0\n$/,
+      );
+    });
+
     it("exits 1 when the run ends FAILED, and prints JSON lines with --json", async () => {
       const { namespace } = await setUp("watch-failed");
       failuresLeft.set("W-2", 1);

@@ -36,6 +36,12 @@ export {
 } from "./protocol/enums.js";
 export type * from "./protocol/wire.js";
 export {
+  isFinalRunEvent,
+  type ResetEvent,
+  type RunEvent,
+  type WatchRunOptions,
+} from "./run-events.js";
+export {
   type DeleteGraphOptions,
   type IterateRunsOptions,
   type IterateRunStatesOptions,

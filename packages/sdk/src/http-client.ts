@@ -39,6 +39,50 @@ export class HttpClient {
     return this.#connection;
   }
 
+  /**
+   * Opens a streaming GET (`text/event-stream`): the response with its body unread. Transport
+   * failures are {@link StateManagerConnectionError}s; the caller reads or cancels the body.
+   */
+  async openStream(
+    path: string,
+    headers: Record<string, string>,
+    signal: AbortSignal | undefined,
+  ): Promise<Response> {
+    const url = `${this.#connection.uri}${path}`;
+    try {
+      return await fetch(url, {
+        headers: {
+          accept: "text/event-stream",
+          ...(this.#connection.key === undefined ? {} : { "x-api-key": this.#connection.key }),
+          ...headers,
+        },
+        ...(signal && { signal }),
+        ...(this.#connection.key === undefined ? { credentials: "include" as const } : {}),
+      });
+    } catch (err) {
+      if (signal?.aborted) {
+        throw signal.reason instanceof Error ? signal.reason : new Error("aborted", { cause: err });
+      }
+      throw new StateManagerConnectionError({
+        method: "GET",
+        path,
+        url,
+        timedOut: false,
+        cause: err,
+      });
+    }
+  }
+
+  /** The {@link StateManagerError} a non-2xx answer stands for (its body already read). */
+  errorOf(status: number, text: string, method: string, path: string): unknown {
+    try {
+      parseAnswer(status, text, method, path);
+    } catch (err) {
+      return err;
+    }
+    return new Error(`${method} ${path} answered ${status}`);
+  }
+
   async request<T>(
     method: "GET" | "POST" | "PUT" | "DELETE",
     path: string,

@@ -114,6 +114,12 @@ export type {
   TriggerResponse,
   Unites,
 } from "./protocol/wire.js";
+export {
+  isFinalRunEvent,
+  type ResetEvent,
+  type RunEvent,
+  type WatchRunOptions,
+} from "./run-events.js";
 export type { RunStore } from "./run-store.js";
 export { Runtime } from "./runtime.js";
 export type { RuntimeOptions } from "./runtime-options.js";

@@ -26,6 +26,13 @@ import type {
   TriggerResponse,
   UpsertGraphRequest,
 } from "./protocol/wire.js";
+import {
+  isFinalRunEvent,
+  type ResetEvent,
+  type RunEvent,
+  watchRunEvents,
+  type WatchRunOptions,
+} from "./run-events.js";
 import { sleep } from "./timing.js";
 
 /**
@@ -118,7 +125,8 @@ export interface WaitForRunOptions {
  */
 export interface RunResult {
   runId: string;
-  status: "SUCCESS" | "FAILED";
+  /** How the run ended (`CANCELLED` only on a state manager with run control). */
+  status: "SUCCESS" | "FAILED" | "CANCELLED";
   graph: RunGraph;
 }
 
@@ -464,7 +472,21 @@ export class StateManager {
    * for (const run of runs) console.log(run.run_id, run.status);
    * ```
    */
-  async listRuns(page = 1, size = 20): Promise<RunsPage> {
+  listRuns(page?: number, size?: number): Promise<RunsPage>;
+  /**
+   * Runs newest first, filtered and paged by cursor: the same as {@link StateManager.queryRuns}.
+   *
+   * @example
+   * ```ts
+   * const { runs, next_cursor } = await sm.listRuns({ graphName: "my-workflow", status: "FAILED" });
+   * ```
+   */
+  listRuns(query: RunQuery): Promise<RunList>;
+  async listRuns(pageOrQuery: number | RunQuery = 1, size = 20): Promise<RunsPage | RunList> {
+    if (typeof pageOrQuery === "object") {
+      return this.queryRuns(pageOrQuery);
+    }
+    const page = pageOrQuery;
     if (!Number.isInteger(page) || page < 1 || !Number.isInteger(size) || size < 1) {
       throw new ConfigurationError(
         ErrorCode.INVALID_OPTION,
@@ -709,6 +731,40 @@ export class StateManager {
   }
 
   /**
+   * A page of a run's states: the same as {@link StateManager.listRunStates}.
+   *
+   * @example
+   * ```ts
+   * const { states } = await sm.listStates(runId, { status: "ERRORED" });
+   * ```
+   */
+  listStates(runId: string, query: RunStateQuery = {}): Promise<RunStateList> {
+    return this.listRunStates(runId, query);
+  }
+
+  /**
+   * A run's events as they happen: an async iterator over the run's event log, from its first
+   * event (or after `options.after`) until the run event that ended it (a run that a retry
+   * reopened goes on past its earlier end), reconnecting and resuming by
+   * itself when the stream drops. End it early with `options.signal` or `break`.
+   *
+   * @param runId - the run to watch.
+   * @example
+   * ```ts
+   * for await (const event of sm.watchRun(runId)) {
+   *   if (event.type === "state") console.log(event.identifier, event.status);
+   *   if (event.type === "run") console.log("run", event.status, event.counts);
+   * }
+   * ```
+   */
+  watchRun(runId: string, options: WatchRunOptions = {}): AsyncGenerator<RunEvent | ResetEvent> {
+    return watchRunEvents(this.#http, runId, options, async () => {
+      const run = await this.getRun(runId);
+      return run.status === "SUCCESS" || run.status === "FAILED" || run.status === "CANCELLED";
+    });
+  }
+
+  /**
    * Every state of a run matching the filters, in creation order, fetched page by page.
    *
    * @param runId - the run.
@@ -804,8 +860,9 @@ export class StateManager {
   }
 
   /**
-   * Poll a run until none of its states is `CREATED`, `QUEUED` or `EXECUTED`, and report how it
-   * ended. Transient failures (state manager restarting) are retried until the timeout. A run with
+   * Wait until a run has ended, and report how: on this project's state manager by following
+   * the run's event stream ({@link StateManager.watchRun}), on the original one by polling until
+   * none of its states is `CREATED`, `QUEUED` or `EXECUTED`. Transient failures (state manager restarting) are retried until the timeout. A run with
    * retries scheduled far in the future counts as unfinished. A run the state manager does not
    * know rejects at once with a {@link StateManagerError} (404 `RUN_NOT_FOUND`).
    *
@@ -822,16 +879,23 @@ export class StateManager {
     const timeoutMs = positive(options.timeoutMs, "timeoutMs") ?? 60_000;
     const pollIntervalMs = positive(options.pollIntervalMs, "pollIntervalMs") ?? 250;
     const deadline = Date.now() + timeoutMs;
-    let lastSummary: string;
-    // The run graph of an unknown run is empty, which looks like a run not started yet: ask
-    // for the run itself once, so a wrong id fails at once instead of at the timeout.
-    let isKnown = false;
+    // A wrong id fails at once; a state manager with live events is watched, not polled.
+    let hasEvents: boolean;
     for (;;) {
       try {
-        if (!isKnown) {
-          await this.#checkRunExists(runId);
-          isKnown = true;
-        }
+        hasEvents = await this.#checkRunExists(runId);
+        break;
+      } catch (err) {
+        if (!isTransientError(err) || Date.now() >= deadline) throw err;
+        await sleep(Math.min(pollIntervalMs, Math.max(0, deadline - Date.now())));
+      }
+    }
+    if (hasEvents) {
+      return this.#watchUntilFinished(runId, timeoutMs, deadline);
+    }
+    let lastSummary: string;
+    for (;;) {
+      try {
         const graph = await this.getRunGraph(runId);
         if (
           graph.nodes.length > 0 &&
@@ -857,17 +921,53 @@ export class StateManager {
     }
   }
 
+  /** Follows the run's event stream to its final event, then reads how it ended. */
+  async #watchUntilFinished(
+    runId: string,
+    timeoutMs: number,
+    deadline: number,
+  ): Promise<RunResult> {
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), Math.max(0, deadline - Date.now()));
+    let last: RunEvent | undefined;
+    let lastRunEvent: RunEvent | undefined;
+    try {
+      for await (const event of this.watchRun(runId, { signal: timeout.signal })) {
+        if (event.type === "reset") continue;
+        last = event;
+        if (event.type === "run") lastRunEvent = event;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    if (timeout.signal.aborted) {
+      throw new ExosphereError(
+        ErrorCode.RUN_WAIT_TIMEOUT,
+        `Run ${runId} did not finish within ${timeoutMs} ms (last event: ${last ? `${last.type} ${last.status}` : "none"}).`,
+      );
+    }
+    // The stream ended with the run: its last run event says how (or, when the log no longer
+    // has it, the run itself).
+    const status = (
+      lastRunEvent && isFinalRunEvent(lastRunEvent)
+        ? lastRunEvent.status
+        : (await this.getRun(runId)).status
+    ) as RunResult["status"];
+    return { runId, status, graph: await this.getRunGraph(runId) };
+  }
+
   /**
-   * Rejects with the 404 when the server does not know the run. A server without the run
-   * control endpoints (the original one) answers its own 404 for the path; then there is nothing
-   * to check and the caller polls as before.
+   * Rejects with the 404 when the server does not know the run; true when the server has run
+   * control (and live events). A server without them (the original one) answers its own 404
+   * for the path; then there is nothing to check and the caller polls as before.
    */
-  async #checkRunExists(runId: string): Promise<void> {
+  async #checkRunExists(runId: string): Promise<boolean> {
     try {
       await this.getRun(runId);
+      return true;
     } catch (err) {
       if (statusOf(err) === 404 && (err as { code?: unknown }).code !== "RUN_NOT_FOUND") {
-        return;
+        return false;
       }
       throw err;
     }

@@ -154,6 +154,30 @@ for (const dialect of DIALECTS) {
       expect(events(again.frames).map((e) => e.id)).toEqual(ids);
     });
 
+    it("a run a retry reopened: its stream goes on past the earlier end, to the run's last end", async () => {
+      const ns = uniqueNs("ev-reopen");
+      await setUpGraph(api, ns, "one", ONE_TASK, oneTask(ns, { retry_policy: { max_retries: 0 } }));
+      const runId = await trigger(api, ns, "one");
+      const [s] = await claim(api, ns, ["Task"], 1);
+      await api.post(`/v0/namespace/${ns}/state/${(s as ClaimedState).state_id}/errored`, {
+        error: "boom",
+      });
+      expect(await runStatusOf(api, ns, runId)).toBe("FAILED");
+      await api.post(`/v0/namespace/${ns}/runs/${runId}/retry-failed`, {});
+      const sse = await openSse(`${t.url}/v0/namespace/${ns}/runs/${runId}/events`, KEY);
+      await sse.waitFor((f) => events(f).some((e) => e.status === "FAILED" && e.type === "run"));
+      const [again] = await claim(api, ns, ["Task"], 1);
+      await api.post(`/v0/namespace/${ns}/state/${(again as ClaimedState).state_id}/executed`, {
+        outputs: [{ x: "1" }],
+      });
+      await sse.ended;
+      expect(
+        events(sse.frames)
+          .filter((e) => e.type === "run")
+          .map((e) => e.status),
+      ).toEqual(["PENDING", "RUNNING", "FAILED", "RUNNING", "SUCCESS"]);
+    });
+
     it("a client that reconnects with Last-Event-ID gets exactly the events it missed", async () => {
       const ns = uniqueNs("ev-resume");
       await setUpGraph(api, ns, "fan", FAN, fanJoin(ns));

@@ -5,9 +5,17 @@ import { clientOf, type CommandContext, isJson } from "../../context.js";
 import { ExitCode } from "../../exit-code.js";
 import { parseOptions, positiveInt } from "../../parse.js";
 import { renderFrame, renderNodes, renderSummary } from "../../progress-view.js";
-import { PollingRunProgressSource, type RunProgress } from "../../run-progress.js";
+import {
+  EventRunProgressSource,
+  PollingRunProgressSource,
+  type RunProgress,
+  type RunProgressSource,
+} from "../../run-progress.js";
 
-const optionsSchema = z.object({ interval: positiveInt.default(500) });
+const optionsSchema = z.object({
+  interval: positiveInt.default(500),
+  poll: z.boolean().default(false),
+});
 
 /**
  * `exosphere run watch <id>`: live progress until the run ends; exit code 1 when it ends
@@ -24,10 +32,20 @@ export function registerRunWatchCommand(
       "follow a run until it ends: a progress bar and per-node counts (exit code 1 if it ends FAILED or CANCELLED)",
     )
     .argument("<run-id>", "the run's id")
-    .option("--interval <ms>", "time between two looks at the run (default: 500)")
+    .option(
+      "--interval <ms>",
+      "with --poll: time between two looks at the run; else the most often the view is redrawn (default: 500)",
+    )
+    .option(
+      "--poll",
+      "poll the run instead of following its event stream (for the original state manager)",
+    )
     .action(async (runId: string, raw: unknown, command: Command) => {
       const options = parseOptions(optionsSchema, raw);
-      const source = new PollingRunProgressSource(clientOf(context, command), options.interval);
+      const client = clientOf(context, command);
+      const source: RunProgressSource = options.poll
+        ? new PollingRunProgressSource(client, options.interval)
+        : new EventRunProgressSource(client, options.interval);
       const { output } = context;
       const json = isJson(command);
       let last: RunProgress | undefined;

@@ -132,7 +132,11 @@ export function eventsRoutes(app: ZodApp, { engine, config }: RouteDeps): void {
         endAfterRun === undefined
           ? undefined
           : (event) => {
-              if (isFinalRunEvent(event)) sink.close("the run ended");
+              if (isFinalRunEvent(event)) {
+                void isRunsLastEnd(engine, namespace, endAfterRun, event).then((last) => {
+                  if (last) sink.close("the run ended");
+                });
+              }
             },
       ),
     );
@@ -273,6 +277,21 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Whether a final run event is the one that ended the run as it stands: a retry may have
+ * reopened the run since (the log then has later run events), so an older final event in a
+ * replay does not end the stream. The run's `finished_at` is the time of its last final event.
+ */
+async function isRunsLastEnd(
+  engine: Engine,
+  namespace: string,
+  runId: string,
+  event: StoredEvent,
+): Promise<boolean> {
+  const view = await engine.getRun(namespace, runId).catch(() => undefined);
+  return view?.run.status === event.status && view.run.finished_at === event.at;
 }
 
 /** A run stream of a run that has already ended closes once its replay is done. */
