@@ -104,6 +104,8 @@ export type {
   RunGraph,
   RunGraphNode,
   RunList,
+  RunNodes,
+  GraphVersionList,
   RunsPage,
   RunState,
   RunStateList,

@@ -10,6 +10,7 @@ import type {
   DeleteGraphResponse,
   GraphList,
   GraphTemplate,
+  GraphVersionList,
   ManualRetryRequest,
   ManualRetryResponse,
   NamespaceList,
@@ -18,6 +19,7 @@ import type {
   Run,
   RunGraph,
   RunList,
+  RunNodes,
   RunsPage,
   RunState,
   RunStateList,
@@ -629,6 +631,56 @@ export class StateManager {
    */
   async signOut(): Promise<void> {
     await this.#http.request<unknown>("POST", "/v0/auth/logout", {});
+  }
+
+  /**
+   * A run's states counted per node and status: one entry per node identifier, however wide
+   * its fan-out, in the order each node's first state was created.
+   *
+   * @example
+   * ```ts
+   * const { nodes } = await sm.getRunNodes(runId);
+   * for (const n of nodes) console.log(n.identifier, n.counts.SUCCESS ?? 0, "of", n.total);
+   * ```
+   */
+  async getRunNodes(runId: string): Promise<RunNodes> {
+    checkName(runId, "runId");
+    return this.#http.request<RunNodes>("GET", `${this.#runPath(runId)}/nodes`);
+  }
+
+  /**
+   * A graph template's stored versions, newest first.
+   *
+   * @example
+   * ```ts
+   * const { versions } = await sm.listGraphVersions("my-workflow");
+   * ```
+   */
+  async listGraphVersions(graphName: string): Promise<GraphVersionList> {
+    checkName(graphName, "graphName");
+    return this.#http.request<GraphVersionList>("GET", `${this.#graphPath(graphName)}/versions`);
+  }
+
+  /**
+   * One stored version of a graph template (the same shape as {@link StateManager.getGraph}).
+   *
+   * @example
+   * ```ts
+   * const first = await sm.getGraphVersion("my-workflow", 1);
+   * ```
+   */
+  async getGraphVersion(graphName: string, version: number): Promise<GraphTemplate> {
+    checkName(graphName, "graphName");
+    if (!Number.isInteger(version) || version < 1) {
+      throw new ConfigurationError(
+        ErrorCode.INVALID_OPTION,
+        `getGraphVersion needs an integer version ≥ 1, got ${version}.`,
+      );
+    }
+    return this.#http.request<GraphTemplate>(
+      "GET",
+      `${this.#graphPath(graphName)}/versions/${version}`,
+    );
   }
 
   /**

@@ -286,6 +286,58 @@ for (const dialect of DIALECTS) {
       }, 120_000);
     });
 
+    describe("per-node counts and graph versions", () => {
+      it("counts a run's states per node, one entry however wide the fan-out", async () => {
+        const ns = uniqueNs("nodes");
+        await setUpGraph(api, ns, "fan", FAN, fanJoin(ns));
+        const runId = await trigger(api, ns, "fan");
+        const [split] = await claim(api, ns, ["Split"], 1);
+        await api.post(statePath(ns, (split as ClaimedState).state_id, "executed"), {
+          outputs: Array.from({ length: 500 }, (_, i) => ({ chunk: String(i) })),
+        });
+        const works = await claim(api, ns, ["Work"], 3);
+        await api.post(statePath(ns, (works[0] as ClaimedState).state_id, "errored"), {
+          error: "bad",
+        });
+        const res = await api.get(`/v0/namespace/${ns}/runs/${runId}/nodes`);
+        expect(res.status).toBe(200);
+        expect(res.body.run_id).toBe(runId);
+        expect(res.body.nodes).toEqual([
+          { identifier: "split", node_name: "Split", counts: { SUCCESS: 500 }, total: 500 },
+          {
+            identifier: "work",
+            node_name: "Work",
+            // The errored one was retried (the default policy): its copy waits as CREATED.
+            counts: { CREATED: 498, QUEUED: 2, RETRY_CREATED: 1 },
+            total: 501,
+          },
+        ]);
+        expect((await api.get(`/v0/namespace/${ns}/runs/nope/nodes`)).status).toBe(404);
+      });
+
+      it("lists a template's versions newest first and reads each one", async () => {
+        const ns = uniqueNs("versions");
+        await setUpGraph(api, ns, "g", ONE_TASK, oneTask(ns));
+        await upsertGraph(api, ns, "g", oneTask(ns, { retry_policy: { max_retries: 5 } }));
+        const list = await api.get(`/v0/namespace/${ns}/graph/g/versions`);
+        expect(list.status).toBe(200);
+        expect(list.body.name).toBe("g");
+        expect(list.body.versions.map((v: any) => [v.version, v.validation_status])).toEqual([
+          [2, "VALID"],
+          [1, "VALID"],
+        ]);
+        const v1 = await api.get(`/v0/namespace/${ns}/graph/g/versions/1`);
+        const v2 = await api.get(`/v0/namespace/${ns}/graph/g/versions/2`);
+        expect(v1.body.version).toBe(1);
+        expect(v2.body.retry_policy.max_retries).toBe(5);
+        expect(v1.body.retry_policy.max_retries).not.toBe(5);
+        expect(v2.body).toEqual((await api.get(`/v0/namespace/${ns}/graph/g`)).body);
+        expect((await api.get(`/v0/namespace/${ns}/graph/g/versions/3`)).status).toBe(404);
+        expect((await api.get(`/v0/namespace/${ns}/graph/g/versions/0`)).status).toBe(422);
+        expect((await api.get(`/v0/namespace/${ns}/graph/nope/versions`)).status).toBe(404);
+      });
+    });
+
     describe("cancel", () => {
       it("cancels every state not yet final; reports, heartbeats and claims for them are refused", async () => {
         const ns = uniqueNs("cancel");

@@ -695,6 +695,36 @@ for (const dialect of DIALECTS) {
         expect((await inTx((tx) => tx.getGraph(rows.namespace, "g")))?.version).toBe(3);
       });
 
+      it("countRunStatesByNode counts a run's states per identifier and status", async () => {
+        const rows = rowBuilders(ids);
+        await insert(
+          rows.state({ identifier: "a", node_name: "A", status: "SUCCESS" }),
+          rows.state({ identifier: "b", node_name: "B", status: "CREATED" }),
+          rows.state({ identifier: "b", node_name: "B", status: "CREATED" }),
+          rows.state({ identifier: "b", node_name: "B", status: "ERRORED" }),
+        );
+        expect(await inTx((tx) => tx.countRunStatesByNode(rows.runId))).toEqual([
+          { identifier: "a", node_name: "A", counts: { SUCCESS: 1 }, total: 1 },
+          { identifier: "b", node_name: "B", counts: { CREATED: 2, ERRORED: 1 }, total: 3 },
+        ]);
+        expect(await inTx((tx) => tx.countRunStatesByNode("no-such-run"))).toEqual([]);
+      });
+
+      it("listGraphVersions lists a template's versions newest first", async () => {
+        const rows = rowBuilders(ids);
+        await inTx(async (tx) => {
+          await tx.insertGraphVersion(rows.graphVersion("g"), T0);
+          await tx.insertGraphVersion(
+            rows.graphVersion("g", { validation_status: "INVALID" }),
+            T0 + 1,
+          );
+        });
+        expect(await inTx((tx) => tx.listGraphVersions(rows.namespace, "g"))).toEqual([
+          { version: 2, created_at: T0 + 1, validation_status: "INVALID" },
+          { version: 1, created_at: T0, validation_status: "VALID" },
+        ]);
+      });
+
       it("upsertStoreValues adds and overwrites keys of a run's store", async () => {
         const rows = rowBuilders(ids);
         await inTx((tx) => tx.insertStoreValues(rows.runId, { a: "1", b: "2" }));

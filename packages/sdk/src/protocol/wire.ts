@@ -712,3 +712,27 @@ export interface SessionResponse {
   /** ISO-8601 UTC. */
   expires_at: string;
 }
+
+/**
+ * `GET .../runs/{run_id}/nodes`: a run's states counted per node identifier and status.
+ * @public
+ */
+export interface RunNodes {
+  run_id: string;
+  nodes: {
+    identifier: string;
+    node_name: string;
+    /** Statuses with no state are left out. */
+    counts: Partial<Record<StateStatus, number>>;
+    total: number;
+  }[];
+}
+
+/**
+ * `GET .../graph/{g}/versions`: a template's stored versions, newest first.
+ * @public
+ */
+export interface GraphVersionList {
+  name: string;
+  versions: { version: number; created_at: string; validation_status: "VALID" | "INVALID" }[];
+}

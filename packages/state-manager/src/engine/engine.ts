@@ -7,7 +7,14 @@ import type { Logger } from "pino";
 
 import type { EventHorizon } from "../domain/events.js";
 import type { Graph, IdSource, RegisteredNode, State } from "../domain/model.js";
-import type { RunFilter, RunPageCursor, StateFilter, Store } from "../storage/store.js";
+import type {
+  GraphVersionSummary,
+  NodeStateCounts,
+  RunFilter,
+  RunPageCursor,
+  StateFilter,
+  Store,
+} from "../storage/store.js";
 import { reapExpiredLeases } from "./background/lease-reaper.js";
 import { pruneFinishedRuns, sweepCancelledRuns } from "./background/run-retention.js";
 import { settleStuckRuns } from "./background/run-sweeper.js";
@@ -35,7 +42,7 @@ import { type EventRetention, pruneEventLog } from "./events/retention.js";
 import { GraphCache } from "./graph-cache.js";
 import { systemIds } from "./ids.js";
 import { JoinEngine } from "./join-engine.js";
-import { getGraph, listGraphs } from "./queries/graphs.js";
+import { getGraph, getGraphVersion, listGraphs, listGraphVersions } from "./queries/graphs.js";
 import { getNodeDetails } from "./queries/node-details.js";
 import { listNamespaces, listNodes } from "./queries/nodes.js";
 import { getRunGraph, type RunGraph } from "./queries/run-graph.js";
@@ -44,6 +51,7 @@ import {
   listRuns,
   listRunsPage,
   listRunStates,
+  runNodeCounts,
   type RunSummary,
   type RunView,
 } from "./queries/runs.js";
@@ -135,6 +143,12 @@ export class Engine {
   listGraphs(namespace: string): Promise<Graph[]> {
     return listGraphs(this.#ctx, namespace);
   }
+  listGraphVersions(namespace: string, name: string): Promise<GraphVersionSummary[]> {
+    return listGraphVersions(this.#ctx, namespace, name);
+  }
+  getGraphVersion(namespace: string, name: string, version: number): Promise<Graph> {
+    return getGraphVersion(this.#ctx, namespace, name, version);
+  }
   deleteGraph(
     namespace: string,
     name: string,
@@ -173,6 +187,9 @@ export class Engine {
     limit: number,
   ): Promise<{ states: State[]; next: number | undefined }> {
     return listRunStates(this.#ctx, namespace, runId, filter, afterSeq, limit);
+  }
+  runNodeCounts(namespace: string, runId: string): Promise<NodeStateCounts[]> {
+    return runNodeCounts(this.#ctx, namespace, runId);
   }
   cancelRun(namespace: string, runId: string): Promise<CancelResult> {
     return cancelRun(this.#ctx, namespace, runId);
@@ -278,6 +295,6 @@ export class Engine {
 export type { EnqueueRequest, GraphUpsert, NodeRegistrationInput, Report, ReportResult };
 export type { RunGraph, RunSummary, RunView, TriggerInput };
 export type { CancelResult, DeleteGraphResult, RetryFailedResult };
-export type { RunFilter, RunPageCursor, StateFilter };
+export type { GraphVersionSummary, NodeStateCounts, RunFilter, RunPageCursor, StateFilter };
 export type { EventRetention, Session };
 export type { EventSink, Subscription } from "./events/event-hub.js";

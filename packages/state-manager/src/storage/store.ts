@@ -61,6 +61,21 @@ export interface RunPageCursor {
   readonly runId: string;
 }
 
+/** One version of a template, as a listing shows it. */
+export interface GraphVersionSummary {
+  readonly version: number;
+  readonly created_at: number;
+  readonly validation_status: "VALID" | "INVALID";
+}
+
+/** A run's states of one node identifier, counted by status. */
+export interface NodeStateCounts {
+  readonly identifier: string;
+  readonly node_name: string;
+  readonly counts: Partial<Record<StateStatus, number>>;
+  total: number;
+}
+
 /** A run's states counted by status, and when any of them last changed. */
 export interface RunStateCounts {
   readonly byStatus: Map<string, number>;
@@ -128,6 +143,8 @@ export interface StoreTx {
   ): Promise<GraphVersion | undefined>;
   /** Every template of a namespace with its current version, by name. */
   listGraphs(namespace: string): Promise<Graph[]>;
+  /** The stored versions of a template, newest first. */
+  listGraphVersions(namespace: string, name: string): Promise<GraphVersionSummary[]>;
   /**
    * Deletes a template (GET answers 404 from now on): versions no run is pinned to are removed,
    * the others stay for those runs. Upserting the name again continues the version numbers.
@@ -212,6 +229,8 @@ export interface StoreTx {
   hasPendingStates(runId: string): Promise<boolean>;
   /** Whether the run has a state that failed for good. */
   hasErroredStates(runId: string): Promise<boolean>;
+  /** A run's states counted by node identifier and status, in order of each node's first state. */
+  countRunStatesByNode(runId: string): Promise<NodeStateCounts[]>;
   /** Every state of a run, in creation order. */
   listRunStates(runId: string, namespace: string): Promise<State[]>;
   /** States of `identifier` in a run with the given status, in creation order. */

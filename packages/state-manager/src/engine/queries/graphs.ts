@@ -1,6 +1,7 @@
-/** E5 and E6: graph templates with their current version. */
+/** E5 and E6: graph templates with their current version; and a template's versions. */
 import { GraphNotFoundError } from "../../domain/errors.js";
 import type { Graph } from "../../domain/model.js";
+import type { GraphVersionSummary } from "../../storage/store.js";
 import type { EngineContext } from "../context.js";
 
 export async function getGraph(
@@ -17,4 +18,41 @@ export async function getGraph(
 
 export function listGraphs(ctx: EngineContext, namespace: string): Promise<Graph[]> {
   return ctx.transaction((tx) => tx.listGraphs(namespace));
+}
+
+/** The versions of a template, newest first (404 for an unknown or deleted template). */
+export function listGraphVersions(
+  ctx: EngineContext,
+  namespace: string,
+  name: string,
+): Promise<GraphVersionSummary[]> {
+  return ctx.transaction(async (tx) => {
+    if (!(await tx.getGraph(namespace, name))) {
+      throw new GraphNotFoundError(`Graph template ${name} not found in namespace ${namespace}`);
+    }
+    return tx.listGraphVersions(namespace, name);
+  });
+}
+
+/** One stored version of a template, shaped as the template (404 if either is unknown). */
+export function getGraphVersion(
+  ctx: EngineContext,
+  namespace: string,
+  name: string,
+  version: number,
+): Promise<Graph> {
+  return ctx.transaction(async (tx) => {
+    const graph = await tx.getGraph(namespace, name);
+    const stored = graph && (await tx.getGraphVersion(namespace, name, version));
+    if (!graph || !stored) {
+      throw new GraphNotFoundError(
+        `Graph template ${name} version ${version} not found in namespace ${namespace}`,
+      );
+    }
+    return {
+      ...stored,
+      graph_created_at: graph.graph_created_at,
+      graph_updated_at: stored.created_at,
+    };
+  });
 }

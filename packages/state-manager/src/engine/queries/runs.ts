@@ -9,7 +9,13 @@ import {
   summariseRun,
   type V0RunStatus,
 } from "../../domain/statuses.js";
-import type { RunFilter, RunPageCursor, RunStateCounts, StateFilter } from "../../storage/store.js";
+import type {
+  NodeStateCounts,
+  RunFilter,
+  RunPageCursor,
+  RunStateCounts,
+  StateFilter,
+} from "../../storage/store.js";
 import type { EngineContext } from "../context.js";
 
 export interface RunSummary extends RunCounts {
@@ -110,5 +116,18 @@ export function listRunStates(
       states: page,
       next: states.length > limit ? page[page.length - 1]?.seq : undefined,
     };
+  });
+}
+
+/** A run's states counted per node identifier and status (404 for an unknown run). */
+export function runNodeCounts(
+  ctx: EngineContext,
+  namespace: string,
+  runId: string,
+): Promise<NodeStateCounts[]> {
+  return ctx.transaction(async (tx) => {
+    const run = await tx.getRun(runId);
+    if (!run || run.namespace !== namespace) throw new RunNotFoundError(runId);
+    return tx.countRunStatesByNode(runId);
   });
 }

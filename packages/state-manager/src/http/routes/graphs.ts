@@ -1,10 +1,12 @@
 /** Graph templates (E4–E6). */
-import { errorResponses, graphParams, nsParam } from "../schemas/common.js";
+import { errorResponses, graphParams, iso, nsParam } from "../schemas/common.js";
 import {
   deleteGraphQuery,
   deleteGraphResponse,
   graphJson,
   graphResponse,
+  graphVersionParams,
+  graphVersionsResponse,
   listGraphsResponse,
   upsertGraphBody,
 } from "../schemas/graphs.js";
@@ -80,6 +82,40 @@ export function graphsRoutes(app: ZodApp, { engine }: RouteDeps): void {
         cancelRuns: request.query.cancel_runs,
       });
       return { name: graph, deleted: true as const, cancelled_runs: result.cancelledRuns };
+    },
+  });
+
+  app.route({
+    method: "GET",
+    url: "/v0/namespace/:ns/graph/:graph/versions",
+    schema: {
+      tags: ["run control"],
+      summary: "A template's stored versions, newest first",
+      params: graphParams,
+      response: { 200: graphVersionsResponse, ...errorResponses },
+    },
+    handler: async (request) => {
+      const { ns, graph } = request.params;
+      const versions = await engine.listGraphVersions(ns, graph);
+      return {
+        name: graph,
+        versions: versions.map((v) => ({ ...v, created_at: iso(v.created_at) })),
+      };
+    },
+  });
+
+  app.route({
+    method: "GET",
+    url: "/v0/namespace/:ns/graph/:graph/versions/:version",
+    schema: {
+      tags: ["run control"],
+      summary: "One stored version of a template, shaped as GET /graph/{g}",
+      params: graphVersionParams,
+      response: { 200: graphResponse, ...errorResponses },
+    },
+    handler: async (request) => {
+      const { ns, graph, version } = request.params;
+      return graphJson(await engine.getGraphVersion(ns, graph, version));
     },
   });
 }

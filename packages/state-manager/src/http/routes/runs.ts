@@ -21,6 +21,7 @@ import {
   runIdParams,
   runJson,
   runListResponse,
+  runNodesResponse,
   runResponse,
   runsPageResponse,
   runsQuery,
@@ -194,6 +195,21 @@ export function runsRoutes(app: ZodApp, { engine, config }: RouteDeps): void {
         states: states.map(stateViewJson),
         next_cursor: next === undefined ? null : stateCursor(next),
       };
+    },
+  });
+
+  app.route({
+    method: "GET",
+    url: "/v0/namespace/:ns/runs/:run_id/nodes",
+    schema: {
+      tags: ["run control"],
+      summary: "A run's states counted per node and status (one entry per node, however wide)",
+      params: runIdParams,
+      response: { 200: runNodesResponse, ...errorResponses },
+    },
+    handler: async (request) => {
+      const { ns, run_id } = request.params;
+      return { run_id, nodes: await engine.runNodeCounts(ns, run_id) };
     },
   });
 

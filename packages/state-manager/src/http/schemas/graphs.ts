@@ -206,3 +206,25 @@ export const deleteGraphResponse = z.object({
   deleted: z.literal(true),
   cancelled_runs: z.number().int(),
 });
+
+// ---- versions (extension)
+
+export const graphVersionParams = z.object({
+  ns: name("namespace"),
+  graph: name("graph name"),
+  version: z
+    .string()
+    .regex(/^[1-9]\d{0,9}$/, "Input should be a valid positive integer")
+    .transform(Number),
+});
+
+export const graphVersionsResponse = z.object({
+  name: z.string(),
+  versions: z.array(
+    z.object({
+      version: z.number().int(),
+      created_at: isoTime,
+      validation_status: z.enum(["VALID", "INVALID"]),
+    }),
+  ),
+});

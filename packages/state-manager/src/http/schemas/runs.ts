@@ -349,3 +349,15 @@ export const retryFailedResponse = z.object({
   retried: z.number().int(),
   state_ids: z.array(z.string()),
 });
+
+export const runNodesResponse = z.object({
+  run_id: z.string(),
+  nodes: z.array(
+    z.object({
+      identifier: z.string(),
+      node_name: z.string(),
+      counts: z.partialRecord(z.enum(STATE_STATUSES), z.number().int()),
+      total: z.number().int(),
+    }),
+  ),
+});

@@ -1,5 +1,6 @@
 /** Graph templates and their versions (E4–E6; runs read the version they are pinned to). */
 import type { Graph, GraphVersion, NewGraphVersion } from "../../domain/model.js";
+import type { GraphVersionSummary } from "../store.js";
 import type { SqlExecutor } from "./executor.js";
 import { type Row, toGraph, toGraphVersion } from "./rows.js";
 
@@ -115,4 +116,25 @@ export async function deleteUnreferencedVersions(
        AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.namespace = graph_versions.namespace AND r.graph_name = graph_versions.name AND r.graph_version = graph_versions.version)`,
     [namespace, name],
   );
+}
+
+/** The versions of a template, newest first (only what a listing shows). */
+export async function listGraphVersions(
+  db: SqlExecutor,
+  namespace: string,
+  name: string,
+): Promise<GraphVersionSummary[]> {
+  const rows = await db.all<{
+    version: number | string;
+    created_at: number | string;
+    validation_status: string;
+  }>(
+    "SELECT version, created_at, validation_status FROM graph_versions WHERE namespace = ? AND name = ? ORDER BY version DESC",
+    [namespace, name],
+  );
+  return rows.map((r) => ({
+    version: Number(r.version),
+    created_at: Number(r.created_at),
+    validation_status: r.validation_status as GraphVersionSummary["validation_status"],
+  }));
 }

@@ -19,6 +19,8 @@ import type {
 import type { JoinOutcome, RunStatus, StateStatus } from "../../domain/statuses.js";
 import type {
   ClaimRequest,
+  GraphVersionSummary,
+  NodeStateCounts,
   RunFilter,
   RunPageCursor,
   RunStateCounts,
@@ -325,6 +327,12 @@ export class SqlStoreTx implements StoreTx {
     return states.getStateByUniteKey(this.#db, uniteKey);
   }
 
+  listGraphVersions(namespace: string, name: string): Promise<GraphVersionSummary[]> {
+    return graphs.listGraphVersions(this.#db, namespace, name);
+  }
+  countRunStatesByNode(runId: string): Promise<NodeStateCounts[]> {
+    return states.countRunStatesByNode(this.#db, runId);
+  }
   readEvents(
     namespace: string,
     afterId: number,

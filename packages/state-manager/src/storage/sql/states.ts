@@ -1,6 +1,7 @@
 /** States: inserts, reads and conditional transitions shared by the SQL backends. */
 import type { NewState, State } from "../../domain/model.js";
 import { ERRORED_STATUSES, PENDING_STATUSES, type StateStatus } from "../../domain/statuses.js";
+import type { NodeStateCounts } from "../store.js";
 import type { ClaimRequest, StateFilter, StatePatch, StateSummary } from "../store.js";
 import { INSERT_CHUNK, placeholders, type SqlExecutor } from "./executor.js";
 import { type Row, STATE_COLUMNS, stateParams, toState } from "./rows.js";
@@ -278,4 +279,37 @@ export async function getStateByUniteKey(
 ): Promise<State | undefined> {
   const row = await db.get<Row>("SELECT * FROM states WHERE unite_key = ?", [uniteKey]);
   return row && toState(row);
+}
+
+/** A run's states counted by node identifier and status, nodes in order of their first state. */
+export async function countRunStatesByNode(
+  db: SqlExecutor,
+  runId: string,
+): Promise<NodeStateCounts[]> {
+  const rows = await db.all<{
+    identifier: string;
+    node_name: string;
+    status: StateStatus;
+    n: number | string;
+    first: number | string;
+  }>(
+    `SELECT identifier, node_name, status, COUNT(*) AS n, MIN(seq) AS first FROM states
+     WHERE run_id = ? GROUP BY identifier, node_name, status`,
+    [runId],
+  );
+  const nodes = new Map<string, { node: NodeStateCounts; first: number }>();
+  for (const r of rows) {
+    let entry = nodes.get(r.identifier);
+    if (!entry) {
+      entry = {
+        node: { identifier: r.identifier, node_name: r.node_name, counts: {}, total: 0 },
+        first: Number(r.first),
+      };
+      nodes.set(r.identifier, entry);
+    }
+    entry.node.counts[r.status] = Number(r.n);
+    entry.node.total += Number(r.n);
+    entry.first = Math.min(entry.first, Number(r.first));
+  }
+  return [...nodes.values()].sort((a, b) => a.first - b.first).map((e) => e.node);
 }
