@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-import { startStateManager, type TestStateManager, waitFor } from "@exosphere/test-utils";
+import { startStateManager, type TestStateManager } from "@exosphere/test-utils";
 import { Runtime, silentLogger, StateManager } from "exospherehost";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
