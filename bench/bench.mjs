@@ -10,6 +10,7 @@
  *   npm run bench -- --systems exosphere-sqlite,bullmq --only latency,chain
  *   npm run bench -- --fanout-100k         also the 100,000-wide fan-out
  *   npm run bench -- --raw [run.mjs options]   the server-only raw-HTTP benchmark (run.mjs)
+ *   npm run bench -- --events              live events: delay to a subscriber, 500 subscribers
  *
  * Each column runs in a child process (column.mjs); this process starts what the columns share
  * (the PostgreSQL cluster, Redis), installs the peers on demand, and prints the table. Any failed
@@ -54,6 +55,9 @@ const USAGE = `usage: npm run bench -- [options]
   --server path         another state-manager entry than packages/state-manager/dist/main.js
   --no-wait-quiet       do not wait for a quiet machine before each trial
   --raw [options]       run the raw-HTTP server benchmark instead (bench/run.mjs; --raw --help)
+  --events [--quick] [--only sqlite|postgres]
+                        the live events benchmark instead (bench/events.mjs): event delay,
+                        500 subscribers idle and busy
 environment: BENCH_DATABASE_URL (use that PostgreSQL server instead of a throwaway cluster),
   BENCH_PG_POOL_SIZE, BENCH_SERVER_NODE_ARGS
 `;
@@ -308,6 +312,13 @@ function printTable(opts, sizes, outcomes) {
 
 async function main() {
   const argv = process.argv.slice(2);
+  if (argv.includes("--events")) {
+    const rest = argv.filter((a) => a !== "--events");
+    const result = spawnSync(process.execPath, [join(benchDir, "events.mjs"), ...rest], {
+      stdio: "inherit",
+    });
+    process.exit(result.status ?? 1);
+  }
   const rawAt = argv.indexOf("--raw");
   if (rawAt !== -1) {
     const rest = [...argv.slice(0, rawAt), ...argv.slice(rawAt + 1)];

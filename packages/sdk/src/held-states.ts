@@ -26,7 +26,7 @@ export interface HeldState {
 /** What executing a state came to, and so what to tell the state manager. */
 export type Outcome =
   | { readonly kind: "executed"; readonly outputs: Record<string, unknown>[] }
-  | { readonly kind: "errored"; readonly error: string }
+  | { readonly kind: "errored"; readonly error: string; readonly stack?: string }
   | { readonly kind: "prune"; readonly data: Record<string, unknown> }
   | { readonly kind: "requeue"; readonly delayMs: number }
   /** The execution was given up (hard stop or run cancelled): report nothing. */

@@ -6,7 +6,13 @@ import type { HttpClient } from "./http-client.js";
 import type { SecretsResponse } from "./protocol/wire.js";
 import { retry } from "./retry.js";
 import { createRunStore } from "./run-store.js";
-import { assertNever, describeError, describeThrown, truncate } from "./runtime-logging.js";
+import {
+  assertNever,
+  describeError,
+  describeThrown,
+  stackOf,
+  truncate,
+} from "./runtime-logging.js";
 import type { RuntimeOptionsWithDefaults } from "./runtime-options.js";
 import { readSignal } from "./signals.js";
 
@@ -90,7 +96,7 @@ export class NodeExecutor {
         case "requeue":
           return { kind: "requeue", delayMs: signal.delayMs };
         case "none":
-          return errored(describeThrown(thrown));
+          return errored(describeThrown(thrown), stackOf(thrown));
         default:
           return assertNever(signal);
       }
@@ -212,6 +218,8 @@ function abandoned(held: HeldState): Outcome {
   };
 }
 
-function errored(error: string): Outcome {
-  return { kind: "errored", error: truncate(error) };
+function errored(error: string, stack?: string): Outcome {
+  return stack === undefined
+    ? { kind: "errored", error: truncate(error) }
+    : { kind: "errored", error: truncate(error), stack };
 }

@@ -21,7 +21,13 @@ export type BatchedReport =
       readonly kind: "executed";
       readonly outputs: Record<string, unknown>[];
     }
-  | { readonly stateId: string; readonly kind: "errored"; readonly error: string };
+  | {
+      readonly stateId: string;
+      readonly kind: "errored";
+      readonly error: string;
+      /** The thrown error's stack trace (a v0 server ignores it). */
+      readonly stack?: string;
+    };
 
 /**
  * What became of one submitted report.
@@ -65,7 +71,7 @@ export interface ReportBatcherOptions {
 /** A batch item on the wire. */
 type WireReport =
   | { state_id: string; executed: { outputs: Record<string, unknown>[] } }
-  | { state_id: string; errored: { error: string } };
+  | { state_id: string; errored: { error: string; stack?: string } };
 
 /** One item of the `results` answer. */
 interface WireResult {
@@ -160,7 +166,7 @@ export class ReportBatcher {
     const wire: WireReport =
       report.kind === "executed"
         ? { state_id: report.stateId, executed: { outputs: report.outputs } }
-        : { state_id: report.stateId, errored: { error: report.error } };
+        : { state_id: report.stateId, errored: erroredBody(report) };
     const bytes = Buffer.byteLength(JSON.stringify(wire));
     return new Promise<ReportResult>((resolve) => {
       if (this.#queued.length > 0 && this.#queuedBytes + bytes > MAX_BATCH_BYTES) {
@@ -412,4 +418,14 @@ function settle(entries: readonly Entry[], result: ReportResult): void {
   for (const entry of entries) {
     entry.resolve(result);
   }
+}
+
+/** The body of an `errored` report: `{error}`, plus `stack` when there is one. */
+export function erroredBody(report: { readonly error: string; readonly stack?: string }): {
+  error: string;
+  stack?: string;
+} {
+  return report.stack === undefined
+    ? { error: report.error }
+    : { error: report.error, stack: report.stack };
 }

@@ -1,7 +1,7 @@
 import { isRunCancelled } from "./errors.js";
 import type { HeldState, Outcome } from "./held-states.js";
 import { type HttpClient, statusOf } from "./http-client.js";
-import { type BatchedReport, ReportBatcher } from "./report-batcher.js";
+import { type BatchedReport, erroredBody, ReportBatcher } from "./report-batcher.js";
 import { retry } from "./retry.js";
 import { assertNever, describeError, logFailure, truncate } from "./runtime-logging.js";
 import type { RuntimeOptionsWithDefaults } from "./runtime-options.js";
@@ -121,8 +121,14 @@ export class Reporter {
           node: held.state.node_name,
           error: outcome.error,
         });
-        return (await this.#sendReport(held, { stateId, kind: "errored", error: outcome.error }))
-          .delivery;
+        return (
+          await this.#sendReport(held, {
+            stateId,
+            kind: "errored",
+            error: outcome.error,
+            ...(outcome.stack !== undefined && { stack: outcome.stack }),
+          })
+        ).delivery;
       case "prune":
         return (await this.#send(held, "prune", { data: outcome.data })).delivery;
       case "requeue":
@@ -171,7 +177,7 @@ export class Reporter {
         return this.#send(
           held,
           report.kind,
-          report.kind === "executed" ? { outputs: report.outputs } : { error: report.error },
+          report.kind === "executed" ? { outputs: report.outputs } : erroredBody(report),
         );
       default:
         return assertNever(result);

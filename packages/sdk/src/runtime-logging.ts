@@ -40,6 +40,18 @@ export function describeThrown(thrown: unknown): string {
   }
 }
 
+/** Longest stack trace sent with an `errored` report (the state manager keeps 8 KiB too). */
+const MAX_STACK_LENGTH = 8_192;
+
+/** The stack trace sent with an `errored` report for a value a node threw, if it has one. */
+export function stackOf(thrown: unknown): string | undefined {
+  if (!(thrown instanceof Error) || typeof thrown.stack !== "string" || thrown.stack === "") {
+    return undefined;
+  }
+  const { stack } = thrown;
+  return stack.length > MAX_STACK_LENGTH ? `${stack.slice(0, MAX_STACK_LENGTH - 1)}…` : stack;
+}
+
 /** Cut a report's error text to what the state manager should store. */
 export function truncate(text: string): string {
   return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;

@@ -135,7 +135,10 @@ describe("batched reports", () => {
     expect(reportsIn(batches[0] as RecordedRequest)).toEqual([
       { state_id: states[0]?.state_id, executed: { outputs: [{ text: "A" }] } },
       { state_id: states[1]?.state_id, executed: { outputs: [{ text: "B" }] } },
-      { state_id: states[2]?.state_id, errored: { error: "TypeError: asked to throw" } },
+      {
+        state_id: states[2]?.state_id,
+        errored: { error: "TypeError: asked to throw", stack: expect.stringContaining("at ") },
+      },
       { state_id: states[3]?.state_id, executed: { outputs: [{ text: "C" }] } },
     ]);
     for (const queued of states) {
@@ -175,7 +178,10 @@ describe("batched reports", () => {
         expect(reports).toHaveLength(1);
         if (queued.inputs["text"] === "throw") {
           expect(reports[0]?.path).toBe(`/v0/namespace/ns/state/${queued.state_id}/errored`);
-          expect(reports[0]?.body).toEqual({ error: "TypeError: asked to throw" });
+          expect(reports[0]?.body).toEqual({
+            error: "TypeError: asked to throw",
+            stack: expect.stringContaining("at "),
+          });
         } else {
           expect(reports[0]?.path).toBe(`/v0/namespace/ns/state/${queued.state_id}/executed`);
           expect(reports[0]?.body).toEqual({

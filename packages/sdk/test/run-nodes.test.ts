@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 
-import { BaseNode } from "../src/index.js";
+import { BaseNode, type GraphDefinition } from "../src/index.js";
 import { startInBackground, uniqueNamespace, useStateManager } from "./helpers.js";
 
 // getRunNodes, listGraphVersions and getGraphVersion against the real state manager.
@@ -28,7 +28,7 @@ describe("per-node counts and graph versions", () => {
     const namespace = uniqueNamespace("nodes");
     await startInBackground(runtime({ namespace, name: "rt", nodes: [Fan, Leaf], workers: 8 }));
     const sm = client(namespace);
-    const definition = (n: string) => ({
+    const definition = (n: string): GraphDefinition => ({
       nodes: [
         { node_name: "Fan", namespace, identifier: "fan", inputs: { n }, next_nodes: ["leaf"] },
         {

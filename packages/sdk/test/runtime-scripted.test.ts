@@ -214,9 +214,13 @@ describe("execution and reports", () => {
       path: "executed",
       body: { outputs: [] },
     });
+    // A thrown error's stack goes with it (a v0 server ignores the extra field).
     expect(await reportOf(cases.thrown.state_id)).toEqual({
       path: "errored",
-      body: { error: "TypeError: asked to throw" },
+      body: {
+        error: "TypeError: asked to throw",
+        stack: expect.stringMatching(/^TypeError: asked to throw\n\s+at /),
+      },
     });
     expect(await reportOf(cases.prune.state_id)).toEqual({
       path: "prune",

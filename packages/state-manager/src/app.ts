@@ -18,6 +18,7 @@ import { answerClientError } from "./http/plugins/client-errors.js";
 import { DEFAULT_DASHBOARD_DIR, registerDashboard } from "./http/plugins/dashboard.js";
 import { registerDocs } from "./http/plugins/docs.js";
 import { handleError, registerNotFound } from "./http/plugins/error-handler.js";
+import { registerMetrics } from "./http/plugins/metrics.js";
 import { REQUEST_ID_HEADER, requestIdFor } from "./http/plugins/request-id.js";
 import { SessionCookies, sessionOf, sessionRoutes } from "./http/plugins/session.js";
 import { eventsRoutes } from "./http/routes/events.js";
@@ -28,12 +29,15 @@ import { runsRoutes } from "./http/routes/runs.js";
 import { statesRoutes } from "./http/routes/states.js";
 import { systemRoutes } from "./http/routes/system.js";
 import { serializerCompiler, validatorCompiler } from "./http/validation.js";
+import type { Metrics } from "./metrics/metrics.js";
 import { VERSION } from "./version.js";
 
 export interface AppDeps {
   readonly config: Config;
   readonly engine: Engine;
   readonly logger: Logger;
+  /** This server's metrics: `GET /metrics` and the HTTP request series. */
+  readonly metrics: Metrics;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -88,12 +92,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     config.apiKey,
     async (request) => (await sessionOf(request, cookies, deps.engine)) !== undefined,
   );
+  registerMetrics(app, deps.metrics);
   app.setErrorHandler(handleError);
   registerNotFound(app);
   await registerDocs(app, VERSION);
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
-  const routes: RouteDeps = { engine: deps.engine, config };
+  const routes: RouteDeps = { engine: deps.engine, config, metrics: deps.metrics };
   const zodApp = app.withTypeProvider<ZodTypeProvider>();
   systemRoutes(zodApp, routes);
   nodesRoutes(zodApp, routes);

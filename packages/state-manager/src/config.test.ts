@@ -72,4 +72,46 @@ describe("parseDatabaseUrl", () => {
     });
     expect(() => parseDatabaseUrl("mysql://h/db", "/srv")).toThrow(/must start with sqlite:\/\//);
   });
+
+  it("reads the operations settings: LOG_FORMAT by mode, METRICS_PORT, CRON_TICK_MS", () => {
+    const dev = loadConfig([], { DATABASE_URL: "sqlite://:memory:", SECRETS_ENCRYPTION_KEY: KEY });
+    expect(dev.config.logFormat).toBe("pretty");
+    expect(dev.config.metricsPort).toBeNull();
+    expect(dev.config.cronTickMs).toBe(1000);
+    const prod = loadConfig([], {
+      NODE_ENV: "production",
+      DATABASE_URL: "sqlite://:memory:",
+      SECRETS_ENCRYPTION_KEY: KEY,
+      STATE_MANAGER_SECRET: "k",
+      METRICS_PORT: "9100",
+      CRON_TICK_MS: "250",
+    });
+    expect(prod.config.logFormat).toBe("json");
+    expect(prod.config.metricsPort).toBe(9100);
+    expect(prod.config.cronTickMs).toBe(250);
+    expect(
+      loadConfig([], {
+        DATABASE_URL: "sqlite://:memory:",
+        SECRETS_ENCRYPTION_KEY: KEY,
+        LOG_FORMAT: "JSON",
+      }).config.logFormat,
+    ).toBe("json");
+    const problems = (() => {
+      try {
+        loadConfig([], {
+          DATABASE_URL: "sqlite://:memory:",
+          SECRETS_ENCRYPTION_KEY: KEY,
+          LOG_FORMAT: "xml",
+          METRICS_PORT: "70000",
+          CRON_TICK_MS: "0",
+        });
+      } catch (err) {
+        return (err as ConfigError).problems.join("\n");
+      }
+      throw new Error("expected a ConfigError");
+    })();
+    expect(problems).toMatch(/LOG_FORMAT/);
+    expect(problems).toMatch(/METRICS_PORT/);
+    expect(problems).toMatch(/CRON_TICK_MS/);
+  });
 });

@@ -9,6 +9,7 @@ import { decodeKey, generateKey } from "./engine/secrets-cipher.js";
 
 export type Mode = "development" | "production";
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+export type LogFormat = "pretty" | "json";
 
 export type DatabaseConfig =
   | { readonly kind: "sqlite"; readonly path: string; readonly url: string }
@@ -21,6 +22,11 @@ export interface Config {
   readonly host: string;
   /** @defaultValue 8000 */
   readonly port: number;
+  /**
+   * Serve `GET /metrics` without an API key on this port too (same host), for in-cluster
+   * scraping. @defaultValue null (only the API port serves it, with the key)
+   */
+  readonly metricsPort: number | null;
   /** @defaultValue sqlite at ./.exosphere/exosphere.db */
   readonly database: DatabaseConfig;
   /** The API key clients send as `x-api-key`. */
@@ -29,12 +35,16 @@ export interface Config {
   readonly secretsEncryptionKey: string;
   /** @defaultValue "info" */
   readonly logLevel: LogLevel;
+  /** One readable line per event, or JSON lines. @defaultValue "pretty" in development, "json" in production */
+  readonly logFormat: LogFormat;
   /** Lease of a claimed state without heartbeat. @defaultValue 600000 (10 minutes) */
   readonly leaseMs: number;
   /** How often expired leases are looked for. @defaultValue 1000 */
   readonly reaperIntervalMs: number;
   /** How often runs whose settle step was lost are finished. @defaultValue 5000 */
   readonly sweepIntervalMs: number;
+  /** How often each replica looks for due cron instants. @defaultValue 1000 */
+  readonly cronTickMs: number;
   /** Finished runs older than this many days are deleted; 0 keeps them. @defaultValue 0 */
   readonly runRetentionDays: number;
   /** Events older than this many hours leave the event log. @defaultValue 24 */
@@ -131,6 +141,11 @@ export function loadConfig(
 
   const host = flags["host"] ?? get("HOST") ?? "0.0.0.0";
   const port = int("PORT", flags["port"] ?? get("PORT"), 8000, 0, 65535, problems);
+  const metricsPortRaw = get("METRICS_PORT");
+  const metricsPort =
+    metricsPortRaw === undefined
+      ? null
+      : int("METRICS_PORT", metricsPortRaw, 0, 0, 65535, problems);
 
   let database: DatabaseConfig | undefined;
   const databaseUrl = flags["database-url"] ?? get("DATABASE_URL");
@@ -200,6 +215,12 @@ export function loadConfig(
   }
 
   const logLevel = parseLogLevel(flags["log-level"] ?? get("LOG_LEVEL"), problems);
+  const logFormatRaw = (
+    get("LOG_FORMAT") ?? (mode === "production" ? "json" : "pretty")
+  ).toLowerCase();
+  let logFormat: LogFormat = mode === "production" ? "json" : "pretty";
+  if (logFormatRaw === "pretty" || logFormatRaw === "json") logFormat = logFormatRaw;
+  else problems.push(`LOG_FORMAT must be "pretty" or "json", got "${logFormatRaw}"`);
   const corsOrigins = (get("CORS_ORIGINS") ?? "")
     .split(",")
     .map((o) => o.trim())
@@ -214,10 +235,12 @@ export function loadConfig(
     mode,
     host,
     port,
+    metricsPort,
     database: database ?? { kind: "sqlite", path: ":memory:", url: "sqlite://:memory:" },
     apiKey: apiKey ?? "",
     secretsEncryptionKey: secretsEncryptionKey ?? "",
     logLevel,
+    logFormat,
     leaseMs: int(
       "STATE_LEASE_MS",
       get("STATE_LEASE_MS"),
@@ -242,6 +265,7 @@ export function loadConfig(
       3600_000,
       problems,
     ),
+    cronTickMs: int("CRON_TICK_MS", get("CRON_TICK_MS"), 1000, 10, 60_000, problems),
     runRetentionDays: int("RUN_RETENTION_DAYS", get("RUN_RETENTION_DAYS"), 0, 0, 36_500, problems),
     eventRetentionHours: int(
       "EVENT_RETENTION_HOURS",

@@ -3,6 +3,7 @@
 import { ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
 import { startServer } from "./server.js";
+import { startupBanner } from "./startup-banner.js";
 
 async function main(): Promise<void> {
   let loaded;
@@ -16,17 +17,18 @@ async function main(): Promise<void> {
     throw err;
   }
   const { config, warnings } = loaded;
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, { format: config.logFormat });
   for (const warning of warnings) logger.warn(warning);
   const server = await startServer(config, logger);
-  logger.info(
-    {
-      url: server.url,
-      mode: config.mode,
-      database: config.database.kind === "sqlite" ? config.database.path : "postgres",
-    },
-    "state manager listening",
-  );
+  const banner = startupBanner(config, {
+    api: server.url,
+    hasDashboard: server.app.hasRoute({ method: "GET", url: "/" }),
+    metrics: server.metricsUrl,
+  });
+  const database = config.database.kind === "sqlite" ? config.database.path : "postgres";
+  const [first, ...rest] = banner;
+  logger.info({ url: server.url, mode: config.mode, database }, first);
+  for (const line of rest) logger.info(line);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

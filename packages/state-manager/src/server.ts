@@ -15,6 +15,8 @@ import { type Clock, systemClock } from "./engine/clock.js";
 import type { Dispatcher } from "./engine/dispatch/dispatcher.js";
 import { Engine } from "./engine/engine.js";
 import { SecretsCipher } from "./engine/secrets-cipher.js";
+import { Metrics } from "./metrics/metrics.js";
+import { type MetricsServer, startMetricsServer } from "./metrics/metrics-server.js";
 import { openStore, type StoreLocation } from "./storage/open-store.js";
 import type { Store } from "./storage/store.js";
 
@@ -23,8 +25,11 @@ export interface RunningServer {
   readonly store: Store;
   readonly engine: Engine;
   readonly dispatcher: Dispatcher;
+  readonly metrics: Metrics;
   /** `http://host:port` once listening. */
   readonly url: string;
+  /** Where `/metrics` is served without a key (METRICS_PORT), if it is. */
+  readonly metricsUrl: string | undefined;
   /** Stops accepting, ends long-polls, finishes in-flight requests, closes the database. */
   close(): Promise<void>;
 }
@@ -55,17 +60,21 @@ export async function startServer(
 ): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const store = await openStore(storeLocationOf(config), logger);
-  const engine = new Engine({
+  // The engine reports to the metrics, and the queue gauges read through the engine (at
+  // scrape time, long after both exist).
+  const metrics: Metrics = new Metrics({ queueSnapshot: () => engine.queueSnapshot() });
+  const engine: Engine = new Engine({
     store,
     clock,
     cipher: SecretsCipher.fromBase64Url(config.secretsEncryptionKey),
     logger,
     leaseMs: config.leaseMs,
     maxFanout: config.maxFanout,
+    observer: metrics,
     ...(options.random && { random: options.random }),
   });
   const { dispatcher } = engine;
-  const app = await buildApp({ config, engine, logger });
+  const app = await buildApp({ config, engine, logger, metrics });
   const background = new BackgroundTasks(engine, logger, {
     ...config,
     sweepOnce: store.capabilities.serializedTransactions,
@@ -103,6 +112,10 @@ export async function startServer(
   } else {
     await app.ready();
   }
+  let metricsServer: MetricsServer | undefined;
+  if (config.metricsPort !== null && options.listen !== false) {
+    metricsServer = await startMetricsServer(metrics, config.host, config.metricsPort);
+  }
   background.start();
   let closing: Promise<void> | undefined;
   return {
@@ -110,10 +123,13 @@ export async function startServer(
     store,
     engine,
     dispatcher,
+    metrics,
     url,
+    metricsUrl: metricsServer?.url,
     close() {
       closing ??= (async () => {
         await background.stop();
+        await metricsServer?.close();
         await app.close();
         await store.close();
       })();

@@ -363,6 +363,8 @@ for (const dialect of DIALECTS) {
       try {
         const url = `${limited.url}/v0/namespace/limits/events`;
         const open = [await openSse(url, KEY), await openSse(url, KEY)];
+        const metrics = await (await fetch(`${limited.url}/metrics`, { headers: KEY })).text();
+        expect(metrics).toMatch(/^exosphere_event_subscribers 2$/m);
         const third = await fetch(url, { headers: KEY });
         expect(third.status).toBe(429);
         expect(((await third.json()) as { code: string }).code).toBe("TOO_MANY_STREAMS");

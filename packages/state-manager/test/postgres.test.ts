@@ -184,7 +184,11 @@ describe.skipIf(!postgresAvailable())("postgres: one database, several replicas"
     });
 
     it("a delayed state triggered via B is picked up by a poll on A on time, without hot polling", async () => {
-      const quiet = { LEASE_REAPER_INTERVAL_MS: "600000", RUN_SWEEP_INTERVAL_MS: "3600000" };
+      const quiet = {
+        LEASE_REAPER_INTERVAL_MS: "600000",
+        RUN_SWEEP_INTERVAL_MS: "3600000",
+        CRON_TICK_MS: "60000",
+      };
       const a = await start(undefined, quiet);
       const b = await start(a.databaseUrl, quiet);
       await singleNodeGraph(b.api, "delay", "g");
@@ -206,7 +210,9 @@ describe.skipIf(!postgresAvailable())("postgres: one database, several replicas"
       expect(claimed.body.states).toHaveLength(1);
       expect(elapsed).toBeGreaterThanOrEqual(650);
       expect(elapsed).toBeLessThan(1300);
-      expect(transactions - before).toBeLessThanOrEqual(4);
+      // The claim, plus at most the first tick of each background loop (reaper, two sweepers,
+      // cron: 100 ms after start, which can land in this window); a hot poller would run dozens.
+      expect(transactions - before).toBeLessThanOrEqual(5);
     });
 
     it("a burst of wake-ups with long names crosses replicas (NOTIFY payloads stay under 8000 bytes)", async () => {

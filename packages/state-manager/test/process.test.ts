@@ -340,6 +340,14 @@ describe("SIGTERM", () => {
     const exit = await exitOf(server);
     expect(exit).toEqual({ code: 0, signal: null });
     expect(server.output()).toMatch(/shutting down/);
+    // Production logs stay JSON lines, the start-up banner included, and never print the key.
+    const lines = server
+      .output()
+      .split("\n")
+      .filter((l) => l !== "");
+    for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
+    expect(server.output()).toMatch(/"msg":"API docs: +http:\/\/127\.0\.0\.1:\d+\/docs"/);
+    expect(server.output()).not.toContain(API_KEY);
   });
 
   it("exits promptly after a client aborted its long-poll (fetch leaves a spare connection open)", async () => {
@@ -436,6 +444,15 @@ describe("start-up configuration", () => {
     expect(first.output()).toMatch(/STATE_MANAGER_SECRET is not set/);
     expect(first.output()).toMatch(/exosphere@123/);
     expect(first.output()).toMatch(/SECRETS_ENCRYPTION_KEY is not set: generated/);
+    // Development logs are one readable line per event, not JSON, and say where things are.
+    expect(first.output()).toMatch(/INFO.*API docs: +http:\/\/127\.0\.0\.1:\d+\/docs/);
+    expect(first.output()).toMatch(/API key: +exosphere@123 \(the development default/);
+    expect(
+      first
+        .output()
+        .split("\n")
+        .filter((l) => l.startsWith("{")),
+    ).toEqual([]);
     expect((await client.get("/v0/namespaces")).status).toBe(200);
     expect((await new ApiClient(first.url, "wrong").get("/v0/namespaces")).status).toBe(401);
     expect(existsSync(keyFile)).toBe(true);

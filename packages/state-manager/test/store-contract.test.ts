@@ -380,6 +380,181 @@ for (const dialect of DIALECTS) {
       });
     });
 
+    describe("cron triggers", () => {
+      /** A fire of `rows`' graph "g" for `expression` at `instant`, claimed at `instant + 5`. */
+      const fireOf = (rows: RowBuilders, expression: string, instant: number) => ({
+        namespace: rows.namespace,
+        graph_name: "g",
+        expression,
+        instant,
+        fired_at: instant + 5,
+        catch_up: false,
+        missed: 0,
+      });
+      const triggersOf = (rows: RowBuilders) =>
+        inTx((tx) => tx.listCronTriggers({ namespace: rows.namespace, name: "g" }));
+
+      it("syncCronTriggers makes a graph's triggers exactly the list; kept ones keep their since", async () => {
+        const rows = rowBuilders(ids);
+        await inTx((tx) => tx.insertGraphVersion(rows.graphVersion("g"), T0));
+        await inTx((tx) =>
+          tx.syncCronTriggers(rows.namespace, "g", ["* * * * *", "0 * * * *"], T0),
+        );
+        await inTx((tx) =>
+          tx.syncCronTriggers(
+            rows.namespace,
+            "g",
+            ["0 * * * *", "*/5 * * * *", "*/5 * * * *"],
+            T0 + 10,
+          ),
+        );
+        expect(await triggersOf(rows)).toEqual([
+          {
+            namespace: rows.namespace,
+            graph_name: "g",
+            expression: "*/5 * * * *",
+            since: T0 + 10,
+            is_valid: true,
+            last_fire: null,
+          },
+          {
+            namespace: rows.namespace,
+            graph_name: "g",
+            expression: "0 * * * *",
+            since: T0,
+            is_valid: true,
+            last_fire: null,
+          },
+        ]);
+        await inTx((tx) => tx.syncCronTriggers(rows.namespace, "g", [], T0 + 20));
+        expect(await triggersOf(rows)).toEqual([]);
+      });
+
+      it("listCronTriggers skips deleted graphs, marks invalid ones and without a filter lists every namespace", async () => {
+        const own = await isolatedStore();
+        const a = rowBuilders(ids);
+        const b = rowBuilders(ids);
+        await own.transaction(async (tx) => {
+          await tx.insertGraphVersion(a.graphVersion("g"), T0);
+          await tx.insertGraphVersion(
+            b.graphVersion("g", { validation_status: "INVALID", validation_errors: ["x"] }),
+            T0,
+          );
+          await tx.insertGraphVersion(b.graphVersion("gone"), T0);
+          await tx.syncCronTriggers(a.namespace, "g", ["* * * * *"], T0);
+          await tx.syncCronTriggers(b.namespace, "g", ["* * * * *"], T0);
+          await tx.syncCronTriggers(b.namespace, "gone", ["* * * * *"], T0);
+          await tx.deleteGraph(b.namespace, "gone", T0);
+        });
+        const all = await own.transaction((tx) => tx.listCronTriggers());
+        expect(all.map((t) => [t.namespace, t.graph_name, t.is_valid])).toEqual([
+          [a.namespace, "g", true],
+          [b.namespace, "g", false],
+        ]);
+      });
+
+      it("claimCronFire claims an instant once; an earlier one, or one at or before since, never", async () => {
+        const rows = rowBuilders(ids);
+        const every = "* * * * *";
+        await inTx(async (tx) => {
+          await tx.insertGraphVersion(rows.graphVersion("g"), T0);
+          await tx.syncCronTriggers(rows.namespace, "g", [every], T0);
+        });
+        const claim = (instant: number) =>
+          inTx((tx) => tx.claimCronFire(fireOf(rows, every, instant)));
+        expect(await claim(T0)).toBe(false);
+        expect(await claim(T0 + 120_000)).toBe(true);
+        expect(await claim(T0 + 120_000)).toBe(false);
+        expect(await claim(T0 + 60_000)).toBe(false);
+        expect((await triggersOf(rows))[0]?.last_fire).toEqual({
+          ...fireOf(rows, every, T0 + 120_000),
+          run_id: null,
+          error: null,
+        });
+      });
+
+      it("claimCronFire refuses a trigger that was removed or whose graph was deleted", async () => {
+        const rows = rowBuilders(ids);
+        await inTx(async (tx) => {
+          await tx.insertGraphVersion(rows.graphVersion("g"), T0);
+          await tx.syncCronTriggers(rows.namespace, "g", ["* * * * *"], T0);
+          await tx.syncCronTriggers(rows.namespace, "g", ["0 * * * *"], T0 + 1);
+        });
+        expect(await inTx((tx) => tx.claimCronFire(fireOf(rows, "* * * * *", T0 + 60_000)))).toBe(
+          false,
+        );
+        await inTx((tx) => tx.syncCronTriggers(rows.namespace, "g", [], T0 + 2));
+        expect(await inTx((tx) => tx.claimCronFire(fireOf(rows, "0 * * * *", T0 + 3600_000)))).toBe(
+          false,
+        );
+      });
+
+      it("claimCronFire lets exactly one of concurrent claims of an instant win", async () => {
+        const rows = rowBuilders(ids);
+        await inTx(async (tx) => {
+          await tx.insertGraphVersion(rows.graphVersion("g"), T0);
+          await tx.syncCronTriggers(rows.namespace, "g", ["* * * * *"], T0);
+        });
+        const won = await Promise.all(
+          [0, 1, 2, 3, 4].map(() =>
+            inTx((tx) => tx.claimCronFire(fireOf(rows, "* * * * *", T0 + 60_000))),
+          ),
+        );
+        expect(won.filter(Boolean)).toHaveLength(1);
+      });
+
+      it("recordCronFireOutcome and getCronFireOfRun: the run a fire started, or why none", async () => {
+        const rows = rowBuilders(ids);
+        const every = "* * * * *";
+        await inTx(async (tx) => {
+          await tx.insertGraphVersion(rows.graphVersion("g"), T0);
+          await tx.syncCronTriggers(rows.namespace, "g", [every], T0);
+          await tx.claimCronFire({
+            ...fireOf(rows, every, T0 + 60_000),
+            catch_up: true,
+            missed: 4,
+          });
+          await tx.recordCronFireOutcome(fireOf(rows, every, T0 + 60_000), "run-a", null);
+          await tx.claimCronFire(fireOf(rows, every, T0 + 120_000));
+          await tx.recordCronFireOutcome(
+            fireOf(rows, every, T0 + 120_000),
+            null,
+            "MISSING_STORE_KEYS: k",
+          );
+        });
+        expect(await inTx((tx) => tx.getCronFireOfRun("run-a"))).toEqual({
+          ...fireOf(rows, every, T0 + 60_000),
+          catch_up: true,
+          missed: 4,
+          run_id: "run-a",
+          error: null,
+        });
+        expect(await inTx((tx) => tx.getCronFireOfRun("no-such-run"))).toBeUndefined();
+        expect((await triggersOf(rows))[0]?.last_fire).toMatchObject({
+          run_id: null,
+          error: "MISSING_STORE_KEYS: k",
+        });
+      });
+
+      it("claimCronFire keeps the newest 100 fires of a trigger; a re-added trigger starts without a last fire", async () => {
+        const rows = rowBuilders(ids);
+        const every = "* * * * *";
+        await inTx(async (tx) => {
+          await tx.insertGraphVersion(rows.graphVersion("g"), T0);
+          await tx.syncCronTriggers(rows.namespace, "g", [every], T0);
+          for (let i = 1; i <= 102; i++) {
+            await tx.claimCronFire(fireOf(rows, every, T0 + i * 60_000));
+            await tx.recordCronFireOutcome(fireOf(rows, every, T0 + i * 60_000), `r${i}`, null);
+          }
+        });
+        expect(await inTx((tx) => tx.getCronFireOfRun("r2"))).toBeUndefined();
+        expect(await inTx((tx) => tx.getCronFireOfRun("r3"))).toBeDefined();
+        await inTx((tx) => tx.syncCronTriggers(rows.namespace, "g", [], T0 + 200 * 60_000));
+        await inTx((tx) => tx.syncCronTriggers(rows.namespace, "g", [every], T0 + 200 * 60_000));
+        expect((await triggersOf(rows))[0]?.last_fire).toBeNull();
+      });
+    });
+
     describe("runs", () => {
       it("insertRun stores a run that getRun returns as given", async () => {
         const rows = rowBuilders(ids);
@@ -1164,6 +1339,34 @@ for (const dialect of DIALECTS) {
         const rows = rowBuilders(ids);
         await insert(rows.state({ status: "SUCCESS" }));
         expect(await inTx((tx) => tx.nextRunnableAt(rows.namespace, ["Node"]))).toBeUndefined();
+      });
+    });
+
+    describe("countRunnableStates", () => {
+      it("counts CREATED states due by now per namespace and node, with the oldest, in at most `limit` groups", async () => {
+        const own = await isolatedStore();
+        const a = rowBuilders(ids);
+        const b = rowBuilders(ids);
+        await own.transaction((tx) =>
+          tx.insertStates([
+            a.state({ node_name: "X", enqueue_after: T0 - 500 }),
+            a.state({ node_name: "X", enqueue_after: T0 - 100 }),
+            a.state({ node_name: "X", enqueue_after: T0 + 100 }),
+            a.state({ node_name: "X", status: "QUEUED", enqueue_after: T0 - 900 }),
+            a.state({ node_name: "Y", enqueue_after: T0 }),
+            b.state({ node_name: "X", enqueue_after: T0 - 50 }),
+          ]),
+        );
+        const queues = await own.transaction((tx) => tx.countRunnableStates(T0, 100));
+        expect(queues).toHaveLength(3);
+        expect(queues).toEqual(
+          expect.arrayContaining([
+            { namespace: a.namespace, node_name: "X", depth: 2, oldest_runnable_at: T0 - 500 },
+            { namespace: a.namespace, node_name: "Y", depth: 1, oldest_runnable_at: T0 },
+            { namespace: b.namespace, node_name: "X", depth: 1, oldest_runnable_at: T0 - 50 },
+          ]),
+        );
+        expect(await own.transaction((tx) => tx.countRunnableStates(T0, 1))).toHaveLength(1);
       });
     });
 

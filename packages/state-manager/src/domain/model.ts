@@ -61,6 +61,34 @@ export interface Run {
   finished_at: number | null;
 }
 
+/** One fired instant of a cron trigger (see domain/cron-fire.ts). */
+export interface CronFire {
+  namespace: string;
+  graph_name: string;
+  expression: string;
+  /** The scheduled instant (epoch ms) this fire claimed. */
+  instant: number;
+  fired_at: number;
+  /** The run stands for several instants missed while no server ran (`missed` were skipped). */
+  catch_up: boolean;
+  missed: number;
+  /** The run it started; null when it could not start one (then `error` says why). */
+  run_id: string | null;
+  error: string | null;
+}
+
+/** A cron trigger of a live graph as scheduled: since when, and its newest fire. */
+export interface CronTriggerSchedule {
+  namespace: string;
+  graph_name: string;
+  expression: string;
+  /** When the trigger was added: no instant at or before it fires. */
+  since: number;
+  /** Whether the graph's current version is VALID (only valid graphs fire). */
+  is_valid: boolean;
+  last_fire: CronFire | null;
+}
+
 /** Ordered `[identifier, state id]` pairs: every ancestor, the direct parent last. */
 export type Parents = [string, string][];
 
@@ -79,6 +107,8 @@ export interface State {
   outputs: Record<string, unknown>;
   data: Record<string, unknown>;
   error: string | null;
+  /** The stack trace the runtime sent with its `errored` report, if any (bounded). */
+  error_stack: string | null;
   parents: Parents;
   direct_parent: string | null;
   does_unites: boolean;

@@ -32,6 +32,7 @@ export function newState(now: number, ids: IdSource, fields: NewStateFields): Ne
     outputs: {},
     data: {},
     error: null,
+    error_stack: null,
     parents: fields.parents,
     direct_parent: fields.direct_parent,
     does_unites: false,

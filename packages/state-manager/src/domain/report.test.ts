@@ -92,6 +92,7 @@ const FRESH = {
   outputs: {},
   data: {},
   error: null,
+  error_stack: null,
   does_unites: false,
   unite_key: null,
   join_heads: {},

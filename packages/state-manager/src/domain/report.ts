@@ -152,3 +152,14 @@ export function planManualRetry(
     retry_of: state.id,
   };
 }
+
+/** Longest stack trace kept from an `errored` report (characters). */
+export const MAX_ERROR_STACK_CHARS = 8192;
+
+/** A runtime's stack trace as stored: its head, at most MAX_ERROR_STACK_CHARS (null if none). */
+export function boundErrorStack(stack: string | undefined | null): string | null {
+  if (stack === undefined || stack === null || stack === "") return null;
+  if (stack.length <= MAX_ERROR_STACK_CHARS) return stack;
+  const marker = "\n… (stack truncated)";
+  return stack.slice(0, MAX_ERROR_STACK_CHARS - marker.length) + marker;
+}

@@ -2,8 +2,18 @@
 import { StateNotQueuedError } from "../domain/errors.js";
 import type { State } from "../domain/model.js";
 import { planRetry } from "../domain/report.js";
+import type { StateStatus } from "../domain/statuses.js";
 import type { EngineContext } from "./context.js";
+import type { EngineEvent } from "./observer.js";
 import type { UnitOfWork } from "./unit-of-work.js";
+
+/** Why an attempt failed: the runtime's error (and stack), or its lease running out. */
+export interface AttemptFailure {
+  readonly error: string;
+  /** Already bounded (domain/report.ts boundErrorStack). */
+  readonly stack?: string | null;
+  readonly leaseExpired?: boolean;
+}
 
 /**
  * A failed attempt goes through the pinned version's retry policy: a new attempt after the
@@ -14,21 +24,25 @@ export async function failAttempt(
   ctx: EngineContext,
   uow: UnitOfWork,
   state: State,
-  error: string,
+  failure: AttemptFailure,
 ): Promise<boolean> {
+  const { error, stack = null, leaseExpired = false } = failure;
   const { tx, now } = uow;
   const graph = await ctx.graphs.load(tx, state);
   const retry = planRetry(state, graph.version.retry_policy, now, ctx.random, ctx.ids);
   const to = retry ? "RETRY_CREATED" : "ERRORED";
-  if (!(await tx.transitionState(state.id, "QUEUED", to, { error, lease_expires_at: null }, now))) {
+  const patch = { error, error_stack: stack, lease_expires_at: null };
+  if (!(await tx.transitionState(state.id, "QUEUED", to, patch, now))) {
     throw new StateNotQueuedError(state.id, "changed concurrently");
   }
+  uow.observe(reportedEvent(state, to, now, leaseExpired));
   if (!retry) {
     await ctx.joins.settleMember(uow, graph, state, "failed");
     uow.checkRun(state.run_id);
     return false;
   }
   await tx.insertStateIfAbsent(retry);
+  uow.observe({ kind: "retry-created", namespace: state.namespace, node: state.node_name });
   await ctx.joins.settleMember(uow, graph, state, "superseded");
   await ctx.joins.addMembers(uow, graph, [retry], "pending");
   uow.wake(retry);
@@ -46,4 +60,21 @@ export async function requeue(uow: UnitOfWork, state: State, at: number): Promis
   );
   if (moved) uow.wake({ ...state, status: "CREATED", enqueue_after: at });
   return moved;
+}
+
+/** The observer's event for a claimed state that left QUEUED for `status`. */
+export function reportedEvent(
+  state: State,
+  status: StateStatus,
+  now: number,
+  leaseExpired = false,
+): EngineEvent {
+  return {
+    kind: "state-reported",
+    namespace: state.namespace,
+    node: state.node_name,
+    status,
+    heldMs: state.claimed_at === null ? null : now - state.claimed_at,
+    leaseExpired,
+  };
 }

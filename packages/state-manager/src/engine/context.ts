@@ -10,6 +10,7 @@ import type { Clock } from "./clock.js";
 import type { Dispatcher } from "./dispatch/dispatcher.js";
 import type { GraphCache } from "./graph-cache.js";
 import type { JoinEngine } from "./join-engine.js";
+import type { EngineObserver } from "./observer.js";
 import type { SecretsCipher } from "./secrets-cipher.js";
 import type { UnitOfWork } from "./unit-of-work.js";
 
@@ -31,6 +32,8 @@ export interface EngineContext {
   readonly dispatcher: Dispatcher;
   readonly joins: JoinEngine;
   readonly limits: EngineLimits;
+  /** Told what the engine did (metrics); units of work tell it after commit. */
+  readonly observer: EngineObserver;
   /** The store runs transactions one at a time (see StoreCapabilities). */
   readonly serializedTransactions: boolean;
   /** Runs `fn` as one unit of work: a transaction, its follow-ups and its wake-ups. */

@@ -15,6 +15,7 @@ import type {
   StateFilter,
   Store,
 } from "../storage/store.js";
+import { fireDueCronTriggers } from "./background/cron-scheduler.js";
 import { reapExpiredLeases } from "./background/lease-reaper.js";
 import { pruneFinishedRuns, sweepCancelledRuns } from "./background/run-retention.js";
 import { settleStuckRuns } from "./background/run-sweeper.js";
@@ -36,15 +37,26 @@ import { createSession, endSession, isSessionValid, type Session } from "./comma
 import { trigger, type TriggerInput } from "./commands/trigger.js";
 import { type GraphUpsert, upsertGraph } from "./commands/upsert-graph.js";
 import type { EngineContext, EngineLimits } from "./context.js";
+import { CronSchedules } from "./cron-schedules.js";
 import { Dispatcher } from "./dispatch/dispatcher.js";
 import { EventHub } from "./events/event-hub.js";
 import { type EventRetention, pruneEventLog } from "./events/retention.js";
 import { GraphCache } from "./graph-cache.js";
 import { systemIds } from "./ids.js";
 import { JoinEngine } from "./join-engine.js";
-import { getGraph, getGraphVersion, listGraphs, listGraphVersions } from "./queries/graphs.js";
+import { type EngineObserver, NO_OBSERVER } from "./observer.js";
+import {
+  type CronTriggerStatus,
+  getGraph,
+  getGraphVersion,
+  getGraphView,
+  type GraphView,
+  listGraphs,
+  listGraphVersions,
+} from "./queries/graphs.js";
 import { getNodeDetails } from "./queries/node-details.js";
 import { listNamespaces, listNodes } from "./queries/nodes.js";
+import { getQueueSnapshot, type QueueSnapshot } from "./queries/queues.js";
 import { getRunGraph, type RunGraph } from "./queries/run-graph.js";
 import {
   getRun,
@@ -68,11 +80,14 @@ export interface EngineOptions extends EngineLimits {
   readonly random?: () => number;
   /** Where new ids come from. @defaultValue ObjectIds and UUIDv4s */
   readonly ids?: IdSource;
+  /** Told what the engine did, for metrics. @defaultValue an observer that ignores everything */
+  readonly observer?: EngineObserver;
 }
 
 export class Engine {
   readonly #ctx: EngineContext;
   readonly #store: Store;
+  readonly #cronSchedules = new CronSchedules();
   /** Long-poll waiters; `shutdown()` it to answer every pending long-poll at once. */
   readonly dispatcher: Dispatcher;
   /** Live readers of the event log; `close()` it to end every stream. */
@@ -85,12 +100,14 @@ export class Engine {
     this.dispatcher = new Dispatcher(clock, store.wakeups);
     this.events = new EventHub({ store, bus: store.wakeups, logger });
     const joins = new JoinEngine(ids, logger);
+    const observer = options.observer ?? NO_OBSERVER;
     const units = new UnitOfWorkRunner({
       store,
       clock,
       dispatcher: this.dispatcher,
       settler: joins,
       logger,
+      observer,
     });
     this.#ctx = {
       clock,
@@ -102,6 +119,7 @@ export class Engine {
       dispatcher: this.dispatcher,
       joins,
       limits: { leaseMs: options.leaseMs, maxFanout: options.maxFanout },
+      observer,
       serializedTransactions: store.capabilities.serializedTransactions,
       write: (fn) => units.run(fn),
       transaction: (fn) => store.transaction(fn),
@@ -139,6 +157,10 @@ export class Engine {
   }
   getGraph(namespace: string, name: string): Promise<Graph> {
     return getGraph(this.#ctx, namespace, name);
+  }
+  /** A graph with its cron triggers' next fire time and last fire (E5). */
+  getGraphView(namespace: string, name: string): Promise<GraphView> {
+    return getGraphView(this.#ctx, this.#cronSchedules, namespace, name);
   }
   listGraphs(namespace: string): Promise<Graph[]> {
     return listGraphs(this.#ctx, namespace);
@@ -238,8 +260,13 @@ export class Engine {
   ): Promise<void> {
     return executed(this.#ctx, namespace, stateId, outputs);
   }
-  errored(namespace: string, stateId: string, error: string): Promise<{ retryCreated: boolean }> {
-    return errored(this.#ctx, namespace, stateId, error);
+  errored(
+    namespace: string,
+    stateId: string,
+    error: string,
+    stack?: string,
+  ): Promise<{ retryCreated: boolean }> {
+    return errored(this.#ctx, namespace, stateId, error, stack);
   }
   reportMany(namespace: string, reports: readonly Report[]): Promise<ReportResult[]> {
     return reportMany(this.#ctx, namespace, reports);
@@ -273,6 +300,12 @@ export class Engine {
     return endSession(this.#ctx, id);
   }
 
+  // ---- metrics
+  /** Runnable states per namespace and node, read now. */
+  queueSnapshot(): Promise<QueueSnapshot> {
+    return getQueueSnapshot(this.#ctx);
+  }
+
   // ---- background work
   /** Sends up to `limit` expired claims through the retry policy; returns how many. */
   reapExpiredLeases(limit?: number): Promise<number> {
@@ -286,6 +319,10 @@ export class Engine {
   sweepCancelledRuns(limit?: number): Promise<number> {
     return sweepCancelledRuns(this.#ctx, limit);
   }
+  /** Fires every cron instant now due (each claimed by exactly one replica); returns how many here. */
+  fireDueCronTriggers(): Promise<number> {
+    return fireDueCronTriggers(this.#ctx, this.#cronSchedules);
+  }
   /** Deletes up to `limit` runs finished more than `retentionMs` ago; returns how many. */
   pruneFinishedRuns(retentionMs: number, limit?: number): Promise<number> {
     return pruneFinishedRuns(this.#ctx, retentionMs, limit);
@@ -293,7 +330,8 @@ export class Engine {
 }
 
 export type { EnqueueRequest, GraphUpsert, NodeRegistrationInput, Report, ReportResult };
-export type { RunGraph, RunSummary, RunView, TriggerInput };
+export type { QueueSnapshot };
+export type { CronTriggerStatus, GraphView, RunGraph, RunSummary, RunView, TriggerInput };
 export type { CancelResult, DeleteGraphResult, RetryFailedResult };
 export type { GraphVersionSummary, NodeStateCounts, RunFilter, RunPageCursor, StateFilter };
 export type { EventRetention, Session };

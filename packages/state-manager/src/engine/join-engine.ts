@@ -97,6 +97,16 @@ export class JoinEngine implements Settler {
       const status: RunStatus = (await uow.tx.hasErroredStates(runId)) ? "FAILED" : "SUCCESS";
       if (await uow.tx.finishRun(runId, status, uow.now)) {
         this.#log.info({ runId, status }, "run finished");
+        // One read per finished run, for the graph label of the runs-finished metric.
+        const run = await uow.tx.getRun(runId);
+        if (run) {
+          uow.observe({
+            kind: "run-finished",
+            namespace: run.namespace,
+            graph: run.graph_name,
+            status,
+          });
+        }
       }
     }
   }

@@ -11,6 +11,7 @@ import type { Wakeup } from "../storage/wakeup-bus.js";
 import type { Clock } from "./clock.js";
 import type { Dispatcher } from "./dispatch/dispatcher.js";
 import type { LoadedGraph } from "./graph-cache.js";
+import type { EngineEvent, EngineObserver } from "./observer.js";
 
 /** The join of unite node `unite` over target state `targetId`, to check. */
 export interface JoinCheck {
@@ -31,6 +32,8 @@ export class UnitOfWork {
   /** Runs whose completion to check. */
   readonly runs = new Set<string>();
   readonly wakeups: Wakeup[] = [];
+  /** What to tell the observer once the transaction committed. */
+  readonly events: EngineEvent[] = [];
 
   /** `now` is read once, when the transaction starts: every write of the unit shares it. */
   constructor(
@@ -57,6 +60,11 @@ export class UnitOfWork {
     }
   }
 
+  /** Tells the engine's observer about `event` after commit (never if the unit rolls back). */
+  observe(event: EngineEvent): void {
+    this.events.push(event);
+  }
+
   get hasFollowups(): boolean {
     return this.joins.size > 0 || this.runs.size > 0;
   }
@@ -76,6 +84,7 @@ export interface UnitOfWorkRunnerOptions {
   readonly dispatcher: Dispatcher;
   readonly settler: Settler;
   readonly logger: Logger;
+  readonly observer: EngineObserver;
 }
 
 export class UnitOfWorkRunner {
@@ -103,20 +112,23 @@ export class UnitOfWorkRunner {
     });
     const done = unit as UnitOfWork;
     const wakeups = [...done.wakeups];
+    const events = [...done.events];
     if (!inline && done.hasFollowups) {
       try {
         // The last attempt's wake-ups only: a retried transaction runs the closure again.
         const settled = await store.transaction(async (tx) => {
           const next = done.continueIn(tx, clock.now());
           await settler.settle(next);
-          return next.wakeups;
+          return next;
         });
-        wakeups.push(...settled);
+        wakeups.push(...settled.wakeups);
+        events.push(...settled.events);
       } catch (err) {
         logger.error({ err }, "settling joins and runs failed; the sweeper will retry");
       }
     }
     for (const w of wakeups) this.#options.dispatcher.notify(w);
+    for (const e of events) this.#options.observer.observe(e);
     return result;
   }
 }

@@ -47,6 +47,10 @@ export class SseSink implements EventSink {
   readonly #options: StreamOptions;
   readonly #heartbeat: NodeJS.Timeout;
   #ended = false;
+  #pending = "";
+  #flushScheduled = false;
+  /** close() was called: end the response once what is queued is written. */
+  #closing = false;
 
   constructor(res: ServerResponse, options: StreamOptions) {
     this.#res = res;
@@ -68,21 +72,40 @@ export class SseSink implements EventSink {
   }
 
   close(reason: string): void {
-    if (this.#ended) return;
+    if (this.#ended || this.#closing) return;
     this.#write(`: closed: ${reason}\n\n`);
-    this.#res.end();
-    this.#end();
+    this.#closing = true;
   }
 
+  /**
+   * Queues `chunk`; what one turn of the event loop queues goes out in one write (a commit's
+   * events reach every subscriber as one write each, not one per event).
+   */
   #write(chunk: string): void {
-    if (this.#ended) return;
+    if (this.#ended || this.#closing) return;
+    this.#pending += chunk;
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#ended || this.#pending === "") return;
     if (this.#res.writableLength > this.#options.bufferBytes) {
       // The client does not read: drop it rather than hold its events (it resumes by id).
+      this.#pending = "";
       this.#res.destroy();
       this.#end();
       return;
     }
+    const chunk = this.#pending;
+    this.#pending = "";
     this.#res.write(chunk);
+    if (this.#closing) {
+      this.#res.end();
+      this.#end();
+    }
   }
 
   #end(): void {

@@ -6,6 +6,8 @@
  */
 import type { EventFilter, EventHorizon, StoredEvent } from "../domain/events.js";
 import type {
+  CronFire,
+  CronTriggerSchedule,
   Graph,
   GraphVersion,
   JoinMember,
@@ -33,6 +35,12 @@ export interface Store {
    * database that cannot be reached surfaces as `StorageUnavailableError` (domain/errors.ts).
    */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn`, which makes ONE read, without an explicit transaction (one round trip on
+   * PostgreSQL instead of three). For hot single-statement reads only (the event log's readers):
+   * several statements in `fn` would not share a snapshot. `fn` must not write.
+   */
+  readOnce<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   /** Cheap round trip to the database, for `/ready`. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -97,6 +105,14 @@ export interface StateSummary {
   readonly retry_count: number;
 }
 
+/** Runnable states of one node: how many, and since when the oldest has been runnable. */
+export interface QueueStats {
+  readonly namespace: string;
+  readonly node_name: string;
+  readonly depth: number;
+  readonly oldest_runnable_at: number;
+}
+
 /** Fields a status transition may change besides `status` and `updated_at`. */
 export type StatePatch = Partial<
   Pick<
@@ -104,6 +120,7 @@ export type StatePatch = Partial<
     | "outputs"
     | "data"
     | "error"
+    | "error_stack"
     | "enqueue_after"
     | "claimed_at"
     | "lease_expires_at"
@@ -111,6 +128,12 @@ export type StatePatch = Partial<
     | "unite_key"
   >
 >;
+
+/** Which fire: a trigger (graph and expression) and the instant. */
+export type CronFireKey = Pick<CronFire, "namespace" | "graph_name" | "expression" | "instant">;
+
+/** A fire to claim, before it has an outcome. */
+export type CronFireClaim = Omit<CronFire, "run_id" | "error">;
 
 export interface StoreTx {
   // ---- registered nodes
@@ -153,6 +176,30 @@ export interface StoreTx {
   deleteGraph(namespace: string, name: string, now: number): Promise<boolean>;
   /** Removes the versions of a deleted template that no run is pinned to any more. */
   deleteUnreferencedVersions(namespace: string, name: string): Promise<void>;
+
+  // ---- cron triggers
+  /** A graph's cron triggers become exactly `expressions`; new ones are scheduled from `now`. */
+  syncCronTriggers(
+    namespace: string,
+    graphName: string,
+    expressions: readonly string[],
+    now: number,
+  ): Promise<void>;
+  /** Cron triggers of live graphs (of one graph when given), each with its newest fire. */
+  listCronTriggers(graph?: { namespace: string; name: string }): Promise<CronTriggerSchedule[]>;
+  /**
+   * Claims an instant of a trigger: true for exactly one caller, false if the trigger is gone,
+   * the instant is not after its `since`, or this or a later instant was claimed already.
+   */
+  claimCronFire(fire: CronFireClaim): Promise<boolean>;
+  /** Records the run a claimed fire started, or why it started none. */
+  recordCronFireOutcome(
+    fire: CronFireKey,
+    runId: string | null,
+    error: string | null,
+  ): Promise<void>;
+  /** The fire that started a run, if a cron trigger started it (and its row is still kept). */
+  getCronFireOfRun(runId: string): Promise<CronFire | undefined>;
 
   // ---- runs and their store
   /** Inserts a new run. */
@@ -208,6 +255,8 @@ export interface StoreTx {
   getStates(ids: readonly string[]): Promise<State[]>;
   /** Claims up to `limit` runnable states, oldest `enqueue_after` first. */
   claimStates(request: ClaimRequest): Promise<State[]>;
+  /** Runnable (CREATED, due by `now`) states per namespace and node, at most `limit` groups. */
+  countRunnableStates(now: number, limit: number): Promise<QueueStats[]>;
   /** Earliest `enqueue_after` among CREATED states of these nodes, if any. */
   nextRunnableAt(namespace: string, nodeNames: readonly string[]): Promise<number | undefined>;
   /**

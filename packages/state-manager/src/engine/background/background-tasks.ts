@@ -1,7 +1,8 @@
 /**
- * Background loops of one server process: the lease reaper, the run sweepers and run retention. Every replica
- * runs them; their writes are conditional (and skip rows other replicas hold), so running them in
- * several processes at once is safe.
+ * Background loops of one server process: the lease reaper, the run sweepers, the cron scheduler
+ * and run retention. Every replica runs them; their writes are conditional (and skip rows other
+ * replicas hold; a cron instant is claimed by a unique row), so running them in several
+ * processes at once is safe.
  */
 import type { Logger } from "pino";
 
@@ -17,6 +18,8 @@ export interface BackgroundOptions {
   readonly runRetentionMs: number;
   /** Event log retention (age, count per namespace). */
   readonly eventRetention: { readonly maxAgeMs: number; readonly maxPerNamespace: number };
+  /** How often due cron instants are looked for. */
+  readonly cronTickMs: number;
 }
 
 /** The work each loop does per tick; each returns how many items it handled. */
@@ -26,6 +29,7 @@ export interface BackgroundWork {
   sweepCancelledRuns(): Promise<number>;
   pruneFinishedRuns(retentionMs: number): Promise<number>;
   pruneEventLog(retention: { maxAgeMs: number; maxPerNamespace: number }): Promise<number>;
+  fireDueCronTriggers(): Promise<number>;
 }
 
 /** How often finished runs past their retention are looked for. */
@@ -63,6 +67,7 @@ export class BackgroundTasks {
     this.#loop("event retention", RETENTION_INTERVAL_MS, () =>
       this.#work.pruneEventLog(this.#options.eventRetention),
     );
+    this.#loop("cron scheduler", this.#options.cronTickMs, () => this.#work.fireDueCronTriggers());
     if (this.#options.runRetentionMs > 0) {
       this.#loop("run retention", RETENTION_INTERVAL_MS, () =>
         this.#work.pruneFinishedRuns(this.#options.runRetentionMs),

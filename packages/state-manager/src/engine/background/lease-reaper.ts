@@ -8,7 +8,10 @@ export function reapExpiredLeases(ctx: EngineContext, limit = 100): Promise<numb
   return ctx.write(async (uow) => {
     const expired = await uow.tx.findExpiredLeases(uow.now, limit);
     for (const state of expired) {
-      await failAttempt(ctx, uow, state, leaseExpiredError(state, uow.now));
+      await failAttempt(ctx, uow, state, {
+        error: leaseExpiredError(state, uow.now),
+        leaseExpired: true,
+      });
     }
     if (expired.length > 0) {
       ctx.log.warn({ count: expired.length }, "expired leases sent through the retry policy");

@@ -38,6 +38,19 @@ export async function cancelInUnit(uow: UnitOfWork, run: Run): Promise<CancelRes
     throw new RunNotCancellableError(run.run_id, current?.status ?? run.status);
   }
   const cancelled = await tx.cancelPendingStates(run.run_id, now);
+  uow.observe({
+    kind: "run-finished",
+    namespace: run.namespace,
+    graph: run.graph_name,
+    status: "CANCELLED",
+  });
+  if (cancelled.length > 0) {
+    uow.observe({
+      kind: "states-cancelled",
+      namespace: run.namespace,
+      nodes: cancelled.map((s) => s.node_name),
+    });
+  }
   return { run_id: run.run_id, cancelledStates: cancelled.length };
 }
 

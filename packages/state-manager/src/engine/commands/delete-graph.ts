@@ -35,6 +35,8 @@ export async function deleteGraph(
       }
     }
     await tx.deleteGraph(namespace, name, now);
+    // Its cron triggers stop with it (and start afresh if the name is upserted again).
+    await tx.syncCronTriggers(namespace, name, [], now);
   });
   await sweepCancelled(ctx, cancelled);
   return { cancelledRuns: cancelled.length };

@@ -48,6 +48,15 @@ export async function enqueue(
         return { claimed, next };
       });
       if (claimed.length > 0) {
+        // A plain transaction, not a unit of work: observed here, once it has committed.
+        ctx.observer.observe({
+          kind: "states-claimed",
+          states: claimed.map((s) => ({
+            namespace: s.namespace,
+            node: s.node_name,
+            waitedMs: Math.max(0, (s.claimed_at ?? clock.now()) - s.enqueue_after),
+          })),
+        });
         if (signal?.aborted) {
           await giveBack(ctx, claimed);
           return [];

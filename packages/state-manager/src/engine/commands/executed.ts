@@ -1,6 +1,7 @@
 /** E9: records outputs (fan-out) and creates the next states in the same transaction. */
 import { LimitExceededError, StateNotQueuedError } from "../../domain/errors.js";
 import { planExecuted } from "../../domain/report.js";
+import { reportedEvent } from "../attempts.js";
 import type { EngineContext } from "../context.js";
 import { nodeOf } from "../graph-cache.js";
 import { loadRenderSources } from "../render-sources.js";
@@ -36,6 +37,7 @@ export async function executed(
       now,
     );
     if (!moved) throw new StateNotQueuedError(state.id, "changed concurrently");
+    uow.observe(reportedEvent(state, plan.status, now));
     await tx.insertStates([...plan.siblings, ...plan.children]);
     await ctx.joins.addMembers(uow, graph, [...plan.siblings, ...plan.children]);
     const outcome = plan.status === "SUCCESS" ? "success" : "failed";

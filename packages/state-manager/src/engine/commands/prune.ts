@@ -1,6 +1,7 @@
 /** E11: ends the branch; it counts as success for runs and joins. */
 import { StateNotQueuedError } from "../../domain/errors.js";
 import type { State } from "../../domain/model.js";
+import { reportedEvent } from "../attempts.js";
 import type { EngineContext } from "../context.js";
 import { checkStateId, claimedState } from "../state-access.js";
 
@@ -25,6 +26,7 @@ export function prune(
     ) {
       throw new StateNotQueuedError(stateId, "changed concurrently");
     }
+    uow.observe(reportedEvent(state, "PRUNED", now));
     const graph = await ctx.graphs.load(tx, state);
     await ctx.joins.settleMember(uow, graph, state, "success");
     uow.checkRun(state.run_id);

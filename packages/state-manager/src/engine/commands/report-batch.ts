@@ -13,7 +13,10 @@ export type Report =
       readonly state_id: string;
       readonly executed: { readonly outputs: readonly Record<string, unknown>[] };
     }
-  | { readonly state_id: string; readonly errored: { readonly error: string } };
+  | {
+      readonly state_id: string;
+      readonly errored: { readonly error: string; readonly stack?: string | undefined };
+    };
 
 export type ReportResult =
   | { readonly state_id: string; readonly status: "EXECUTED" }
@@ -47,7 +50,13 @@ async function apply(ctx: EngineContext, namespace: string, report: Report): Pro
       await executed(ctx, namespace, report.state_id, report.executed.outputs);
       return { state_id: report.state_id, status: "EXECUTED" };
     }
-    const { retryCreated } = await errored(ctx, namespace, report.state_id, report.errored.error);
+    const { retryCreated } = await errored(
+      ctx,
+      namespace,
+      report.state_id,
+      report.errored.error,
+      report.errored.stack,
+    );
     return { state_id: report.state_id, status: "ERRORED", retry_created: retryCreated };
   } catch (err) {
     // An unreachable database fails the whole request (503): the client retries the batch.

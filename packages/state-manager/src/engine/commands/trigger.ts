@@ -4,6 +4,7 @@ import { newState } from "../../domain/new-state.js";
 import { renderRootInputs } from "../../domain/trigger.js";
 import type { EngineContext } from "../context.js";
 import { nodeOf } from "../graph-cache.js";
+import type { UnitOfWork } from "../unit-of-work.js";
 
 export interface TriggerInput {
   readonly inputs: Readonly<Record<string, string>>;
@@ -20,47 +21,66 @@ export function trigger(
   graphName: string,
   input: TriggerInput,
 ): Promise<{ run_id: string }> {
-  return ctx.write(async (uow) => {
-    const { tx, now } = uow;
-    const current = await tx.getGraph(namespace, graphName);
-    if (!current) {
-      throw new GraphNotFoundError(
-        `Graph template not found for namespace ${namespace} and graph ${graphName}`,
-      );
-    }
-    if (current.validation_status !== "VALID") {
-      throw new GraphNotValidError(current.validation_errors);
-    }
-    const graph = await ctx.graphs.loadVersion(tx, namespace, graphName, current.version);
-    const root = nodeOf(graph, graph.compiled.root);
-    const inputs = renderRootInputs(root, graph.version.store_config, input);
-    const runId = ctx.ids.uuid();
-    await tx.insertRun({
-      run_id: runId,
-      namespace,
-      graph_name: graphName,
-      graph_version: current.version,
-      status: "PENDING",
-      origin: input.origin ?? "api",
-      created_at: now,
-      started_at: null,
-      finished_at: null,
-    });
-    await tx.insertStoreValues(runId, input.store);
-    const state = newState(now, ctx.ids, {
-      namespace,
-      node_name: root.template.node_name,
-      identifier: root.identifier,
-      graph_name: graphName,
-      graph_version: current.version,
-      run_id: runId,
-      inputs,
-      parents: [],
-      direct_parent: null,
-      enqueue_after: now + input.start_delay,
-    });
-    await tx.insertStates([state]);
-    uow.wake(state);
-    return { run_id: runId };
+  return ctx.write((uow) => startRun(ctx, uow, namespace, graphName, input));
+}
+
+/**
+ * The trigger inside a unit of work the caller owns (a cron fire claims its instant in the
+ * same transaction). Every refusal (graph missing or not valid, inputs or store keys missing)
+ * is thrown before anything is written.
+ */
+export async function startRun(
+  ctx: EngineContext,
+  uow: UnitOfWork,
+  namespace: string,
+  graphName: string,
+  input: TriggerInput,
+): Promise<{ run_id: string }> {
+  const { tx, now } = uow;
+  const current = await tx.getGraph(namespace, graphName);
+  if (!current) {
+    throw new GraphNotFoundError(
+      `Graph template not found for namespace ${namespace} and graph ${graphName}`,
+    );
+  }
+  if (current.validation_status !== "VALID") {
+    throw new GraphNotValidError(current.validation_errors);
+  }
+  const graph = await ctx.graphs.loadVersion(tx, namespace, graphName, current.version);
+  const root = nodeOf(graph, graph.compiled.root);
+  const inputs = renderRootInputs(root, graph.version.store_config, input);
+  const runId = ctx.ids.uuid();
+  await tx.insertRun({
+    run_id: runId,
+    namespace,
+    graph_name: graphName,
+    graph_version: current.version,
+    status: "PENDING",
+    origin: input.origin ?? "api",
+    created_at: now,
+    started_at: null,
+    finished_at: null,
   });
+  await tx.insertStoreValues(runId, input.store);
+  const state = newState(now, ctx.ids, {
+    namespace,
+    node_name: root.template.node_name,
+    identifier: root.identifier,
+    graph_name: graphName,
+    graph_version: current.version,
+    run_id: runId,
+    inputs,
+    parents: [],
+    direct_parent: null,
+    enqueue_after: now + input.start_delay,
+  });
+  await tx.insertStates([state]);
+  uow.wake(state);
+  uow.observe({
+    kind: "run-started",
+    namespace,
+    graph: graphName,
+    origin: input.origin ?? "api",
+  });
+  return { run_id: runId };
 }

@@ -51,7 +51,7 @@ export async function upsertGraph(
       registry,
       new Set(Object.keys(input.secrets)),
     );
-    return tx.insertGraphVersion(
+    const saved = await tx.insertGraphVersion(
       {
         namespace,
         name,
@@ -65,6 +65,13 @@ export async function upsertGraph(
       },
       now,
     );
+    await tx.syncCronTriggers(
+      namespace,
+      name,
+      input.triggers.map((t) => t.value.expression),
+      now,
+    );
+    return saved;
   });
   if (saved.validation_status === "VALID") ctx.graphs.put(saved);
   return saved;

@@ -1,8 +1,24 @@
 /** E5 and E6: graph templates with their current version; and a template's versions. */
+import { cronAnchor, nextCronFireAt } from "../../domain/cron-fire.js";
 import { GraphNotFoundError } from "../../domain/errors.js";
-import type { Graph } from "../../domain/model.js";
+import type { CronFire, Graph } from "../../domain/model.js";
 import type { GraphVersionSummary } from "../../storage/store.js";
 import type { EngineContext } from "../context.js";
+import type { CronSchedules } from "../cron-schedules.js";
+
+/** A cron trigger as readers see it: when it fires next and what it fired last. */
+export interface CronTriggerStatus {
+  readonly expression: string;
+  /** Null when the graph is not VALID (it does not fire) or the expression never matches again. */
+  readonly nextFireAt: number | null;
+  readonly lastFire: CronFire | null;
+}
+
+/** E5 with its cron triggers' status, read in one snapshot. */
+export interface GraphView {
+  readonly graph: Graph;
+  readonly cron: readonly CronTriggerStatus[];
+}
 
 export async function getGraph(
   ctx: EngineContext,
@@ -53,6 +69,33 @@ export function getGraphVersion(
       ...stored,
       graph_created_at: graph.graph_created_at,
       graph_updated_at: stored.created_at,
+    };
+  });
+}
+
+export function getGraphView(
+  ctx: EngineContext,
+  schedules: CronSchedules,
+  namespace: string,
+  name: string,
+): Promise<GraphView> {
+  return ctx.transaction(async (tx) => {
+    const graph = await tx.getGraph(namespace, name);
+    if (!graph) {
+      throw new GraphNotFoundError(`Graph template ${name} not found in namespace ${namespace}`);
+    }
+    const now = ctx.clock.now();
+    const triggers = await tx.listCronTriggers({ namespace, name });
+    return {
+      graph,
+      cron: triggers.map((t) => {
+        const schedule = t.is_valid ? schedules.get(t.expression) : undefined;
+        return {
+          expression: t.expression,
+          nextFireAt: (schedule && nextCronFireAt(schedule, cronAnchor(t), now)) ?? null,
+          lastFire: t.last_fire,
+        };
+      }),
     };
   });
 }

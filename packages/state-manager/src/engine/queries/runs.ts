@@ -1,6 +1,6 @@
 /** Runs as readers see them: the v0 listing (E15), one run, a page of runs, a run's states. */
 import { RunNotFoundError } from "../../domain/errors.js";
-import type { Run, State } from "../../domain/model.js";
+import type { CronFire, Run, State } from "../../domain/model.js";
 import {
   effectiveRunStatus,
   type RunCounts,
@@ -53,6 +53,8 @@ export interface RunView {
   readonly counts: RunCounts & { cancelled_count: number };
   /** The stored finish time, or, for a run whose completion is still being recorded, its last change. */
   readonly finishedAt: number | null;
+  /** For a run a cron trigger started (GET /runs/{id} only): the fire, with its catch-up mark. */
+  readonly cronFire?: CronFire;
 }
 
 function viewOf(run: Run, counts: RunStateCounts | undefined): RunView {
@@ -73,7 +75,9 @@ export function getRun(ctx: EngineContext, namespace: string, runId: string): Pr
   return ctx.transaction(async (tx) => {
     const run = await tx.getRun(runId);
     if (!run || run.namespace !== namespace) throw new RunNotFoundError(runId);
-    return viewOf(run, (await tx.countStatesByRun([runId])).get(runId));
+    const view = viewOf(run, (await tx.countStatesByRun([runId])).get(runId));
+    const cronFire = run.origin.startsWith("cron:") ? await tx.getCronFireOfRun(runId) : undefined;
+    return cronFire ? { ...view, cronFire } : view;
   });
 }
 

@@ -54,7 +54,10 @@ function resumeFrom(request: FastifyRequest, after: number | undefined): number 
 /** Counts the open streams of this server and refuses one over the limit. */
 class StreamLimiter {
   #open = 0;
-  constructor(readonly max: number) {}
+  constructor(
+    readonly max: number,
+    private readonly gauge: { opened(): void; closed(): void },
+  ) {}
 
   get open(): number {
     return this.#open;
@@ -64,11 +67,13 @@ class StreamLimiter {
   acquire(): (() => void) | undefined {
     if (this.#open >= this.max) return undefined;
     this.#open += 1;
+    this.gauge.opened();
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.#open -= 1;
+      this.gauge.closed();
     };
   }
 }
@@ -84,8 +89,11 @@ function tooManyStreams(reply: FastifyReply, max: number) {
     );
 }
 
-export function eventsRoutes(app: ZodApp, { engine, config }: RouteDeps): void {
-  const limiter = new StreamLimiter(config.maxEventStreams);
+export function eventsRoutes(app: ZodApp, { engine, config, metrics }: RouteDeps): void {
+  const limiter = new StreamLimiter(config.maxEventStreams, {
+    opened: () => metrics.eventSubscribers.inc(),
+    closed: () => metrics.eventSubscribers.dec(),
+  });
   const streamOptions = (
     onEnd: () => void,
     afterSend?: (event: StoredEvent) => void,

@@ -7,6 +7,7 @@ import {
   graphResponse,
   graphVersionParams,
   graphVersionsResponse,
+  graphViewJson,
   listGraphsResponse,
   upsertGraphBody,
 } from "../schemas/graphs.js";
@@ -36,12 +37,12 @@ export function graphsRoutes(app: ZodApp, { engine }: RouteDeps): void {
     url: "/v0/namespace/:ns/graph/:graph",
     schema: {
       tags: ["v0"],
-      summary: "Read a graph template (E5)",
+      summary: "Read a graph template (E5), with each cron trigger's next fire time and last fire",
       params: graphParams,
       response: { 200: graphResponse, ...errorResponses },
     },
     handler: async (request) =>
-      graphJson(await engine.getGraph(request.params.ns, request.params.graph)),
+      graphViewJson(await engine.getGraphView(request.params.ns, request.params.graph)),
   });
 
   app.route({

@@ -119,6 +119,7 @@ export function statesRoutes(app: ZodApp, { engine, config }: RouteDeps): void {
         request.params.ns,
         request.params.sid,
         request.body.error,
+        request.body.stack,
       );
       return { status: "ERRORED" as const, retry_created: retryCreated };
     },

@@ -3,8 +3,9 @@ import { z } from "zod";
 
 import { validateCron } from "../../domain/cron.js";
 import { UNITES_STRATEGIES } from "../../domain/graph.js";
-import type { Graph } from "../../domain/model.js";
+import type { CronFire, Graph } from "../../domain/model.js";
 import { RETRY_STRATEGIES } from "../../domain/retry.js";
+import type { GraphView } from "../../engine/engine.js";
 import {
   identifier,
   iso,
@@ -131,6 +132,29 @@ export const upsertGraphBody = z.object({
     .transform((v) => v ?? []),
 });
 
+/** One fired instant of a cron trigger (GET graph, GET run). */
+export const cronFireJson = z.object({
+  instant: isoTime.describe("the scheduled instant (UTC)"),
+  fired_at: isoTime,
+  run_id: z.string().nullable().describe("the run it started; null when it could not start one"),
+  error: z.string().nullable().describe("why no run was started (e.g. MISSING_STORE_KEYS)"),
+  catch_up: z
+    .boolean()
+    .describe("the run stands for several instants missed while no server was running"),
+  missed: z.number().int().describe("how many missed instants it skipped (counted up to 1000)"),
+});
+
+export function cronFireToJson(f: CronFire): z.output<typeof cronFireJson> {
+  return {
+    instant: iso(f.instant),
+    fired_at: iso(f.fired_at),
+    run_id: f.run_id,
+    error: f.error,
+    catch_up: f.catch_up,
+    missed: f.missed,
+  };
+}
+
 const storedNode = z.object({
   node_name: z.string(),
   namespace: z.string(),
@@ -157,7 +181,20 @@ export const graphResponse = z.object({
     default_values: z.record(z.string(), z.string()),
   }),
   triggers: z.array(
-    z.object({ type: z.literal("CRON"), value: z.object({ expression: z.string() }) }),
+    z.object({
+      type: z.literal("CRON"),
+      value: z.object({ expression: z.string() }),
+      next_fire_at: isoTime
+        .nullable()
+        .optional()
+        .describe(
+          "GET only: the next instant this trigger fires (UTC); null when the graph is not VALID or the expression never matches again",
+        ),
+      last_fired: cronFireJson
+        .nullable()
+        .optional()
+        .describe("GET only: the newest instant this trigger fired, null before its first"),
+    }),
   ),
   created_at: isoTime,
   updated_at: isoTime,
@@ -188,6 +225,26 @@ export function graphJson(g: Graph): z.output<typeof graphResponse> {
     validation_status: g.validation_status,
     validation_errors: g.validation_errors,
     version: g.version,
+  };
+}
+
+/** E5: the template plus, per trigger, its next fire time and last fire (additive fields). */
+export function graphViewJson(view: GraphView): z.output<typeof graphResponse> {
+  const body = graphJson(view.graph);
+  const byExpression = new Map(view.cron.map((c) => [c.expression, c]));
+  return {
+    ...body,
+    triggers: body.triggers.map((t) => {
+      const status = byExpression.get(t.value.expression);
+      return {
+        ...t,
+        next_fire_at:
+          status?.nextFireAt === null || status?.nextFireAt === undefined
+            ? null
+            : iso(status.nextFireAt),
+        last_fired: status?.lastFire ? cronFireToJson(status.lastFire) : null,
+      };
+    }),
   };
 }
 

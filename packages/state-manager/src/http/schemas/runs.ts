@@ -6,6 +6,7 @@ import { RUN_STATUSES, STATE_STATUSES } from "../../domain/statuses.js";
 import type { RunPageCursor } from "../../engine/engine.js";
 import type { RunView } from "../../engine/queries/runs.js";
 import { iso, isoTime, jsonObject, name, stringMap, YEAR_MS } from "./common.js";
+import { cronFireJson, cronFireToJson } from "./graphs.js";
 import { LIMITS } from "./limits.js";
 
 export const triggerBody = z.object({
@@ -101,6 +102,10 @@ export const stateDetailsResponse = z.object({
   inputs: z.record(z.string(), z.string()),
   outputs: jsonObject,
   error: z.string().nullable(),
+  error_stack: z
+    .string()
+    .nullable()
+    .describe("the stack trace the runtime sent with its errored report (first 8 KiB)"),
   parents: z
     .record(z.string(), z.string())
     .describe("identifier → state id of every ancestor, the direct parent last"),
@@ -127,6 +132,7 @@ export function stateDetailsJson(s: State): z.output<typeof stateDetailsResponse
     inputs: s.inputs,
     outputs: s.outputs,
     error: s.error,
+    error_stack: s.error_stack,
     parents: Object.fromEntries(s.parents),
     created_at: iso(s.created_at),
     updated_at: iso(s.updated_at),
@@ -258,6 +264,11 @@ export const runResponse = z.object({
   created_at: isoTime,
   started_at: isoTime.nullable(),
   finished_at: isoTime.nullable(),
+  cron: cronFireJson
+    .optional()
+    .describe(
+      "GET /runs/{id} of a run a cron trigger started: the instant it fired for; catch_up marks the one run that stands for instants missed during downtime",
+    ),
 });
 
 export function runJson(view: RunView): z.output<typeof runResponse> {
@@ -276,6 +287,7 @@ export function runJson(view: RunView): z.output<typeof runResponse> {
     created_at: iso(run.created_at),
     started_at: run.started_at === null ? null : iso(run.started_at),
     finished_at: view.finishedAt === null ? null : iso(view.finishedAt),
+    ...(view.cronFire && { cron: cronFireToJson(view.cronFire) }),
   };
 }
 
@@ -297,6 +309,10 @@ export const stateViewResponse = z.object({
   inputs: z.record(z.string(), z.string()),
   outputs: jsonObject,
   error: z.string().nullable(),
+  error_stack: z
+    .string()
+    .nullable()
+    .describe("the stack trace the runtime sent with its errored report (first 8 KiB)"),
   data: jsonObject,
   parents: z.record(z.string(), z.string()),
   direct_parent: z.string().nullable(),
@@ -319,6 +335,7 @@ export function stateViewJson(s: State): z.output<typeof stateViewResponse> {
     inputs: s.inputs,
     outputs: s.outputs,
     error: s.error,
+    error_stack: s.error_stack,
     data: s.data,
     parents: Object.fromEntries(s.parents),
     direct_parent: s.direct_parent,

@@ -62,7 +62,16 @@ export const executedBody = (limits: ReportLimits) =>
   z.object({ outputs: z.array(jsonObject).max(limits.maxFanout) });
 export const executedResponse = z.object({ status: z.literal("EXECUTED") });
 
-export const erroredBody = z.object({ error: z.string().max(LIMITS.errorLength) });
+export const erroredBody = z.object({
+  error: z.string().max(LIMITS.errorLength),
+  stack: z
+    .string()
+    .max(LIMITS.errorLength)
+    .optional()
+    .describe(
+      "extension: the failure's stack trace; the server keeps its first 8 KiB (shown as error_stack in state details)",
+    ),
+});
 export const erroredResponse = z.object({
   status: z.literal("ERRORED"),
   retry_created: z.boolean(),

@@ -189,6 +189,28 @@ export class PostgresStore implements Store {
     }
   }
 
+  async readOnce<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (err) {
+      throw mapPostgresError(err);
+    }
+    let broken = false;
+    const onError = () => {
+      broken = true;
+    };
+    client.on("error", onError);
+    try {
+      return await fn(new SqlStoreTx(executorFor(client), postgresStatements));
+    } catch (err) {
+      throw mapPostgresError(err);
+    } finally {
+      client.removeListener("error", onError);
+      client.release(broken);
+    }
+  }
+
   async ping(): Promise<void> {
     try {
       await this.#pool.query("SELECT 1");

@@ -3,6 +3,8 @@
  * PostgreSQL returns BIGINT as numbers (see postgres-store.ts) and SQLite integers as numbers.
  */
 import type {
+  CronFire,
+  CronTriggerSchedule,
   Graph,
   GraphVersion,
   NewState,
@@ -27,6 +29,7 @@ export const STATE_COLUMNS = [
   "outputs",
   "data",
   "error",
+  "error_stack",
   "parents",
   "direct_parent",
   "does_unites",
@@ -59,6 +62,7 @@ export function stateParams(s: NewState): unknown[] {
     JSON.stringify(s.outputs),
     JSON.stringify(s.data),
     s.error,
+    s.error_stack,
     JSON.stringify(s.parents),
     s.direct_parent,
     s.does_unites ? 1 : 0,
@@ -104,6 +108,7 @@ export function toState(r: Row): State {
     outputs: json(r.outputs),
     data: json(r.data),
     error: (r.error as string | null) ?? null,
+    error_stack: (r.error_stack as string | null) ?? null,
     parents: json(r.parents),
     direct_parent: (r.direct_parent as string | null) ?? null,
     does_unites: num(r.does_unites) === 1,
@@ -172,5 +177,32 @@ export function toRun(r: Row): Run {
     created_at: num(r.created_at),
     started_at: numOrNull(r.started_at),
     finished_at: numOrNull(r.finished_at),
+  };
+}
+
+/** A `cron_fires` row; `r.instant` NULL (a LEFT JOIN without a fire) gives null. */
+export function toCronFire(r: Row): CronFire | null {
+  if (r.instant === null || r.instant === undefined) return null;
+  return {
+    namespace: r.namespace as string,
+    graph_name: r.graph_name as string,
+    expression: r.expression as string,
+    instant: num(r.instant),
+    fired_at: num(r.fired_at),
+    catch_up: num(r.catch_up) === 1,
+    missed: num(r.missed),
+    run_id: (r.run_id as string | null) ?? null,
+    error: (r.error as string | null) ?? null,
+  };
+}
+
+export function toCronTriggerSchedule(r: Row): CronTriggerSchedule {
+  return {
+    namespace: r.namespace as string,
+    graph_name: r.graph_name as string,
+    expression: r.expression as string,
+    since: num(r.since),
+    is_valid: num(r.is_valid) === 1,
+    last_fire: toCronFire(r),
   };
 }

@@ -6,6 +6,8 @@
  */
 import type { EventFilter, EventHorizon, StoredEvent } from "../../domain/events.js";
 import type {
+  CronFire,
+  CronTriggerSchedule,
   Graph,
   GraphVersion,
   JoinMember,
@@ -19,8 +21,11 @@ import type {
 import type { JoinOutcome, RunStatus, StateStatus } from "../../domain/statuses.js";
 import type {
   ClaimRequest,
+  CronFireClaim,
+  CronFireKey,
   GraphVersionSummary,
   NodeStateCounts,
+  QueueStats,
   RunFilter,
   RunPageCursor,
   RunStateCounts,
@@ -29,6 +34,7 @@ import type {
   StateSummary,
   StoreTx,
 } from "../store.js";
+import * as cron from "./cron.js";
 import * as events from "./events.js";
 import { EventRecorder } from "./events.js";
 import type { SqlExecutor } from "./executor.js";
@@ -143,6 +149,31 @@ export class SqlStoreTx implements StoreTx {
     return graphs.deleteUnreferencedVersions(this.#db, namespace, name);
   }
 
+  syncCronTriggers(
+    namespace: string,
+    graphName: string,
+    expressions: readonly string[],
+    now: number,
+  ): Promise<void> {
+    return cron.syncCronTriggers(this.#db, namespace, graphName, expressions, now);
+  }
+  listCronTriggers(graph?: { namespace: string; name: string }): Promise<CronTriggerSchedule[]> {
+    return cron.listCronTriggers(this.#db, graph);
+  }
+  claimCronFire(fire: CronFireClaim): Promise<boolean> {
+    return cron.claimCronFire(this.#db, fire);
+  }
+  recordCronFireOutcome(
+    fire: CronFireKey,
+    runId: string | null,
+    error: string | null,
+  ): Promise<void> {
+    return cron.recordCronFireOutcome(this.#db, fire, runId, error);
+  }
+  getCronFireOfRun(runId: string): Promise<CronFire | undefined> {
+    return cron.getCronFireOfRun(this.#db, runId);
+  }
+
   async insertRun(run: Run): Promise<void> {
     await runs.insertRun(this.#db, run);
     this.#events.run({
@@ -246,6 +277,9 @@ export class SqlStoreTx implements StoreTx {
       });
     }
     return claimed;
+  }
+  countRunnableStates(now: number, limit: number): Promise<QueueStats[]> {
+    return states.countRunnableStates(this.#db, now, limit);
   }
   nextRunnableAt(namespace: string, nodeNames: readonly string[]): Promise<number | undefined> {
     return states.nextRunnableAt(this.#db, namespace, nodeNames);

@@ -1,8 +1,14 @@
 /** States: inserts, reads and conditional transitions shared by the SQL backends. */
 import type { NewState, State } from "../../domain/model.js";
 import { ERRORED_STATUSES, PENDING_STATUSES, type StateStatus } from "../../domain/statuses.js";
-import type { NodeStateCounts } from "../store.js";
-import type { ClaimRequest, StateFilter, StatePatch, StateSummary } from "../store.js";
+import type {
+  ClaimRequest,
+  NodeStateCounts,
+  QueueStats,
+  StateFilter,
+  StatePatch,
+  StateSummary,
+} from "../store.js";
 import { INSERT_CHUNK, placeholders, type SqlExecutor } from "./executor.js";
 import { type Row, STATE_COLUMNS, stateParams, toState } from "./rows.js";
 
@@ -14,6 +20,7 @@ const PATCHABLE = new Set<string>([
   "outputs",
   "data",
   "error",
+  "error_stack",
   "enqueue_after",
   "claimed_at",
   "lease_expires_at",
@@ -312,4 +319,27 @@ export async function countRunStatesByNode(
     entry.first = Math.min(entry.first, Number(r.first));
   }
   return [...nodes.values()].sort((a, b) => a.first - b.first).map((e) => e.node);
+}
+
+/**
+ * One pass over the `states_runnable` partial index (namespace, node_name, enqueue_after), so it
+ * costs about one index entry per runnable state; metrics cache the answer for a few seconds.
+ */
+export async function countRunnableStates(
+  db: SqlExecutor,
+  now: number,
+  limit: number,
+): Promise<QueueStats[]> {
+  const rows = await db.all<Row>(
+    `SELECT namespace, node_name, COUNT(*) AS depth, MIN(enqueue_after) AS oldest
+       FROM states WHERE status = 'CREATED' AND enqueue_after <= ?
+      GROUP BY namespace, node_name ORDER BY namespace, node_name LIMIT ?`,
+    [now, limit],
+  );
+  return rows.map((r) => ({
+    namespace: r.namespace as string,
+    node_name: r.node_name as string,
+    depth: Number(r.depth),
+    oldest_runnable_at: Number(r.oldest),
+  }));
 }

@@ -185,6 +185,11 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** One read; SQLite runs it in its turn like any transaction (no round trips to save). */
+  readOnce<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return this.transaction(fn);
+  }
+
   async ping(): Promise<void> {
     this.#db.prepare("SELECT 1").get();
   }
