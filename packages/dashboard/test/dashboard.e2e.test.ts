@@ -333,6 +333,7 @@ describe("the dashboard", () => {
       .getByText(`Node Missing in namespace ${NS} does not exist.`)
       .waitFor();
     await dialog.getByText(/saved as a new INVALID version/).waitFor();
+    await dialog.locator(".dag").scrollIntoViewIfNeeded();
     await shot("validation-error");
     await page.keyboard.press("Escape");
   });

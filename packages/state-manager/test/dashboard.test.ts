@@ -78,6 +78,10 @@ describe("dashboard: with a build", () => {
     expect((await anonymous.get("/health")).body).toEqual({ message: "OK" });
     expect((await anonymous.get("/ready")).body).toMatchObject({ status: "ready" });
     expect((await anonymous.get("/openapi.json")).body).toMatchObject({ openapi: "3.1.0" });
+    expect((await anonymous.get("/metrics")).status).toBe(401);
+    const metrics = await server.api.get("/metrics");
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers.get("content-type")).toMatch(/^text\/plain/);
     const docs = await anonymous.get("/docs/");
     expect(docs.status).toBe(200);
     expect(String(docs.body)).toContain("swagger");

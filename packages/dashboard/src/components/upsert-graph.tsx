@@ -132,7 +132,7 @@ export function UpsertGraph(props: UpsertGraphProps) {
             id="graph-json"
             value={text}
             onChange={(event) => setText(event.target.value)}
-            rows={14}
+            rows={8}
             spellCheck={false}
           />
         </div>

@@ -2,8 +2,16 @@ import { describe, expect, it } from "vitest";
 
 import { changedInputs, inputFieldsOf, rootNodeOf, storeFieldsOf } from "./trigger-form";
 
+interface TestNode {
+  identifier: string;
+  node_name: string;
+  inputs: Record<string, string>;
+  next_nodes?: string[];
+  unites?: { identifier: string };
+}
+
 const template = {
-  nodes: [
+  nodes: <TestNode[]>[
     { identifier: "merge", node_name: "M", inputs: {}, unites: { identifier: "start" } },
     {
       identifier: "work",
