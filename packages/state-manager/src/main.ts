@@ -4,8 +4,32 @@ import { ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
 import { startServer } from "./server.js";
 import { startupBanner } from "./startup-banner.js";
+import { VERSION } from "./version.js";
+
+const USAGE = `Usage: exosphere-state-manager [--mode development|production] [--host H] [--port P]
+                               [--database-url URL] [--log-level LEVEL]
+
+Starts the Exosphere state manager: the HTTP API (/v0), its docs (/docs), the dashboard (/)
+and /metrics. Every flag has an environment variable (MODE, HOST, PORT, DATABASE_URL,
+LOG_LEVEL); the other settings are environment variables only: STATE_MANAGER_SECRET (the API
+key), SECRETS_ENCRYPTION_KEY, STATE_LEASE_MS, RUN_RETENTION_DAYS, EVENT_RETENTION_HOURS,
+MAX_EVENT_STREAMS, CRON_TICK_MS, METRICS_PORT, LOG_FORMAT, ... (see docs/config.md).
+
+  DATABASE_URL   sqlite:///abs/path.db (default: ./.exosphere/exosphere.db) or postgres://...
+  --help, -h     this text
+  --version      the version
+`;
 
 async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (argv.includes("--version")) {
+    process.stdout.write(`${VERSION}\n`);
+    return;
+  }
   let loaded;
   try {
     loaded = loadConfig();

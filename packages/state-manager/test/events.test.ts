@@ -24,32 +24,15 @@ import {
   claim,
   type ClaimedState,
   drive,
-  graphNode,
-  type NodeSpec,
   ONE_TASK,
   oneTask,
   setUpGraph,
   trigger,
+  FAN_JOIN_NODE_SPECS,
+  fanJoin,
 } from "./helpers/workflow.js";
 
-const FAN: readonly NodeSpec[] = [
-  { name: "Split", inputs: ["data"], outputs: ["chunk"] },
-  { name: "Work", inputs: ["chunk"], outputs: ["result"] },
-  { name: "Join", inputs: ["results"], outputs: ["total"] },
-];
-
-function fanJoin(ns: string) {
-  return {
-    nodes: [
-      graphNode(ns, "Split", "split", { data: "x" }, ["work"]),
-      graphNode(ns, "Work", "work", { chunk: "${{ split.outputs.chunk }}" }, ["join"]),
-      {
-        ...graphNode(ns, "Join", "join", { results: "${{ work.outputs.result }}" }),
-        unites: { identifier: "split" },
-      },
-    ],
-  };
-}
+const FAN = FAN_JOIN_NODE_SPECS;
 
 const HANDLERS = {
   Split: () => ({ outputs: [{ chunk: "1" }, { chunk: "2" }, { chunk: "3" }] }),

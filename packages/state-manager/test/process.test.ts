@@ -381,6 +381,14 @@ describe("SIGTERM", () => {
 describe("start-up configuration", () => {
   const sqliteUrl = () => `sqlite://${join(tempDir(), "cfg.db")}`;
 
+  it("--help prints the usage and --version the version, exiting 0 without starting", () => {
+    const help = execFileSync(process.execPath, [mainJs, "--help"], { encoding: "utf8" });
+    expect(help).toMatch(/^Usage: exosphere-state-manager/);
+    expect(help).toContain("DATABASE_URL");
+    const version = execFileSync(process.execPath, [mainJs, "--version"], { encoding: "utf8" });
+    expect(version.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
   it("production without STATE_MANAGER_SECRET exits non-zero naming the variable", async () => {
     const child = spawnMain({ DATABASE_URL: sqliteUrl(), SECRETS_ENCRYPTION_KEY: ENCRYPTION_KEY }, [
       "--mode",

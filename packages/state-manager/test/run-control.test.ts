@@ -27,6 +27,8 @@ import {
   setUpGraph,
   trigger,
   upsertGraph,
+  FAN_JOIN_NODE_SPECS,
+  fanJoin,
 } from "./helpers/workflow.js";
 
 const CHAIN: readonly NodeSpec[] = [
@@ -34,26 +36,7 @@ const CHAIN: readonly NodeSpec[] = [
   { name: "B", inputs: ["x"], outputs: ["x"] },
 ];
 
-const FAN: readonly NodeSpec[] = [
-  { name: "Split", inputs: ["data"], outputs: ["chunk"] },
-  { name: "Work", inputs: ["chunk"], outputs: ["result"] },
-  { name: "Join", inputs: ["results"], outputs: ["total"] },
-];
-
-/** split (fans out) → work (one per chunk) → join, which unites on split itself. */
-function fanJoin(ns: string, extra: Record<string, unknown> = {}) {
-  return {
-    nodes: [
-      graphNode(ns, "Split", "split", { data: "1,2,3" }, ["work"]),
-      graphNode(ns, "Work", "work", { chunk: "${{ split.outputs.chunk }}" }, ["join"]),
-      {
-        ...graphNode(ns, "Join", "join", { results: "${{ work.outputs.result }}" }),
-        unites: { identifier: "split" },
-      },
-    ],
-    ...extra,
-  };
-}
+const FAN = FAN_JOIN_NODE_SPECS;
 
 function statePath(ns: string, sid: string, what: string) {
   return `/v0/namespace/${ns}/state/${sid}/${what}`;

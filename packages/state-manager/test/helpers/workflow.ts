@@ -296,3 +296,25 @@ export function splitMergeHandlers(onMerge: (results: string) => void = () => un
     ),
   } satisfies Record<string, Handler>;
 }
+
+/** The nodes of `fanJoin`: a splitter that fans out, a worker per chunk, a join. */
+export const FAN_JOIN_NODE_SPECS: readonly NodeSpec[] = [
+  { name: "Split", inputs: ["data"], outputs: ["chunk"] },
+  { name: "Work", inputs: ["chunk"], outputs: ["result"] },
+  { name: "Join", inputs: ["results"], outputs: ["total"] },
+];
+
+/** split (fans out) → work (one per chunk) → join, which unites on split itself. */
+export function fanJoin(namespace: string, extra: Record<string, unknown> = {}) {
+  return {
+    nodes: [
+      graphNode(namespace, "Split", "split", { data: "1,2,3" }, ["work"]),
+      graphNode(namespace, "Work", "work", { chunk: "${{ split.outputs.chunk }}" }, ["join"]),
+      {
+        ...graphNode(namespace, "Join", "join", { results: "${{ work.outputs.result }}" }),
+        unites: { identifier: "split" },
+      },
+    ],
+    ...extra,
+  };
+}

@@ -76,20 +76,34 @@ export class SqlStoreTx implements StoreTx {
 
   #stateEvents(list: readonly NewState[]): void {
     for (const s of list) {
-      this.#events.state({
-        namespace: s.namespace,
-        run_id: s.run_id,
-        graph_name: s.graph_name,
-        state_id: s.id,
-        identifier: s.identifier,
-        node_name: s.node_name,
-        status: s.status,
-        previous_status: null,
-        attempt: s.retry_count,
-        error: s.error,
-        at: s.created_at,
-      });
+      this.#stateEvent(s, s.id, s.status, null, s.error, s.created_at);
     }
+  }
+
+  /** Records a state's transition to `status` (from `previous`, null for a new state). */
+  #stateEvent(
+    state: Pick<State, "namespace" | "run_id" | "graph_name" | "identifier" | "node_name"> & {
+      readonly retry_count: number;
+    },
+    stateId: string,
+    status: StateStatus,
+    previous: StateStatus | null,
+    error: string | null,
+    at: number,
+  ): void {
+    this.#events.state({
+      namespace: state.namespace,
+      run_id: state.run_id,
+      graph_name: state.graph_name,
+      state_id: stateId,
+      identifier: state.identifier,
+      node_name: state.node_name,
+      status,
+      previous_status: previous,
+      attempt: state.retry_count,
+      error,
+      at,
+    });
   }
 
   async #runEvent(runId: string, status: RunStatus, now: number, change: () => Promise<boolean>) {
@@ -261,21 +275,7 @@ export class SqlStoreTx implements StoreTx {
   }
   async claimStates(request: ClaimRequest): Promise<State[]> {
     const claimed = await this.#dialect.claimStates(this.#db, request);
-    for (const s of claimed) {
-      this.#events.state({
-        namespace: s.namespace,
-        run_id: s.run_id,
-        graph_name: s.graph_name,
-        state_id: s.id,
-        identifier: s.identifier,
-        node_name: s.node_name,
-        status: "QUEUED",
-        previous_status: "CREATED",
-        attempt: s.retry_count,
-        error: null,
-        at: request.now,
-      });
-    }
+    for (const s of claimed) this.#stateEvent(s, s.id, "QUEUED", "CREATED", null, request.now);
     return claimed;
   }
   countRunnableStates(now: number, limit: number): Promise<QueueStats[]> {
@@ -293,19 +293,7 @@ export class SqlStoreTx implements StoreTx {
   ): Promise<boolean> {
     const row = await states.transitionState(this.#db, id, from, to, patch, now);
     if (!row) return false;
-    this.#events.state({
-      namespace: row.namespace,
-      run_id: row.run_id,
-      graph_name: row.graph_name,
-      state_id: id,
-      identifier: row.identifier,
-      node_name: row.node_name,
-      status: to,
-      previous_status: from,
-      attempt: row.retry_count,
-      error: row.error,
-      at: now,
-    });
+    this.#stateEvent(row, id, to, from, row.error, now);
     return true;
   }
   extendLease(id: string, leaseExpiresAt: number, now: number): Promise<boolean> {
@@ -330,19 +318,7 @@ export class SqlStoreTx implements StoreTx {
     const cancelled = await states.cancelPendingStates(this.#db, runId, now);
     const run = cancelled.length > 0 ? await runs.runIdentity(this.#db, runId) : undefined;
     for (const s of run ? cancelled : []) {
-      this.#events.state({
-        namespace: run!.namespace,
-        run_id: runId,
-        graph_name: run!.graph_name,
-        state_id: s.id,
-        identifier: s.identifier,
-        node_name: s.node_name,
-        status: "CANCELLED",
-        previous_status: s.status,
-        attempt: s.retry_count,
-        error: null,
-        at: now,
-      });
+      this.#stateEvent({ ...run!, ...s, run_id: runId }, s.id, "CANCELLED", s.status, null, now);
     }
     return cancelled;
   }
