@@ -35,6 +35,8 @@ COPY --from=build /app/packages/state-manager/package.json ./packages/state-mana
 COPY --from=build /app/packages/state-manager/node_modules ./packages/state-manager/node_modules
 COPY --from=build /app/packages/state-manager/dist ./packages/state-manager/dist
 COPY --from=build /app/packages/state-manager/migrations ./packages/state-manager/migrations
+# The dashboard's static build, served at / (DASHBOARD_DIR defaults to this place).
+COPY --from=build /app/packages/dashboard/dist ./packages/dashboard/dist
 RUN mkdir -p /data && chown node:node /data
 VOLUME ["/data"]
 USER node

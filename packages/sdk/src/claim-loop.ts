@@ -1,6 +1,6 @@
 import { sleepOn } from "./clock.js";
 import type { HeldStates } from "./held-states.js";
-import type { HttpClient } from "./http-client.js";
+import type { NodeHttpClient } from "./node-http-client.js";
 import type { EnqueuedState, EnqueueRequest, EnqueueResponse } from "./protocol/wire.js";
 import type { ReportHealth } from "./reporter.js";
 import { retry } from "./retry.js";
@@ -10,7 +10,7 @@ import type { RuntimeOptionsWithDefaults } from "./runtime-options.js";
 /** What the claim loop needs from the runtime. */
 export interface ClaimLoopDeps {
   readonly options: RuntimeOptionsWithDefaults;
-  readonly http: HttpClient;
+  readonly http: NodeHttpClient;
   readonly held: HeldStates;
   readonly reportHealth: ReportHealth;
   /** Aborted when the runtime begins to stop: no new claim starts, the one in flight is released. */
@@ -27,7 +27,7 @@ export interface ClaimLoopDeps {
  * fail so that it never starts work whose result it cannot deliver.
  *
  * On stop, the claim in flight is released rather than aborted (see
- * {@link HttpClient.postReleasable}): states the state manager claimed for it still reach
+ * {@link NodeHttpClient.postReleasable}): states the state manager claimed for it still reach
  * `onClaimed`, so the runtime can give them back instead of stranding them until their lease.
  */
 export class ClaimLoop {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { readLoggingConfig, resolveConnection } from "./config.js";
+import { readLoggingConfig, resolveConnection, resolveSessionConnection } from "./config.js";
 
 describe("resolveConnection", () => {
   it("prefers options over the environment and strips trailing slashes", () => {
@@ -69,5 +69,19 @@ describe("readLoggingConfig", () => {
     ["false", false],
   ])("reads EXOSPHERE_DISABLE_DEFAULT_LOGGING=%j as %s", (raw, disabled) => {
     expect(readLoggingConfig({ EXOSPHERE_DISABLE_DEFAULT_LOGGING: raw }).disabled).toBe(disabled);
+  });
+});
+
+describe("resolveSessionConnection", () => {
+  it("needs only the URI and carries no key", () => {
+    expect(resolveSessionConnection({ stateManagerUri: "http://opt:9000/" }, {})).toEqual({
+      uri: "http://opt:9000",
+      key: undefined,
+    });
+  });
+
+  it("still refuses a missing or malformed URI", () => {
+    expect(() => resolveSessionConnection({}, {})).toThrow(/EXOSPHERE_STATE_MANAGER_URI/);
+    expect(() => resolveSessionConnection({ stateManagerUri: "ftp://x" }, {})).toThrow(/http/);
   });
 });

@@ -14,12 +14,20 @@ export const ENV_DISABLE_DEFAULT_LOGGING = "EXOSPHERE_DISABLE_DEFAULT_LOGGING";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** `process.env`, or nothing in a browser (which has no `process`). */
+function processEnv(): Env {
+  return typeof process === "undefined" ? {} : process.env;
+}
+
 /** Where and how to reach a state manager, after defaults and environment are applied. */
 export interface Connection {
   /** Base URL without a trailing slash, e.g. `http://localhost:8000`. */
   readonly uri: string;
-  /** Value of the `x-api-key` header. */
-  readonly key: string;
+  /**
+   * Value of the `x-api-key` header; `undefined` when a browser's session cookie (from
+   * `POST /v0/auth/session`) authenticates instead.
+   */
+  readonly key: string | undefined;
 }
 
 /**
@@ -28,20 +36,37 @@ export interface Connection {
  */
 export function resolveConnection(
   options: { stateManagerUri?: string | undefined; key?: string | undefined },
-  env: Env = process.env,
-): Connection {
-  const uri = nonEmpty(options.stateManagerUri) ?? nonEmpty(env[ENV_STATE_MANAGER_URI]);
-  if (uri === undefined) {
-    throw new ConfigurationError(
-      ErrorCode.MISSING_CONFIG,
-      `No state manager URI: pass the \`stateManagerUri\` option or set ${ENV_STATE_MANAGER_URI} (for example http://localhost:8000).`,
-    );
-  }
+  env: Env = processEnv(),
+): Connection & { readonly key: string } {
+  const uri = resolveUri(options, env);
   const key = nonEmpty(options.key) ?? nonEmpty(env[ENV_API_KEY]);
   if (key === undefined) {
     throw new ConfigurationError(
       ErrorCode.MISSING_CONFIG,
       `No API key: pass the \`key\` option or set ${ENV_API_KEY} (it must equal the state manager's STATE_MANAGER_SECRET).`,
+    );
+  }
+  return Object.freeze({ uri, key });
+}
+
+/**
+ * A connection that sends no key: the browser's session cookie authenticates every request
+ * (`credentials: "include"`). The URI is required and checked as in {@link resolveConnection}.
+ */
+export function resolveSessionConnection(
+  options: { stateManagerUri?: string | undefined },
+  env: Env = processEnv(),
+): Connection {
+  return Object.freeze({ uri: resolveUri(options, env), key: undefined });
+}
+
+/** The state manager URI from the option or the environment, checked, without trailing slashes. */
+function resolveUri(options: { stateManagerUri?: string | undefined }, env: Env): string {
+  const uri = nonEmpty(options.stateManagerUri) ?? nonEmpty(env[ENV_STATE_MANAGER_URI]);
+  if (uri === undefined) {
+    throw new ConfigurationError(
+      ErrorCode.MISSING_CONFIG,
+      `No state manager URI: pass the \`stateManagerUri\` option or set ${ENV_STATE_MANAGER_URI} (for example http://localhost:8000).`,
     );
   }
   let parsed: URL;
@@ -59,7 +84,7 @@ export function resolveConnection(
       `State manager URI "${uri}" must use http or https (from \`stateManagerUri\` or ${ENV_STATE_MANAGER_URI}).`,
     );
   }
-  return Object.freeze({ uri: uri.replace(/\/+$/, ""), key });
+  return uri.replace(/\/+$/, "");
 }
 
 /** Settings of the default console logger. */
@@ -69,7 +94,7 @@ export interface LoggingConfig {
 }
 
 /** Read `EXOSPHERE_LOG_LEVEL` and `EXOSPHERE_DISABLE_DEFAULT_LOGGING`. Unknown levels fall back to `info`. */
-export function readLoggingConfig(env: Env = process.env): LoggingConfig {
+export function readLoggingConfig(env: Env = processEnv()): LoggingConfig {
   return Object.freeze({
     level: parseLogLevel(env[ENV_LOG_LEVEL]),
     disabled: isTruthyFlag(env[ENV_DISABLE_DEFAULT_LOGGING]),

@@ -1,6 +1,3 @@
-import { Agent as HttpAgent, type ClientRequest, request as httpRequest } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-
 import type { Connection } from "./config.js";
 import { StateManagerConnectionError, StateManagerError } from "./errors.js";
 
@@ -12,28 +9,15 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-/** Settings of {@link HttpClient.postReleasable}. */
-export interface ReleasableRequestOptions {
-  /** Give up after this many ms (a {@link StateManagerConnectionError} with code REQUEST_TIMEOUT). */
-  timeoutMs: number;
-  /**
-   * When aborted, tell the server we are leaving (close our side of the connection) but keep
-   * reading: an answer the server had already sent still arrives and is returned.
-   */
-  release: AbortSignal;
-  /** When aborted, drop the connection at once; rejects with the signal's reason. */
-  abort: AbortSignal;
-}
-
 /**
- * Thin JSON-over-fetch client of one namespace of a state manager. Turns every non-2xx answer into
+ * Thin JSON-over-fetch client of one namespace of a state manager; runs in Node and in browsers
+ * (the Node-only long-poll is {@link NodeHttpClient}). Turns every non-2xx answer into
  * a {@link StateManagerError} and every transport failure into a {@link StateManagerConnectionError}.
  */
 export class HttpClient {
   readonly #connection: Connection;
   readonly #namespace: string;
   readonly #defaultTimeoutMs: number;
-  #agent: HttpAgent | undefined;
 
   constructor(connection: Connection, namespace: string, defaultTimeoutMs: number) {
     this.#connection = connection;
@@ -50,6 +34,11 @@ export class HttpClient {
     return this.#connection.uri;
   }
 
+  /** Where and how this client connects. */
+  get connection(): Connection {
+    return this.#connection;
+  }
+
   /**
    * Opens a streaming GET (`text/event-stream`): the response with its body unread. Transport
    * failures are {@link StateManagerConnectionError}s; the caller reads or cancels the body.
@@ -62,8 +51,13 @@ export class HttpClient {
     const url = `${this.#connection.uri}${path}`;
     try {
       return await fetch(url, {
-        headers: { accept: "text/event-stream", "x-api-key": this.#connection.key, ...headers },
+        headers: {
+          accept: "text/event-stream",
+          ...(this.#connection.key === undefined ? {} : { "x-api-key": this.#connection.key }),
+          ...headers,
+        },
         ...(signal && { signal }),
+        ...(this.#connection.key === undefined ? { credentials: "include" as const } : {}),
       });
     } catch (err) {
       if (signal?.aborted) {
@@ -99,10 +93,11 @@ export class HttpClient {
     const timeoutMs = options.timeoutMs ?? this.#defaultTimeoutMs;
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-    const headers: Record<string, string> = {
-      accept: "application/json",
-      "x-api-key": this.#connection.key,
-    };
+    const headers: Record<string, string> = { accept: "application/json" };
+    const key = this.#connection.key;
+    if (key !== undefined) {
+      headers["x-api-key"] = key;
+    }
     if (body !== undefined) {
       headers["content-type"] = "application/json";
     }
@@ -115,6 +110,9 @@ export class HttpClient {
         headers,
         body: body === undefined ? null : JSON.stringify(body),
         signal,
+        // Without a key, the session cookie authenticates (also when the page and the API are
+        // on different origins listed in the server's CORS_ORIGINS).
+        ...(key === undefined ? { credentials: "include" as const } : {}),
       });
       text = await response.text();
     } catch (err) {
@@ -134,127 +132,10 @@ export class HttpClient {
 
     return parseAnswer<T>(response.status, text, method, path);
   }
-
-  /**
-   * POST a JSON body over `node:http(s)`, for the claim long-poll. Unlike `fetch`, it can end a
-   * wait without dropping an answer in flight: aborting `release` half-closes the connection,
-   * which the state manager takes as "client gone" (it answers at once and gives back whatever
-   * it claims from then on), while whatever it had already written still reaches us. Aborting
-   * the request instead would discard an answer carrying claimed states, and those states would
-   * stay claimed by nobody until their lease expired.
-   */
-  postReleasable<T>(path: string, body: unknown, options: ReleasableRequestOptions): Promise<T> {
-    const url = new URL(`${this.#connection.uri}${path}`);
-    const payload = JSON.stringify(body);
-    const isHttps = url.protocol === "https:";
-    this.#agent ??= isHttps
-      ? new HttpsAgent({ keepAlive: true, maxSockets: 4 })
-      : new HttpAgent({ keepAlive: true, maxSockets: 4 });
-    return new Promise<T>((resolve, reject) => {
-      let settled = false;
-      let released = false;
-      const cleanups: (() => void)[] = [];
-      const finish = (outcome: () => void): void => {
-        if (settled) {
-          return;
-        }
-        settled = true;
-        for (const cleanup of cleanups) {
-          cleanup();
-        }
-        outcome();
-      };
-      const request: ClientRequest = (isHttps ? httpsRequest : httpRequest)(url, {
-        method: "POST",
-        agent: this.#agent,
-        headers: {
-          accept: "application/json",
-          "content-type": "application/json",
-          "content-length": String(Buffer.byteLength(payload)),
-          "x-api-key": this.#connection.key,
-        },
-      });
-      const fail = (err: unknown, timedOut = false): void =>
-        finish(() =>
-          reject(
-            new StateManagerConnectionError({
-              method: "POST",
-              path,
-              url: url.toString(),
-              timedOut,
-              cause: err,
-            }),
-          ),
-        );
-      request.on("response", (response) => {
-        const chunks: Buffer[] = [];
-        response.on("data", (chunk: Buffer) => chunks.push(chunk));
-        response.on("error", fail);
-        response.on("aborted", () => fail(new Error("the answer was cut off")));
-        response.on("end", () => {
-          if (released) {
-            // Half-closed: never hand this connection to another request.
-            request.socket?.destroy();
-          }
-          const text = Buffer.concat(chunks).toString("utf8");
-          finish(() => {
-            try {
-              resolve(parseAnswer<T>(response.statusCode ?? 0, text, "POST", path));
-            } catch (err) {
-              reject(err);
-            }
-          });
-        });
-      });
-      request.on("error", (err) => fail(err));
-
-      const onRelease = (): void => {
-        released = true;
-        const halfClose = (): void => {
-          request.socket?.end();
-        };
-        // Our side ends only after the whole request went out, so the server reads all of it.
-        if (request.writableFinished && request.socket) {
-          halfClose();
-        } else {
-          request.once("finish", halfClose);
-        }
-      };
-      const onAbort = (): void => {
-        request.destroy();
-        const reason: unknown = options.abort.reason;
-        finish(() => reject(reason instanceof Error ? reason : new Error("aborted")));
-      };
-      const timer = setTimeout(() => {
-        request.destroy();
-        fail(new Error("timed out"), true);
-      }, options.timeoutMs);
-      cleanups.push(() => clearTimeout(timer));
-      if (options.abort.aborted) {
-        onAbort();
-        return;
-      }
-      options.abort.addEventListener("abort", onAbort, { once: true });
-      cleanups.push(() => options.abort.removeEventListener("abort", onAbort));
-      if (options.release.aborted) {
-        onRelease();
-      } else {
-        options.release.addEventListener("abort", onRelease, { once: true });
-        cleanups.push(() => options.release.removeEventListener("abort", onRelease));
-      }
-      request.end(payload);
-    });
-  }
-
-  /** Close idle keep-alive connections of {@link HttpClient.postReleasable}. */
-  close(): void {
-    this.#agent?.destroy();
-    this.#agent = undefined;
-  }
 }
 
 /** Turn an answer into its JSON body, or the {@link StateManagerError} it stands for. */
-function parseAnswer<T>(status: number, text: string, method: string, path: string): T {
+export function parseAnswer<T>(status: number, text: string, method: string, path: string): T {
   const parsed = parseJson(text);
   if (status < 200 || status >= 300) {
     const errorBody = (

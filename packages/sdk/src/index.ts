@@ -110,6 +110,7 @@ export type {
   RunState,
   RunStateList,
   RunSummary,
+  SessionResponse,
   StateDetails,
   StoreConfig,
   TriggerResponse,

@@ -3,9 +3,9 @@ import { setMaxListeners } from "node:events";
 import { ClaimLoop } from "./claim-loop.js";
 import { ErrorCode, ExosphereError, RunCancelledError } from "./errors.js";
 import { type HeldState, HeldStates } from "./held-states.js";
-import { HttpClient } from "./http-client.js";
 import { LeaseKeeper, type LeaseLoss } from "./lease-keeper.js";
 import { NodeExecutor } from "./node-executor.js";
+import { NodeHttpClient } from "./node-http-client.js";
 import { ProcessSignals } from "./process-signals.js";
 import type { EnqueuedState } from "./protocol/wire.js";
 import { registerNodes } from "./registration.js";
@@ -68,7 +68,7 @@ export class Runtime {
   readonly name: string;
 
   readonly #options: RuntimeOptionsWithDefaults;
-  readonly #http: HttpClient;
+  readonly #http: NodeHttpClient;
   readonly #held = new HeldStates();
   readonly #leases: LeaseKeeper;
   readonly #executor: NodeExecutor;
@@ -101,7 +101,11 @@ export class Runtime {
     this.#options = resolved;
     this.namespace = resolved.namespace;
     this.name = resolved.name;
-    this.#http = new HttpClient(resolved.connection, resolved.namespace, resolved.requestTimeoutMs);
+    this.#http = new NodeHttpClient(
+      resolved.connection,
+      resolved.namespace,
+      resolved.requestTimeoutMs,
+    );
     // Waits on these two (backoff pauses of retries in flight) each add a listener that is removed
     // when the wait ends; there can be more than 10 at once with many workers, and that is fine.
     setMaxListeners(0, this.#stop.signal, this.#hardStop.signal);

@@ -1,6 +1,4 @@
-import { randomUUID } from "node:crypto";
-
-import { resolveConnection } from "./config.js";
+import { resolveConnection, resolveSessionConnection } from "./config.js";
 import { ConfigurationError, ErrorCode, ExosphereError, GraphValidationError } from "./errors.js";
 import { type GraphBuilder, isGraphBuilder } from "./graph-builder.js";
 import { type GraphDefinition, parseGraphDefinition } from "./graph-models.js";
@@ -25,6 +23,7 @@ import type {
   RunsPage,
   RunState,
   RunStateList,
+  SessionResponse,
   StateDetails,
   TriggerResponse,
   UpsertGraphRequest,
@@ -54,6 +53,12 @@ export interface StateManagerOptions {
   stateManagerUri?: string;
   /** API key (`x-api-key`). @defaultValue `EXOSPHERE_API_KEY` */
   key?: string;
+  /**
+   * Authenticate with the browser's session cookie instead of a key: no `x-api-key` is sent and
+   * requests carry `credentials: "include"`; `key` and `EXOSPHERE_API_KEY` are ignored. Sign in
+   * with {@link StateManager.signIn}. @defaultValue false
+   */
+  useSessionCookie?: boolean;
   /** @defaultValue {@link createConsoleLogger}() */
   logger?: Logger;
   /** Timeout of each HTTP request, ms. @defaultValue 30000 */
@@ -303,7 +308,9 @@ export class StateManager {
       );
     }
     this.namespace = options.namespace;
-    const connection = resolveConnection(options);
+    const connection = options.useSessionCookie
+      ? resolveSessionConnection(options)
+      : resolveConnection(options);
     this.#logger = options.logger ?? createConsoleLogger();
     this.#http = new HttpClient(
       connection,
@@ -597,6 +604,36 @@ export class StateManager {
   }
 
   /**
+   * Exchange the API key for a session cookie (`POST /v0/auth/session`): in a browser, the
+   * HttpOnly cookie then authenticates this client (with `useSessionCookie`) and `EventSource`
+   * streams. A wrong key rejects with a {@link StateManagerError} (401 `UNAUTHORIZED`).
+   *
+   * @param apiKey - the server's `STATE_MANAGER_SECRET`.
+   * @example
+   * ```ts
+   * const sm = new StateManager({ namespace: "MyProject", stateManagerUri: location.origin, useSessionCookie: true });
+   * const { expires_at } = await sm.signIn(apiKeyFromForm);
+   * ```
+   */
+  async signIn(apiKey: string): Promise<SessionResponse> {
+    checkName(apiKey, "apiKey");
+    return this.#http.request<SessionResponse>("POST", "/v0/auth/session", { api_key: apiKey });
+  }
+
+  /**
+   * End the session of the browser's cookie on every replica and clear the cookie
+   * (`POST /v0/auth/logout`).
+   *
+   * @example
+   * ```ts
+   * await sm.signOut();
+   * ```
+   */
+  async signOut(): Promise<void> {
+    await this.#http.request<unknown>("POST", "/v0/auth/logout", {});
+  }
+
+  /**
    * A run's states counted per node and status: one entry per node identifier, however wide
    * its fan-out, in the order each node's first state was created.
    *
@@ -865,7 +902,7 @@ export class StateManager {
    */
   async retryState(stateId: string, options: RetryStateOptions = {}): Promise<ManualRetryResponse> {
     checkName(stateId, "stateId");
-    const body: ManualRetryRequest = { fanout_id: options.fanoutId ?? randomUUID() };
+    const body: ManualRetryRequest = { fanout_id: options.fanoutId ?? crypto.randomUUID() };
     checkName(body.fanout_id, "fanoutId");
     return this.#http.request<ManualRetryResponse>(
       "POST",

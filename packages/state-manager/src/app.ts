@@ -1,6 +1,7 @@
 /**
  * Builds the Fastify application (without listening): plugins first (CORS, request ids, JSON
- * bodies, auth, errors, docs), then one route plugin per resource. `server.ts` wires the real
+ * bodies, auth, errors, docs), then one route plugin per resource, then the dashboard's page
+ * and assets. `server.ts` wires the real
  * dependencies and listens; tests build it the same way.
  */
 import cors from "@fastify/cors";
@@ -9,11 +10,12 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { Logger } from "pino";
 
-import type { Config } from "./config.js";
+import { type Config, DEV_API_KEY } from "./config.js";
 import type { Engine } from "./engine/engine.js";
 import { registerAuth } from "./http/plugins/auth.js";
 import { registerJsonBodies } from "./http/plugins/body-parser.js";
 import { answerClientError } from "./http/plugins/client-errors.js";
+import { DEFAULT_DASHBOARD_DIR, registerDashboard } from "./http/plugins/dashboard.js";
 import { registerDocs } from "./http/plugins/docs.js";
 import { handleError, registerNotFound } from "./http/plugins/error-handler.js";
 import { registerMetrics } from "./http/plugins/metrics.js";
@@ -109,6 +111,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     apiKey: config.apiKey,
     cookies,
     ttlMs: config.sessionTtlHours * 3600_000,
+  });
+  await registerDashboard(app, {
+    dir: config.dashboardDir ?? DEFAULT_DASHBOARD_DIR,
+    devKeyHint:
+      config.mode === "development" && config.apiKey === DEV_API_KEY ? DEV_API_KEY : undefined,
   });
   return app;
 }

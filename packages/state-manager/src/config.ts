@@ -84,6 +84,12 @@ export interface Config {
    * mismatch). A development and test aid; it costs CPU. @defaultValue false
    */
   readonly validateResponses: boolean;
+  /**
+   * Folder of the built dashboard, served at `/` (`DASHBOARD_DIR`). When it has no `index.html`
+   * the server still starts and `/` says how to build it.
+   * @defaultValue `packages/dashboard/dist` of the repository the server runs from
+   */
+  readonly dashboardDir: string | undefined;
 }
 
 export const DEV_API_KEY = "exosphere@123";
@@ -320,6 +326,8 @@ export function loadConfig(
       problems,
     ),
     validateResponses,
+    dashboardDir:
+      get("DASHBOARD_DIR") === undefined ? undefined : resolve(cwd, get("DASHBOARD_DIR") ?? ""),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return { config: Object.freeze(config), warnings };

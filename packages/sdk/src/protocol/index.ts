@@ -46,6 +46,7 @@ export type {
   RunState,
   RunStateList,
   RunSummary,
+  SessionResponse,
   RunsPage,
   SecretsResponse,
   StateDetails,

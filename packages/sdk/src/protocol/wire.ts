@@ -700,6 +700,20 @@ export interface ErrorBody {
 }
 
 /**
+ * Answer of `POST /v0/auth/session`: the session cookie is set; it expires then.
+ *
+ * @example
+ * ```ts
+ * const { expires_at }: SessionResponse = await sm.signIn(apiKey);
+ * ```
+ * @public
+ */
+export interface SessionResponse {
+  /** ISO-8601 UTC. */
+  expires_at: string;
+}
+
+/**
  * `GET .../runs/{run_id}/nodes`: a run's states counted per node identifier and status.
  * @public
  */

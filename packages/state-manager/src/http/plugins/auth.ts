@@ -17,10 +17,16 @@ export function isSameKey(given: string | undefined, expected: string): boolean 
   return timingSafeEqual(a, b);
 }
 
-/** Paths answered without a key (contract §1.2 plus our readiness probe and docs). */
+/**
+ * Paths answered without a key (contract §1.2 plus our readiness probe and docs, and the
+ * dashboard's page and assets: the page holds no data, it signs in for the session cookie).
+ */
 export function isOpenPath(url: string): boolean {
   const path = url.split("?", 1)[0] ?? url;
   return (
+    path === "/" ||
+    path.startsWith("/ns/") ||
+    path.startsWith("/assets/") ||
     path === "/health" ||
     path === "/ready" ||
     path === "/openapi.json" ||

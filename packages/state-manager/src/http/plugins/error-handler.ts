@@ -178,7 +178,9 @@ export function registerNotFound(app: FastifyInstance): void {
     const allowed = ["GET", "PUT", "POST", "DELETE"].filter(
       (method) => app.findRoute({ method: method as "GET", url }) !== null,
     );
-    if (allowed.length > 0) {
+    // A route of this method that answers "not found" itself (a wildcard route such as the
+    // dashboard's assets) is a 404, not a 405.
+    if (allowed.length > 0 && !allowed.includes(request.method)) {
       void reply
         .code(405)
         .header("allow", allowed.join(", "))
