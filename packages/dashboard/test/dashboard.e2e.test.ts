@@ -307,6 +307,25 @@ describe("the dashboard", () => {
     await page.getByText('"echo: from the form"').waitFor();
   });
 
+  it("compares two versions of a graph, then deletes it", async () => {
+    await sm.upsertGraph("hello", {
+      nodes: [{ ...echoGraph(NS)[0]!, inputs: { text: "hello again" } }],
+      secrets: {},
+    });
+    await page.goto(`${server.url}/ns/${NS}/graphs/hello`);
+    await page.getByRole("heading", { name: "hello" }).waitFor();
+    const diff = page.getByLabel("Differences between the versions");
+    await diff.locator(".diff-removed", { hasText: '"text": "hello"' }).waitFor();
+    await diff.locator(".diff-added", { hasText: '"text": "hello again"' }).waitFor();
+
+    await page.getByRole("button", { name: "Delete graph" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Delete graph" }).click();
+    await page.waitForURL(new RegExp(`/ns/${NS}$`));
+    await page.getByRole("link", { name: "fanout" }).waitFor();
+    expect(await page.getByRole("link", { name: "hello", exact: true }).count()).toBe(0);
+    await expect(sm.getGraph("hello")).rejects.toMatchObject({ status: 404 });
+  });
+
   it("shows validation errors next to the offending node", async () => {
     await page.goto(`${server.url}/ns/${NS}`);
     await page.getByRole("button", { name: "New graph" }).click();
