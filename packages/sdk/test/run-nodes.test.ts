@@ -55,4 +55,39 @@ describe("per-node counts and graph versions", () => {
     expect((await sm.getGraphVersion("g", 2)).nodes[0]?.inputs).toEqual({ n: "7" });
     await expect(sm.getGraphVersion("g", 3)).rejects.toMatchObject({ status: 404 });
   });
+
+  it("triggerMany starts many runs at once, each with its own inputs", async () => {
+    const namespace = uniqueNamespace("many");
+    await startInBackground(runtime({ namespace, name: "rt", nodes: [Fan, Leaf], workers: 8 }));
+    const sm = client(namespace);
+    await sm.upsertGraph("g", {
+      nodes: [
+        {
+          node_name: "Fan",
+          namespace,
+          identifier: "fan",
+          inputs: { n: "1" },
+          next_nodes: ["leaf"],
+        },
+        {
+          node_name: "Leaf",
+          namespace,
+          identifier: "leaf",
+          inputs: { item: "${{ fan.outputs.item }}" },
+        },
+      ],
+      secrets: {},
+    });
+    const { count, run_ids } = await sm.triggerMany(
+      "g",
+      Array.from({ length: 50 }, (_, i) => ({ inputs: { n: String((i % 3) + 1) } })),
+    );
+    expect(count).toBe(50);
+    const results = await Promise.all(
+      run_ids.map((id) => sm.waitForRun(id, { timeoutMs: 30_000 })),
+    );
+    expect(results.every((r) => r.status === "SUCCESS")).toBe(true);
+    expect((await sm.getRunNodes(run_ids[2]!)).nodes[0]).toMatchObject({ total: 3 });
+    await expect(sm.triggerMany("g", [])).rejects.toMatchObject({ code: "INVALID_OPTION" });
+  });
 });

@@ -269,6 +269,55 @@ for (const dialect of DIALECTS) {
       }, 120_000);
     });
 
+    describe("batch trigger", () => {
+      it("starts many runs in one request, in order, each with its own inputs and store", async () => {
+        const ns = uniqueNs("batch");
+        await setUpGraph(api, ns, "chain", CHAIN, {
+          nodes: chainNodes(ns, ["A", "a", { x: "${{ store.k }}" }], ["B", "b", { x: "1" }]),
+          store_config: { required_keys: ["k"], default_values: {} },
+        });
+        const res = await api.post(`/v0/namespace/${ns}/graph/chain/trigger/batch`, {
+          runs: Array.from({ length: 300 }, (_, i) => ({ store: { k: `v${i}` } })),
+        });
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        expect(res.body.status).toBe("CREATED");
+        expect(res.body.count).toBe(300);
+        expect(new Set(res.body.run_ids).size).toBe(300);
+        const claimed = await claim(api, ns, ["A"], 100);
+        const byRun = new Map(claimed.map((c) => [c.run_id, c.inputs.x]));
+        expect(byRun.get(res.body.run_ids[0])).toBe("v0");
+        expect(byRun.get(res.body.run_ids[99])).toBe("v99");
+        expect((await getRun(api, ns, res.body.run_ids[299])).status).toBe("PENDING");
+      });
+
+      it("starts none when one is refused, and bounds the batch", async () => {
+        const ns = uniqueNs("batch-bad");
+        await setUpGraph(api, ns, "chain", CHAIN, {
+          nodes: chainNodes(ns, ["A", "a", { x: "${{ store.k }}" }], ["B", "b", { x: "1" }]),
+          store_config: { required_keys: ["k"], default_values: {} },
+        });
+        const refused = await api.post(`/v0/namespace/${ns}/graph/chain/trigger/batch`, {
+          runs: [{ store: { k: "ok" } }, { store: {} }],
+        });
+        // The refusal a single trigger of the bad entry gets.
+        const single = await api.post(`/v0/namespace/${ns}/graph/chain/trigger`, { store: {} });
+        expect(single.status).toBe(400);
+        expect(refused.status).toBe(400);
+        expect(refused.body).toEqual(single.body);
+        expect((await api.get(`/v0/namespace/${ns}/runs`)).body.runs).toEqual([]);
+        const empty = await api.post(`/v0/namespace/${ns}/graph/chain/trigger/batch`, { runs: [] });
+        expect(empty.status).toBe(422);
+        const tooMany = await api.post(`/v0/namespace/${ns}/graph/chain/trigger/batch`, {
+          runs: Array.from({ length: 1001 }, () => ({})),
+        });
+        expect(tooMany.status).toBe(422);
+        const unknown = await api.post(`/v0/namespace/${ns}/graph/nope/trigger/batch`, {
+          runs: [{}],
+        });
+        expect(unknown.status).toBe(404);
+      });
+    });
+
     describe("per-node counts and graph versions", () => {
       it("counts a run's states per node, one entry however wide the fan-out", async () => {
         const ns = uniqueNs("nodes");

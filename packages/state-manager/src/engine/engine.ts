@@ -34,7 +34,7 @@ import { type Report, reportMany, type ReportResult } from "./commands/report-ba
 import { retryFailed, type RetryFailedResult } from "./commands/retry-failed.js";
 import { readRunStore, writeRunStore } from "./commands/run-store.js";
 import { createSession, endSession, isSessionValid, type Session } from "./commands/sessions.js";
-import { trigger, type TriggerInput } from "./commands/trigger.js";
+import { trigger, type TriggerInput, triggerMany } from "./commands/trigger.js";
 import { type GraphUpsert, upsertGraph } from "./commands/upsert-graph.js";
 import type { EngineContext, EngineLimits } from "./context.js";
 import { CronSchedules } from "./cron-schedules.js";
@@ -180,6 +180,13 @@ export class Engine {
   }
 
   // ---- runs
+  triggerMany(
+    namespace: string,
+    graphName: string,
+    inputs: readonly TriggerInput[],
+  ): Promise<{ run_id: string }[]> {
+    return triggerMany(this.#ctx, namespace, graphName, inputs);
+  }
   trigger(namespace: string, graphName: string, input: TriggerInput): Promise<{ run_id: string }> {
     return trigger(this.#ctx, namespace, graphName, input);
   }

@@ -36,8 +36,38 @@ export async function startRun(
   graphName: string,
   input: TriggerInput,
 ): Promise<{ run_id: string }> {
-  const { tx, now } = uow;
-  const current = await tx.getGraph(namespace, graphName);
+  const graph = await runnableGraph(ctx, uow, namespace, graphName);
+  return insertRun(ctx, uow, graph, input);
+}
+
+/**
+ * Many runs of one graph in one unit of work (one transaction, one commit): all start, or, when
+ * one is refused (inputs or store keys missing), none does.
+ */
+export function triggerMany(
+  ctx: EngineContext,
+  namespace: string,
+  graphName: string,
+  inputs: readonly TriggerInput[],
+): Promise<{ run_id: string }[]> {
+  return ctx.write(async (uow) => {
+    const graph = await runnableGraph(ctx, uow, namespace, graphName);
+    const runs: { run_id: string }[] = [];
+    for (const input of inputs) runs.push(await insertRun(ctx, uow, graph, input));
+    return runs;
+  });
+}
+
+type RunnableGraph = Awaited<ReturnType<EngineContext["graphs"]["loadVersion"]>>;
+
+/** The graph's current version, if it can start runs. */
+async function runnableGraph(
+  ctx: EngineContext,
+  uow: UnitOfWork,
+  namespace: string,
+  graphName: string,
+): Promise<RunnableGraph> {
+  const current = await uow.tx.getGraph(namespace, graphName);
   if (!current) {
     throw new GraphNotFoundError(
       `Graph template not found for namespace ${namespace} and graph ${graphName}`,
@@ -46,7 +76,18 @@ export async function startRun(
   if (current.validation_status !== "VALID") {
     throw new GraphNotValidError(current.validation_errors);
   }
-  const graph = await ctx.graphs.loadVersion(tx, namespace, graphName, current.version);
+  return ctx.graphs.loadVersion(uow.tx, namespace, graphName, current.version);
+}
+
+/** One run of `graph`: the run, its store and its root state. */
+async function insertRun(
+  ctx: EngineContext,
+  uow: UnitOfWork,
+  graph: RunnableGraph,
+  input: TriggerInput,
+): Promise<{ run_id: string }> {
+  const { tx, now } = uow;
+  const { namespace, name: graphName, version } = graph.version;
   const root = nodeOf(graph, graph.compiled.root);
   const inputs = renderRootInputs(root, graph.version.store_config, input);
   const runId = ctx.ids.uuid();
@@ -54,7 +95,7 @@ export async function startRun(
     run_id: runId,
     namespace,
     graph_name: graphName,
-    graph_version: current.version,
+    graph_version: version,
     status: "PENDING",
     origin: input.origin ?? "api",
     created_at: now,
@@ -67,7 +108,7 @@ export async function startRun(
     node_name: root.template.node_name,
     identifier: root.identifier,
     graph_name: graphName,
-    graph_version: current.version,
+    graph_version: version,
     run_id: runId,
     inputs,
     parents: [],

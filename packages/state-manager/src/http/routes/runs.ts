@@ -31,6 +31,8 @@ import {
   stateDetailsJson,
   stateDetailsResponse,
   stateViewJson,
+  triggerBatchBody,
+  triggerBatchResponse,
   triggerBody,
   triggerResponse,
 } from "../schemas/runs.js";
@@ -55,6 +57,28 @@ export function runsRoutes(app: ZodApp, { engine, config }: RouteDeps): void {
         request.body,
       );
       return { status: "CREATED" as const, run_id };
+    },
+  });
+
+  app.route({
+    method: "POST",
+    url: "/v0/namespace/:ns/graph/:graph/trigger/batch",
+    schema: {
+      tags: ["extensions"],
+      summary: "Start many runs of the graph's current version in one request and one transaction",
+      description:
+        "Each entry of `runs` is what a single trigger takes. All start, or (one refused: inputs or store keys missing) none does, with the refusal a single trigger would get. At most 1,000 runs per request.",
+      params: graphParams,
+      body: triggerBatchBody,
+      response: { 200: triggerBatchResponse, ...errorResponses },
+    },
+    handler: async (request) => {
+      const runs = await engine.triggerMany(
+        request.params.ns,
+        request.params.graph,
+        request.body.runs,
+      );
+      return { status: "CREATED" as const, count: runs.length, run_ids: runs.map((r) => r.run_id) };
     },
   });
 

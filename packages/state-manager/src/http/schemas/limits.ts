@@ -27,6 +27,8 @@ export const LIMITS = {
   nodesPerClaim: 1000,
   /** Reports in one batch request. */
   reportsPerBatch: 1000,
+  /** Runs in one batch trigger. */
+  runsPerTrigger: 1000,
   /** Characters of an `errored` report's error text. */
   errorLength: 64 * 1024,
   /** Characters of a secret name or a cron expression. */

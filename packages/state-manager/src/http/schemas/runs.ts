@@ -27,6 +27,20 @@ export const triggerBody = z.object({
 
 export const triggerResponse = z.object({ status: z.literal("CREATED"), run_id: z.string() });
 
+export const triggerBatchBody = z.object({
+  runs: z
+    .array(triggerBody)
+    .min(1, "at least one run")
+    .max(LIMITS.runsPerTrigger)
+    .describe("each as the body of a single trigger: inputs, store, start_delay"),
+});
+
+export const triggerBatchResponse = z.object({
+  status: z.literal("CREATED"),
+  count: z.number().int(),
+  run_ids: z.array(z.string()).describe("in the order of `runs`"),
+});
+
 export interface PageLimits {
   readonly maxPageSize: number;
 }
