@@ -45,6 +45,8 @@ export class EventRecorder {
   }
 }
 
+const FINAL_RUN_STATUSES: ReadonlySet<string> = new Set(["SUCCESS", "FAILED", "CANCELLED"]);
+
 const EVENT_COLUMNS = ["namespace", "id", "run_id", "graph_name", "at", "body"] as const;
 
 /**
@@ -54,8 +56,14 @@ const EVENT_COLUMNS = ["namespace", "id", "run_id", "graph_name", "at", "body"] 
 export async function flushEvents(db: SqlExecutor, recorder: EventRecorder): Promise<string[]> {
   if (recorder.isEmpty) return [];
   const items = recorder.take();
+  // Counts go with the events that end a run (the ones readers summarise); a run's PENDING and
+  // RUNNING events leave them out, which saves a count per claim and per trigger.
   const runIds = [
-    ...new Set(items.filter((i): i is RunChange => !("type" in i)).map((i) => i.run_id)),
+    ...new Set(
+      items
+        .filter((i): i is RunChange => !("type" in i) && FINAL_RUN_STATUSES.has(i.status))
+        .map((i) => i.run_id),
+    ),
   ];
   const counts = await countStatesByRun(db, runIds);
   const drafts: EventDraft[] = items.map((item) =>
@@ -68,7 +76,9 @@ export async function flushEvents(db: SqlExecutor, recorder: EventRecorder): Pro
           graph_name: item.graph_name,
           status: item.status,
           previous_status: item.previous_status,
-          counts: Object.fromEntries(counts.get(item.run_id)?.byStatus ?? []),
+          ...(FINAL_RUN_STATUSES.has(item.status) && {
+            counts: Object.fromEntries(counts.get(item.run_id)?.byStatus ?? []),
+          }),
           at: item.at,
         },
   );

@@ -147,12 +147,39 @@ export async function runIdentity(
 }
 
 /** Moves an open run to CANCELLED; false if it was not open. */
-export async function cancelRun(db: SqlExecutor, runId: string, now: number): Promise<boolean> {
-  const changed = await db.run(
-    `UPDATE runs SET status = 'CANCELLED', finished_at = ? WHERE run_id = ? AND ${OPEN}`,
-    [now, runId],
+/** What a run's end says about the run: its identity, and whether it had started. */
+export interface EndedRun {
+  readonly namespace: string;
+  readonly graph_name: string;
+  /** RUNNING if a state of it was claimed (it has a start time), else PENDING. */
+  readonly previous_status: RunStatus;
+}
+
+function endedRun(
+  row: { namespace: string; graph_name: string; started_at: number | string | null } | undefined,
+): EndedRun | undefined {
+  return (
+    row && {
+      namespace: row.namespace,
+      graph_name: row.graph_name,
+      previous_status: row.started_at === null ? "PENDING" : "RUNNING",
+    }
   );
-  return changed > 0;
+}
+
+/** Moves an open run to CANCELLED; undefined if it was not open. */
+export async function cancelRun(
+  db: SqlExecutor,
+  runId: string,
+  now: number,
+): Promise<EndedRun | undefined> {
+  return endedRun(
+    await db.get(
+      `UPDATE runs SET status = 'CANCELLED', finished_at = ? WHERE run_id = ? AND ${OPEN}
+       RETURNING namespace, graph_name, started_at`,
+      [now, runId],
+    ),
+  );
 }
 
 /** Open runs of a graph, oldest first. */
@@ -191,17 +218,20 @@ export async function deleteRuns(db: SqlExecutor, runIds: readonly string[]): Pr
   await db.run(`DELETE FROM runs WHERE run_id IN (${ids})`, runIds);
 }
 
+/** Moves an open run to its final status; undefined if it was not open. */
 export async function finishRun(
   db: SqlExecutor,
   runId: string,
   status: RunStatus,
   now: number,
-): Promise<boolean> {
-  const changed = await db.run(
-    `UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ? AND ${OPEN}`,
-    [status, now, runId],
+): Promise<EndedRun | undefined> {
+  return endedRun(
+    await db.get(
+      `UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ? AND ${OPEN}
+       RETURNING namespace, graph_name, started_at`,
+      [status, now, runId],
+    ),
   );
-  return changed > 0;
 }
 
 export async function reopenRun(db: SqlExecutor, runId: string): Promise<boolean> {

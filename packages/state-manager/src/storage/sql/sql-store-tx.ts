@@ -122,6 +122,20 @@ export class SqlStoreTx implements StoreTx {
     return changed;
   }
 
+  /** Records the end of a run (its UPDATE returned what the event needs); true if it ended. */
+  #endEvent(runId: string, status: RunStatus, now: number, ended: runs.EndedRun | undefined) {
+    if (!ended) return false;
+    this.#events.run({
+      namespace: ended.namespace,
+      run_id: runId,
+      graph_name: ended.graph_name,
+      status,
+      previous_status: ended.previous_status,
+      at: now,
+    });
+    return true;
+  }
+
   upsertRegisteredNode(node: NodeRegistration, id: string, now: number): Promise<RegisteredNode> {
     return nodes.upsertRegisteredNode(this.#db, node, id, now);
   }
@@ -224,8 +238,8 @@ export class SqlStoreTx implements StoreTx {
       this.#events.run({ ...run, status: "RUNNING", previous_status: "PENDING", at: now });
     }
   }
-  cancelRun(runId: string, now: number): Promise<boolean> {
-    return this.#runEvent(runId, "CANCELLED", now, () => runs.cancelRun(this.#db, runId, now));
+  async cancelRun(runId: string, now: number): Promise<boolean> {
+    return this.#endEvent(runId, "CANCELLED", now, await runs.cancelRun(this.#db, runId, now));
   }
   listOpenRunIds(namespace: string, graphName: string): Promise<string[]> {
     return runs.listOpenRunIds(this.#db, namespace, graphName);
@@ -239,8 +253,8 @@ export class SqlStoreTx implements StoreTx {
   upsertStoreValues(runId: string, values: Readonly<Record<string, string>>): Promise<void> {
     return runs.upsertStoreValues(this.#db, runId, values);
   }
-  finishRun(runId: string, status: RunStatus, now: number): Promise<boolean> {
-    return this.#runEvent(runId, status, now, () => runs.finishRun(this.#db, runId, status, now));
+  async finishRun(runId: string, status: RunStatus, now: number): Promise<boolean> {
+    return this.#endEvent(runId, status, now, await runs.finishRun(this.#db, runId, status, now));
   }
   async reopenRun(runId: string, now: number): Promise<void> {
     await this.#runEvent(runId, "RUNNING", now, () => runs.reopenRun(this.#db, runId));
