@@ -47,8 +47,6 @@ CREATE TABLE events (
   CONSTRAINT events_pkey PRIMARY KEY (namespace, id)
 );
 
-CREATE INDEX events_by_age ON public.events USING btree (at);
-
 CREATE INDEX events_by_run ON public.events USING btree (run_id, id);
 
 CREATE UNIQUE INDEX events_pkey ON public.events USING btree (namespace, id);

@@ -141,8 +141,6 @@ CREATE TABLE states (
 
 CREATE INDEX cron_fires_by_run ON cron_fires (run_id) WHERE run_id IS NOT NULL;
 
-CREATE INDEX events_by_age ON events (at);
-
 CREATE INDEX events_by_run ON events (run_id, id);
 
 CREATE INDEX join_members_by_outcome ON join_members (group_key, outcome, state_id);

@@ -176,11 +176,18 @@ export async function pruneEvents(
   let removed = 0;
   for (const stream of streams) {
     const lastId = Number(stream.last_id);
-    const byAge = await db.get<{ id: number | string | null }>(
-      "SELECT MAX(id) AS id FROM (SELECT id FROM events WHERE namespace = ? AND at < ? ORDER BY id LIMIT ?) old",
-      [stream.namespace, before, limit],
+    // The oldest `limit` events, in id order (the primary key): those dated before `before`
+    // lead, since events are dated as they are numbered.
+    const oldest = await db.all<{ id: number | string; at: number | string }>(
+      "SELECT id, at FROM events WHERE namespace = ? ORDER BY id LIMIT ?",
+      [stream.namespace, limit],
     );
-    const through = Math.max(Number(byAge?.id ?? 0), Math.min(lastId - keep, lastId));
+    let byAge = 0;
+    for (const row of oldest) {
+      if (Number(row.at) >= before) break;
+      byAge = Number(row.id);
+    }
+    const through = Math.max(byAge, Math.min(lastId - keep, lastId));
     if (through <= 0) continue;
     const bounded = Math.min(
       through,
