@@ -183,7 +183,9 @@ export class PostgresStore implements Store {
         if (!begun && isPostgresUnavailableError(err) && attempt < 3) continue;
         throw mapPostgresError(err);
       } finally {
-        client.removeListener("error", onError);
+        // A broken client keeps its listener: its socket may still report the failure after
+        // the pool let go of it, and an 'error' without a listener would crash the process.
+        if (!broken) client.removeListener("error", onError);
         client.release(broken);
       }
     }
@@ -204,9 +206,11 @@ export class PostgresStore implements Store {
     try {
       return await fn(new SqlStoreTx(executorFor(client), postgresStatements));
     } catch (err) {
+      // A failed read may mean a dead connection: do not hand it to the next caller.
+      broken = true;
       throw mapPostgresError(err);
     } finally {
-      client.removeListener("error", onError);
+      if (!broken) client.removeListener("error", onError);
       client.release(broken);
     }
   }
