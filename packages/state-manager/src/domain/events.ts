@@ -3,7 +3,7 @@
  * same transaction as the change (an outbox), with an id that increases per namespace in commit
  * order. Inputs and outputs are never in an event (they can be large): clients fetch them.
  */
-import type { RunStatus, StateStatus } from "./statuses.js";
+import { isFinalRunStatus, type RunStatus, type StateStatus } from "./statuses.js";
 
 export type EventType = "state" | "run";
 
@@ -51,9 +51,7 @@ export function matchesFilter(event: EventDraft, filter: EventFilter): boolean {
   );
 }
 
-const FINAL_RUN_STATUSES: ReadonlySet<string> = new Set(["SUCCESS", "FAILED", "CANCELLED"]);
-
 /** A run event that says the run ended. */
 export function isFinalRunEvent(event: EventDraft): boolean {
-  return event.type === "run" && FINAL_RUN_STATUSES.has(event.status);
+  return event.type === "run" && isFinalRunStatus(event.status);
 }

@@ -52,6 +52,11 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export const FINAL_RUN_STATUSES: readonly RunStatus[] = ["SUCCESS", "FAILED", "CANCELLED"];
 
+/** Whether a run status (or an event's status) says the run has ended. */
+export function isFinalRunStatus(status: string): boolean {
+  return (FINAL_RUN_STATUSES as readonly string[]).includes(status);
+}
+
 /** How a state counts inside a join group (see domain/joins.ts). */
 export type JoinOutcome = "pending" | "success" | "failed" | "superseded";
 

@@ -3,6 +3,7 @@ import { RunNotFoundError } from "../../domain/errors.js";
 import type { CronFire, Run, State } from "../../domain/model.js";
 import {
   effectiveRunStatus,
+  isFinalRunStatus,
   type RunCounts,
   runCounts,
   type RunStatus,
@@ -61,7 +62,7 @@ function viewOf(run: Run, counts: RunStateCounts | undefined): RunView {
   const byStatus = counts?.byStatus ?? new Map<string, number>();
   const c = runCounts(byStatus);
   const status = effectiveRunStatus(run.status, c);
-  const final = status === "SUCCESS" || status === "FAILED" || status === "CANCELLED";
+  const final = isFinalRunStatus(status);
   return {
     run,
     status,

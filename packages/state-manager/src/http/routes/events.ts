@@ -11,6 +11,7 @@ import { z } from "zod";
 
 import type { EventFilter, StoredEvent } from "../../domain/events.js";
 import { isFinalRunEvent } from "../../domain/events.js";
+import { isFinalRunStatus } from "../../domain/statuses.js";
 import type { Engine, Subscription } from "../../engine/engine.js";
 import { SseSink, type StreamOptions, WebSocketSink } from "../event-stream.js";
 import { errorBody } from "../plugins/error-handler.js";
@@ -310,8 +311,7 @@ async function endIfFinished(
   sink: SseSink,
 ): Promise<void> {
   const view = await engine.getRun(namespace, runId).catch(() => undefined);
-  const stored = view?.run.status;
-  if (stored === "SUCCESS" || stored === "FAILED" || stored === "CANCELLED") {
+  if (view && isFinalRunStatus(view.run.status)) {
     sink.close("the run ended");
   }
 }

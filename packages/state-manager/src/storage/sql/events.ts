@@ -7,7 +7,7 @@
  * a time anyway.)
  */
 import type { EventDraft, EventFilter, EventHorizon, StoredEvent } from "../../domain/events.js";
-import type { RunStatus } from "../../domain/statuses.js";
+import { isFinalRunStatus, type RunStatus } from "../../domain/statuses.js";
 import { INSERT_CHUNK, placeholders, type SqlExecutor } from "./executor.js";
 import { countStatesByRun } from "./runs.js";
 
@@ -45,8 +45,6 @@ export class EventRecorder {
   }
 }
 
-const FINAL_RUN_STATUSES: ReadonlySet<string> = new Set(["SUCCESS", "FAILED", "CANCELLED"]);
-
 const EVENT_COLUMNS = ["namespace", "id", "run_id", "graph_name", "at", "body"] as const;
 
 /**
@@ -61,7 +59,7 @@ export async function flushEvents(db: SqlExecutor, recorder: EventRecorder): Pro
   const runIds = [
     ...new Set(
       items
-        .filter((i): i is RunChange => !("type" in i) && FINAL_RUN_STATUSES.has(i.status))
+        .filter((i): i is RunChange => !("type" in i) && isFinalRunStatus(i.status))
         .map((i) => i.run_id),
     ),
   ];
@@ -76,7 +74,7 @@ export async function flushEvents(db: SqlExecutor, recorder: EventRecorder): Pro
           graph_name: item.graph_name,
           status: item.status,
           previous_status: item.previous_status,
-          ...(FINAL_RUN_STATUSES.has(item.status) && {
+          ...(isFinalRunStatus(item.status) && {
             counts: Object.fromEntries(counts.get(item.run_id)?.byStatus ?? []),
           }),
           at: item.at,
