@@ -3,8 +3,8 @@
  * database: rows are locked, and scans skip rows another transaction holds.
  */
 import type { State } from "../../domain/model.js";
+import { type Row, toState } from "../rows.js";
 import type { SqlExecutor } from "../sql/executor.js";
-import { type Row, toState } from "../sql/rows.js";
 import type { DialectStatements } from "../sql/sql-store-tx.js";
 import { markClaimed, oldestRunnable, type RunnableRow } from "../sql/states.js";
 import type { ClaimRequest } from "../store.js";

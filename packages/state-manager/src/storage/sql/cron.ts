@@ -7,9 +7,9 @@
  * place (the design asks for a row per instant, which also leaves a short history).
  */
 import type { CronFire, CronTriggerSchedule } from "../../domain/model.js";
+import { type Row, toCronFire, toCronTriggerSchedule } from "../rows.js";
 import type { CronFireClaim, CronFireKey } from "../store.js";
 import { placeholders, type SqlExecutor } from "./executor.js";
-import { type Row, toCronFire, toCronTriggerSchedule } from "./rows.js";
 
 /** Fires kept per trigger (older ones are removed when a new one is claimed). */
 export const CRON_FIRES_KEPT = 100;

@@ -7,43 +7,9 @@
  * a time anyway.)
  */
 import type { EventDraft, EventFilter, EventHorizon, StoredEvent } from "../../domain/events.js";
-import { isFinalRunStatus, type RunStatus } from "../../domain/statuses.js";
+import type { EventRecorder } from "../event-recorder.js";
 import { INSERT_CHUNK, placeholders, type SqlExecutor } from "./executor.js";
 import { countStatesByRun } from "./runs.js";
-
-/** A run whose status this transaction changed: its event is made at flush, with counts. */
-interface RunChange {
-  readonly namespace: string;
-  readonly run_id: string;
-  readonly graph_name: string;
-  readonly status: RunStatus;
-  readonly previous_status: RunStatus | null;
-  readonly at: number;
-}
-
-/** The events of one transaction, in the order its changes were made. */
-export class EventRecorder {
-  #items: (EventDraft | RunChange)[] = [];
-
-  get isEmpty(): boolean {
-    return this.#items.length === 0;
-  }
-
-  state(event: Omit<EventDraft, "type">): void {
-    this.#items.push({ type: "state", ...event });
-  }
-
-  run(change: RunChange): void {
-    this.#items.push(change);
-  }
-
-  /** Takes the recorded items, leaving the recorder empty. */
-  take(): (EventDraft | RunChange)[] {
-    const items = this.#items;
-    this.#items = [];
-    return items;
-  }
-}
 
 const EVENT_COLUMNS = ["namespace", "id", "run_id", "graph_name", "at", "body"] as const;
 
@@ -52,44 +18,8 @@ const EVENT_COLUMNS = ["namespace", "id", "run_id", "graph_name", "at", "body"] 
  * Run events carry the run's counts as this transaction leaves them.
  */
 export async function flushEvents(db: SqlExecutor, recorder: EventRecorder): Promise<string[]> {
-  if (recorder.isEmpty) return [];
-  const items = recorder.take();
-  // Counts go with the events that end a run (the ones readers summarise); a run's PENDING and
-  // RUNNING events leave them out, which saves a count per claim and per trigger.
-  const runIds = [
-    ...new Set(
-      items
-        .filter((i): i is RunChange => !("type" in i) && isFinalRunStatus(i.status))
-        .map((i) => i.run_id),
-    ),
-  ];
-  const counts = await countStatesByRun(db, runIds);
-  const drafts: EventDraft[] = items.map((item) =>
-    "type" in item
-      ? item
-      : {
-          type: "run",
-          namespace: item.namespace,
-          run_id: item.run_id,
-          graph_name: item.graph_name,
-          status: item.status,
-          previous_status: item.previous_status,
-          ...(isFinalRunStatus(item.status) && {
-            counts: Object.fromEntries(counts.get(item.run_id)?.byStatus ?? []),
-          }),
-          at: item.at,
-        },
-  );
-  const byNamespace = new Map<string, EventDraft[]>();
-  for (const draft of drafts) {
-    const list = byNamespace.get(draft.namespace);
-    if (list) list.push(draft);
-    else byNamespace.set(draft.namespace, [draft]);
-  }
-  // Namespaces in a fixed order, so two transactions never wait on each other's rows.
-  const namespaces = [...byNamespace.keys()].sort();
-  for (const namespace of namespaces) {
-    const events = byNamespace.get(namespace) ?? [];
+  const byNamespace = await recorder.drafts((runIds) => countStatesByRun(db, runIds));
+  for (const [namespace, events] of byNamespace) {
     const row = await db.get<{ last_id: number | string }>(
       `INSERT INTO event_streams (namespace, last_id) VALUES (?, ?)
        ON CONFLICT (namespace) DO UPDATE SET last_id = event_streams.last_id + excluded.last_id
@@ -114,7 +44,7 @@ export async function flushEvents(db: SqlExecutor, recorder: EventRecorder): Pro
       );
     }
   }
-  return namespaces;
+  return byNamespace.map(([namespace]) => namespace);
 }
 
 interface EventRow {

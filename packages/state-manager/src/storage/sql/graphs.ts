@@ -1,8 +1,8 @@
 /** Graph templates and their versions (E4–E6; runs read the version they are pinned to). */
 import type { Graph, GraphVersion, NewGraphVersion } from "../../domain/model.js";
+import { type Row, toGraph, toGraphVersion } from "../rows.js";
 import type { GraphVersionSummary } from "../store.js";
 import type { SqlExecutor } from "./executor.js";
-import { type Row, toGraph, toGraphVersion } from "./rows.js";
 
 const CURRENT_VERSION = `SELECT v.*, g.created_at AS graph_created_at, g.updated_at AS graph_updated_at
   FROM graphs g JOIN graph_versions v

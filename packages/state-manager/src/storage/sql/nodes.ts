@@ -1,7 +1,7 @@
 /** Registered nodes (E2, E3, E18 and graph validation). */
 import type { NodeRegistration, RegisteredNode } from "../../domain/model.js";
+import { type Row, toRegisteredNode } from "../rows.js";
 import type { SqlExecutor } from "./executor.js";
-import { type Row, toRegisteredNode } from "./rows.js";
 
 /** Insert or overwrite on (namespace, name); the id and `created_at` of an existing row stay. */
 export async function upsertRegisteredNode(

@@ -1,9 +1,10 @@
 /** Runs and their key/value store (E7, E15, run completion). */
 import type { Run } from "../../domain/model.js";
 import { PENDING_STATUSES, type RunStatus } from "../../domain/statuses.js";
+import type { EndedRun } from "../event-recorder.js";
+import { type Row, toRun } from "../rows.js";
 import type { RunFilter, RunPageCursor, RunStateCounts } from "../store.js";
 import { INSERT_CHUNK, placeholders, type SqlExecutor } from "./executor.js";
-import { type Row, toRun } from "./rows.js";
 
 const PENDING_IN = PENDING_STATUSES.map((s) => `'${s}'`).join(", ");
 /** Runs that have not ended. */
@@ -144,15 +145,6 @@ export async function runIdentity(
     "SELECT run_id, namespace, graph_name, status FROM runs WHERE run_id = ?",
     [runId],
   );
-}
-
-/** Moves an open run to CANCELLED; false if it was not open. */
-/** What a run's end says about the run: its identity, and whether it had started. */
-export interface EndedRun {
-  readonly namespace: string;
-  readonly graph_name: string;
-  /** RUNNING if a state of it was claimed (it has a start time), else PENDING. */
-  readonly previous_status: RunStatus;
 }
 
 function endedRun(

@@ -19,6 +19,7 @@ import type {
   State,
 } from "../../domain/model.js";
 import type { JoinOutcome, RunStatus, StateStatus } from "../../domain/statuses.js";
+import { EventRecorder } from "../event-recorder.js";
 import type {
   ClaimRequest,
   CronFireClaim,
@@ -36,7 +37,6 @@ import type {
 } from "../store.js";
 import * as cron from "./cron.js";
 import * as events from "./events.js";
-import { EventRecorder } from "./events.js";
 import type { SqlExecutor } from "./executor.js";
 import * as graphs from "./graphs.js";
 import * as joins from "./joins.js";
@@ -74,38 +74,6 @@ export class SqlStoreTx implements StoreTx {
     return events.flushEvents(this.#db, this.#events);
   }
 
-  #stateEvents(list: readonly NewState[]): void {
-    for (const s of list) {
-      this.#stateEvent(s, s.id, s.status, null, s.error, s.created_at);
-    }
-  }
-
-  /** Records a state's transition to `status` (from `previous`, null for a new state). */
-  #stateEvent(
-    state: Pick<State, "namespace" | "run_id" | "graph_name" | "identifier" | "node_name"> & {
-      readonly retry_count: number;
-    },
-    stateId: string,
-    status: StateStatus,
-    previous: StateStatus | null,
-    error: string | null,
-    at: number,
-  ): void {
-    this.#events.state({
-      namespace: state.namespace,
-      run_id: state.run_id,
-      graph_name: state.graph_name,
-      state_id: stateId,
-      identifier: state.identifier,
-      node_name: state.node_name,
-      status,
-      previous_status: previous,
-      attempt: state.retry_count,
-      error,
-      at,
-    });
-  }
-
   async #runEvent(runId: string, status: RunStatus, now: number, change: () => Promise<boolean>) {
     const before = await runs.runIdentity(this.#db, runId);
     const changed = await change();
@@ -120,20 +88,6 @@ export class SqlStoreTx implements StoreTx {
       });
     }
     return changed;
-  }
-
-  /** Records the end of a run (its UPDATE returned what the event needs); true if it ended. */
-  #endEvent(runId: string, status: RunStatus, now: number, ended: runs.EndedRun | undefined) {
-    if (!ended) return false;
-    this.#events.run({
-      namespace: ended.namespace,
-      run_id: runId,
-      graph_name: ended.graph_name,
-      status,
-      previous_status: ended.previous_status,
-      at: now,
-    });
-    return true;
   }
 
   upsertRegisteredNode(node: NodeRegistration, id: string, now: number): Promise<RegisteredNode> {
@@ -239,7 +193,12 @@ export class SqlStoreTx implements StoreTx {
     }
   }
   async cancelRun(runId: string, now: number): Promise<boolean> {
-    return this.#endEvent(runId, "CANCELLED", now, await runs.cancelRun(this.#db, runId, now));
+    return this.#events.runEnded(
+      runId,
+      "CANCELLED",
+      now,
+      await runs.cancelRun(this.#db, runId, now),
+    );
   }
   listOpenRunIds(namespace: string, graphName: string): Promise<string[]> {
     return runs.listOpenRunIds(this.#db, namespace, graphName);
@@ -254,7 +213,12 @@ export class SqlStoreTx implements StoreTx {
     return runs.upsertStoreValues(this.#db, runId, values);
   }
   async finishRun(runId: string, status: RunStatus, now: number): Promise<boolean> {
-    return this.#endEvent(runId, status, now, await runs.finishRun(this.#db, runId, status, now));
+    return this.#events.runEnded(
+      runId,
+      status,
+      now,
+      await runs.finishRun(this.#db, runId, status, now),
+    );
   }
   async reopenRun(runId: string, now: number): Promise<void> {
     await this.#runEvent(runId, "RUNNING", now, () => runs.reopenRun(this.#db, runId));
@@ -271,11 +235,11 @@ export class SqlStoreTx implements StoreTx {
 
   async insertStates(list: readonly NewState[]): Promise<void> {
     await states.insertStates(this.#db, list);
-    this.#stateEvents(list);
+    this.#events.newStates(list);
   }
   async insertStateIfAbsent(state: NewState): Promise<boolean> {
     const inserted = await states.insertStateIfAbsent(this.#db, state);
-    if (inserted) this.#stateEvents([state]);
+    if (inserted) this.#events.newStates([state]);
     return inserted;
   }
   getState(id: string): Promise<State | undefined> {
@@ -289,7 +253,7 @@ export class SqlStoreTx implements StoreTx {
   }
   async claimStates(request: ClaimRequest): Promise<State[]> {
     const claimed = await this.#dialect.claimStates(this.#db, request);
-    for (const s of claimed) this.#stateEvent(s, s.id, "QUEUED", "CREATED", null, request.now);
+    for (const s of claimed) this.#events.state(s, s.id, "QUEUED", "CREATED", null, request.now);
     return claimed;
   }
   countRunnableStates(now: number, limit: number): Promise<QueueStats[]> {
@@ -307,7 +271,7 @@ export class SqlStoreTx implements StoreTx {
   ): Promise<boolean> {
     const row = await states.transitionState(this.#db, id, from, to, patch, now);
     if (!row) return false;
-    this.#stateEvent(row, id, to, from, row.error, now);
+    this.#events.state(row, id, to, from, row.error, now);
     return true;
   }
   extendLease(id: string, leaseExpiresAt: number, now: number): Promise<boolean> {
@@ -332,7 +296,7 @@ export class SqlStoreTx implements StoreTx {
     const cancelled = await states.cancelPendingStates(this.#db, runId, now);
     const run = cancelled.length > 0 ? await runs.runIdentity(this.#db, runId) : undefined;
     for (const s of run ? cancelled : []) {
-      this.#stateEvent({ ...run!, ...s, run_id: runId }, s.id, "CANCELLED", s.status, null, now);
+      this.#events.state({ ...run!, ...s, run_id: runId }, s.id, "CANCELLED", s.status, null, now);
     }
     return cancelled;
   }

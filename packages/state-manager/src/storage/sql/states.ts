@@ -1,6 +1,7 @@
 /** States: inserts, reads and conditional transitions shared by the SQL backends. */
 import type { NewState, State } from "../../domain/model.js";
 import { ERRORED_STATUSES, PENDING_STATUSES, type StateStatus } from "../../domain/statuses.js";
+import { type Row, STATE_COLUMNS, stateParams, toState } from "../rows.js";
 import type {
   ClaimRequest,
   NodeStateCounts,
@@ -10,7 +11,6 @@ import type {
   StateSummary,
 } from "../store.js";
 import { INSERT_CHUNK, placeholders, type SqlExecutor } from "./executor.js";
-import { type Row, STATE_COLUMNS, stateParams, toState } from "./rows.js";
 
 const INSERT_STATE_SQL = `INSERT INTO states (${STATE_COLUMNS.join(", ")}) VALUES (${placeholders(STATE_COLUMNS.length)})`;
 const PENDING_IN = PENDING_STATUSES.map((s) => `'${s}'`).join(", ");

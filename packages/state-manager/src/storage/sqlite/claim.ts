@@ -4,8 +4,8 @@
  * plain reads are enough, and there are no row locks to take.
  */
 import type { State } from "../../domain/model.js";
+import { type Row, toState } from "../rows.js";
 import type { SqlExecutor } from "../sql/executor.js";
-import { type Row, toState } from "../sql/rows.js";
 import type { DialectStatements } from "../sql/sql-store-tx.js";
 import { getState, markClaimed, oldestRunnable, type RunnableRow } from "../sql/states.js";
 import type { ClaimRequest } from "../store.js";

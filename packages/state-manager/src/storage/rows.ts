@@ -1,6 +1,8 @@
 /**
- * Row mappers shared by the SQL backends. JSON documents are stored as TEXT (key order kept);
- * PostgreSQL returns BIGINT as numbers (see postgres-store.ts) and SQLite integers as numbers.
+ * The row encoding every backend stores: snake_case fields, JSON documents as text (key order
+ * kept, no key a database could refuse), booleans as 0/1, epoch ms as numbers. SQL rows and
+ * MongoDB documents both use it, so one set of mappers reads them all. PostgreSQL returns BIGINT
+ * as numbers (see postgres-store.ts), SQLite integers as numbers, MongoDB doubles.
  */
 import type {
   CronFire,
@@ -11,8 +13,8 @@ import type {
   RegisteredNode,
   Run,
   State,
-} from "../../domain/model.js";
-import type { RunStatus, StateStatus } from "../../domain/statuses.js";
+} from "../domain/model.js";
+import type { RunStatus, StateStatus } from "../domain/statuses.js";
 
 export type Row = Record<string, unknown>;
 
