@@ -43,8 +43,37 @@ describe("loadConfig", () => {
     expect(error.problems.join("\n")).toMatch(/PORT must be an integer from 0 to 65535/);
   });
 
-  it("refuses MONGO_URI without DATABASE_URL, saying what to set", () => {
-    expect(() => loadConfig([], { MONGO_URI: "mongodb://x" }, "/tmp")).toThrow(/DATABASE_URL/);
+  it("selects MongoDB from MONGO_URI and MONGO_DATABASE_NAME, or from DATABASE_URL=mongodb://", () => {
+    const env = { SECRETS_ENCRYPTION_KEY: KEY };
+    expect(
+      loadConfig(
+        [],
+        { ...env, MONGO_URI: "mongodb://h:27017/?replicaSet=rs0", MONGO_DATABASE_NAME: "exo" },
+        "/tmp",
+      ).config.database,
+    ).toEqual({ kind: "mongo", url: "mongodb://h:27017/?replicaSet=rs0", databaseName: "exo" });
+    expect(
+      loadConfig(
+        [],
+        { ...env, DATABASE_URL: "mongodb+srv://u:p@cluster0.x.net/prod?retryWrites=true" },
+        "/tmp",
+      ).config.database,
+    ).toEqual({
+      kind: "mongo",
+      url: "mongodb+srv://u:p@cluster0.x.net/prod?retryWrites=true",
+      databaseName: "prod",
+    });
+    expect(
+      loadConfig([], { ...env, MONGO_URI: "mongodb://h" }, "/tmp").config.database,
+    ).toMatchObject({
+      databaseName: "exosphere",
+    });
+  });
+
+  it("refuses DATABASE_URL and MONGO_URI together, naming both", () => {
+    expect(() =>
+      loadConfig([], { DATABASE_URL: "sqlite://x.db", MONGO_URI: "mongodb://x" }, "/tmp"),
+    ).toThrow(/DATABASE_URL and MONGO_URI are both set/);
   });
 
   it("accepts Python-style log levels and flags in --flag=value form", () => {

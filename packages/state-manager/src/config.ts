@@ -13,7 +13,8 @@ export type LogFormat = "pretty" | "json";
 
 export type DatabaseConfig =
   | { readonly kind: "sqlite"; readonly path: string; readonly url: string }
-  | { readonly kind: "postgres"; readonly url: string };
+  | { readonly kind: "postgres"; readonly url: string }
+  | { readonly kind: "mongo"; readonly url: string; readonly databaseName: string };
 
 export interface Config {
   /** @defaultValue "development" (production with NODE_ENV=production or --mode production) */
@@ -149,20 +150,22 @@ export function loadConfig(
 
   let database: DatabaseConfig | undefined;
   const databaseUrl = flags["database-url"] ?? get("DATABASE_URL");
-  if (databaseUrl === undefined && get("MONGO_URI") !== undefined) {
+  const mongoUri = get("MONGO_URI");
+  if (databaseUrl !== undefined && mongoUri !== undefined) {
     problems.push(
-      "MONGO_URI is set, but this state manager does not store data in MongoDB. Set DATABASE_URL instead: " +
-        "sqlite:///absolute/path/exosphere.db for one machine, or postgres://user:pass@host:5432/db for several replicas " +
-        "(unset MONGO_URI to use the default SQLite file ./.exosphere/exosphere.db).",
+      "DATABASE_URL and MONGO_URI are both set: set only one (MONGO_URI is the same as DATABASE_URL=mongodb://...)",
     );
   } else {
     try {
       database = parseDatabaseUrl(
-        databaseUrl ?? `sqlite://${resolve(cwd, ".exosphere/exosphere.db")}`,
+        mongoUri ?? databaseUrl ?? `sqlite://${resolve(cwd, ".exosphere/exosphere.db")}`,
         cwd,
+        get("MONGO_DATABASE_NAME"),
       );
     } catch (err) {
-      problems.push(`DATABASE_URL ${(err as Error).message}`);
+      problems.push(
+        `${mongoUri !== undefined ? "MONGO_URI" : "DATABASE_URL"} ${(err as Error).message}`,
+      );
     }
   }
 
@@ -333,19 +336,40 @@ export function loadConfig(
   return { config: Object.freeze(config), warnings };
 }
 
-/** `sqlite:///abs/path.db`, `sqlite://relative.db`, `sqlite://:memory:`, `postgres://...`. */
-export function parseDatabaseUrl(url: string, cwd: string): DatabaseConfig {
+/**
+ * `sqlite:///abs/path.db`, `sqlite://relative.db`, `sqlite://:memory:`, `postgres://...`,
+ * `mongodb://...` or `mongodb+srv://...`. MongoDB's database is `mongoDatabaseName` when given,
+ * else the one the URI names, else "exosphere".
+ */
+export function parseDatabaseUrl(
+  url: string,
+  cwd: string,
+  mongoDatabaseName?: string,
+): DatabaseConfig {
   if (/^postgres(ql)?:\/\//.test(url)) return { kind: "postgres", url };
+  if (/^mongodb(\+srv)?:\/\//.test(url)) {
+    const named = /^mongodb(?:\+srv)?:\/\/[^/?]*\/([^?]+)/.exec(url)?.[1];
+    return {
+      kind: "mongo",
+      url,
+      databaseName: mongoDatabaseName ?? (named ? decodeURIComponent(named) : "exosphere"),
+    };
+  }
   const match = /^sqlite:\/\/(.*)$/.exec(url);
   if (!match) {
     throw new Error(
-      `must start with sqlite:// (e.g. sqlite:///var/lib/exosphere/exosphere.db) or postgres:// (e.g. postgres://user:pass@host:5432/exosphere), got "${url}"`,
+      `must start with sqlite:// (e.g. sqlite:///var/lib/exosphere/exosphere.db), postgres:// (e.g. postgres://user:pass@host:5432/exosphere) or mongodb:// (e.g. mongodb://host:27017/?replicaSet=rs0), got "${redactUrl(url)}"`,
     );
   }
   const rest = match[1] ?? "";
   if (rest === ":memory:") return { kind: "sqlite", path: ":memory:", url };
   if (rest === "" || rest === "/") throw new Error(`names no file: "${url}"`);
   return { kind: "sqlite", path: isAbsolute(rest) ? rest : resolve(cwd, rest), url };
+}
+
+/** The URL without its password. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):([^@/]*)@/, "//$1:***@");
 }
 
 function parseFlags(argv: readonly string[], problems: string[]): Record<string, string> {

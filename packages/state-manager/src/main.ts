@@ -15,7 +15,9 @@ LOG_LEVEL); the other settings are environment variables only: STATE_MANAGER_SEC
 key), SECRETS_ENCRYPTION_KEY, STATE_LEASE_MS, RUN_RETENTION_DAYS, EVENT_RETENTION_HOURS,
 MAX_EVENT_STREAMS, CRON_TICK_MS, METRICS_PORT, LOG_FORMAT, ... (see docs/config.md).
 
-  DATABASE_URL   sqlite:///abs/path.db (default: ./.exosphere/exosphere.db) or postgres://...
+  DATABASE_URL   sqlite:///abs/path.db (default: ./.exosphere/exosphere.db), postgres://...
+                 or mongodb://... (a replica set)
+  MONGO_URI      MongoDB instead (the original's setup), with MONGO_DATABASE_NAME
   --help, -h     this text
   --version      the version
 `;
@@ -49,7 +51,12 @@ async function main(): Promise<void> {
     hasDashboard: server.app.hasRoute({ method: "GET", url: "/" }),
     metrics: server.metricsUrl,
   });
-  const database = config.database.kind === "sqlite" ? config.database.path : "postgres";
+  const database =
+    config.database.kind === "sqlite"
+      ? config.database.path
+      : config.database.kind === "mongo"
+        ? `mongo (database ${config.database.databaseName})`
+        : "postgres";
   const [first, ...rest] = banner;
   logger.info({ url: server.url, mode: config.mode, database }, first);
   for (const line of rest) logger.info(line);

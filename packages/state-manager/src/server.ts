@@ -43,14 +43,26 @@ export interface StartOptions {
 
 /** Where the configured database is, for `openStore`. */
 export function storeLocationOf(config: Config): StoreLocation {
-  return config.database.kind === "sqlite"
-    ? { kind: "sqlite", path: config.database.path, synchronous: config.sqliteSynchronous }
-    : {
+  const database = config.database;
+  switch (database.kind) {
+    case "sqlite":
+      return { kind: "sqlite", path: database.path, synchronous: config.sqliteSynchronous };
+    case "postgres":
+      return {
         kind: "postgres",
-        url: config.database.url,
+        url: database.url,
         poolSize: config.pgPoolSize,
         connectTimeoutMs: config.pgConnectTimeoutMs,
       };
+    case "mongo":
+      return {
+        kind: "mongo",
+        uri: database.url,
+        databaseName: database.databaseName,
+        poolSize: config.pgPoolSize,
+        connectTimeoutMs: config.pgConnectTimeoutMs,
+      };
+  }
 }
 
 export async function startServer(

@@ -12,8 +12,8 @@ import {
   API_KEY,
   ApiClient,
   type ApiResponse,
+  dialectAvailable,
   DIALECTS,
-  postgresAvailable,
   startTestServer,
   type TestServer,
 } from "./helpers/test-server.js";
@@ -78,7 +78,7 @@ function expectRawJsonError(res: RawAnswer, status: number): void {
 const nested = (depth: number) => "[".repeat(depth) + "]".repeat(depth);
 
 for (const dialect of DIALECTS) {
-  describe.skipIf(dialect === "postgres" && !postgresAvailable())(`${dialect}: bad input`, () => {
+  describe.skipIf(!dialectAvailable(dialect))(`${dialect}: bad input`, () => {
     let t: TestServer;
     let api: ApiClient;
     const logs: string[] = [];

@@ -8,7 +8,7 @@ import pg from "pg";
 import { describe, expect, it } from "vitest";
 
 import { loadMigrations } from "../src/storage/migrate.js";
-import { databaseUrlFor, DIALECTS, postgresAvailable } from "./helpers/test-server.js";
+import { databaseUrlFor, dialectAvailable, SQL_DIALECTS } from "./helpers/test-server.js";
 
 const cron = (...expressions: string[]) =>
   JSON.stringify(expressions.map((expression) => ({ type: "CRON", value: { expression } })));
@@ -30,8 +30,8 @@ const SEED = [
 const SCHEDULED =
   "SELECT namespace, graph_name, expression, since FROM cron_triggers ORDER BY expression";
 
-for (const dialect of DIALECTS) {
-  describe.skipIf(dialect === "postgres" && !postgresAvailable())(`${dialect}: 0004_cron`, () => {
+for (const dialect of SQL_DIALECTS) {
+  describe.skipIf(!dialectAvailable(dialect))(`${dialect}: 0004_cron`, () => {
     it("schedules the current triggers of graphs saved before it, from the migration on", async () => {
       const migrations = loadMigrations(dialect);
       const before = migrations.filter((m) => m.id < 4);

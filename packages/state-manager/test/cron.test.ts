@@ -10,8 +10,10 @@ import { TestClock } from "./helpers/test-clock.js";
 import {
   type ApiClient,
   databaseUrlFor,
+  dialectAvailable,
+  type DialectName,
   DIALECTS,
-  postgresAvailable,
+  onJongodb,
   startTestServer,
   type TestServer,
   waitFor,
@@ -54,7 +56,7 @@ afterEach(async () => {
 });
 
 /** A server whose own loop never ticks during the test: the test fires through the engine. */
-async function start(dialect: "sqlite" | "postgres", clock: TestClock, databaseUrl?: string) {
+async function start(dialect: DialectName, clock: TestClock, databaseUrl?: string) {
   const server = await startTestServer(dialect, {
     clock,
     env: { CRON_TICK_MS: "60000" },
@@ -65,7 +67,7 @@ async function start(dialect: "sqlite" | "postgres", clock: TestClock, databaseU
 }
 
 for (const dialect of DIALECTS) {
-  describe.skipIf(dialect === "postgres" && !postgresAvailable())(`${dialect}: cron`, () => {
+  describe.skipIf(!dialectAvailable(dialect))(`${dialect}: cron`, () => {
     it("fires each instant once, with the root's inputs and the store defaults", async () => {
       const clock = new TestClock();
       const { api, server } = await start(dialect, clock);
@@ -230,42 +232,50 @@ for (const dialect of DIALECTS) {
   });
 }
 
-describe.skipIf(!postgresAvailable())("postgres: cron across replicas", () => {
-  it("three replicas racing over many instants fire each exactly once", async () => {
-    const clock = new TestClock();
-    // Their own loops race too (every 10 ms), beside the test's explicit ticks.
-    const first = await startTestServer("postgres", { clock, env: { CRON_TICK_MS: "10" } });
-    servers.push(first);
-    const others = await Promise.all(
-      [0, 1].map(() =>
-        startTestServer("postgres", {
-          clock,
-          env: { CRON_TICK_MS: "10" },
-          databaseUrl: first.databaseUrl,
-        }),
-      ),
-    );
-    servers.push(...others);
-    const replicas = [first, ...others];
-    await setUpGraph(first.api, "r", "g", ONE_TASK, cronGraph("r", ["* * * * * *"]));
-    const instants = 40;
-    clock.advance(1000 - (clock.now() % 1000) + 200);
-    for (let i = 0; i < instants; i++) {
-      await Promise.all(replicas.map((r) => r.server.engine.fireDueCronTriggers()));
-      clock.advance(1000);
-    }
-    await Promise.all(replicas.map((r) => r.server.engine.fireDueCronTriggers()));
-    const runs = await cronRuns(first.api, "r");
-    const fired = await Promise.all(
-      runs.map(async (r) => (await first.api.get(`/v0/namespace/r/runs/${r.run_id}`)).body.cron),
-    );
-    const byInstant = new Set(fired.map((f: { instant: string }) => f.instant));
-    expect(byInstant.size).toBe(runs.length);
-    expect(runs.length).toBeGreaterThanOrEqual(instants);
-    expect(runs.length).toBeLessThanOrEqual(instants + 1);
-    expect(fired.every((f: { catch_up: boolean }) => !f.catch_up)).toBe(true);
-  });
-});
+// MongoDB only against a real replica set (helpers/test-server.ts, onJongodb).
+for (const dialect of ["postgres", "mongo"] as const) {
+  describe.skipIf(!dialectAvailable(dialect) || onJongodb(dialect))(
+    `${dialect}: cron across replicas`,
+    () => {
+      it("three replicas racing over many instants fire each exactly once", async () => {
+        const clock = new TestClock();
+        // Their own loops race too (every 10 ms), beside the test's explicit ticks.
+        const first = await startTestServer(dialect, { clock, env: { CRON_TICK_MS: "10" } });
+        servers.push(first);
+        const others = await Promise.all(
+          [0, 1].map(() =>
+            startTestServer(dialect, {
+              clock,
+              env: { CRON_TICK_MS: "10" },
+              databaseUrl: first.databaseUrl,
+            }),
+          ),
+        );
+        servers.push(...others);
+        const replicas = [first, ...others];
+        await setUpGraph(first.api, "r", "g", ONE_TASK, cronGraph("r", ["* * * * * *"]));
+        const instants = 40;
+        clock.advance(1000 - (clock.now() % 1000) + 200);
+        for (let i = 0; i < instants; i++) {
+          await Promise.all(replicas.map((r) => r.server.engine.fireDueCronTriggers()));
+          clock.advance(1000);
+        }
+        await Promise.all(replicas.map((r) => r.server.engine.fireDueCronTriggers()));
+        const runs = await cronRuns(first.api, "r");
+        const fired = await Promise.all(
+          runs.map(
+            async (r) => (await first.api.get(`/v0/namespace/r/runs/${r.run_id}`)).body.cron,
+          ),
+        );
+        const byInstant = new Set(fired.map((f: { instant: string }) => f.instant));
+        expect(byInstant.size).toBe(runs.length);
+        expect(runs.length).toBeGreaterThanOrEqual(instants);
+        expect(runs.length).toBeLessThanOrEqual(instants + 1);
+        expect(fired.every((f: { catch_up: boolean }) => !f.catch_up)).toBe(true);
+      });
+    },
+  );
+}
 
 describe("sqlite: cron on the real clock", () => {
   it("a seconds-field trigger fires every 2 seconds, each instant once", async () => {

@@ -8,8 +8,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { TestClock } from "./helpers/test-clock.js";
 import {
   ApiClient,
+  dialectAvailable,
   DIALECTS,
-  postgresAvailable,
   startTestServer,
   type TestServer,
 } from "./helpers/test-server.js";
@@ -60,7 +60,7 @@ afterEach(async () => {
 });
 
 for (const dialect of DIALECTS) {
-  describe.skipIf(dialect === "postgres" && !postgresAvailable())(`${dialect}: metrics`, () => {
+  describe.skipIf(!dialectAvailable(dialect))(`${dialect}: metrics`, () => {
     it("counts what a workload did, by namespace, node, graph and status", async () => {
       const t = await startTestServer(dialect);
       servers.push(t);

@@ -7,15 +7,17 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { MongoClient } from "mongodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "./helpers/postgres-cluster.js";
 import {
   API_KEY,
   ApiClient,
   databaseUrlFor,
+  dialectAvailable,
   DIALECTS,
   ENCRYPTION_KEY,
-  postgresAvailable,
+  mongoAvailable,
   waitFor,
 } from "./helpers/test-server.js";
 import {
@@ -23,6 +25,7 @@ import {
   type ClaimedState,
   dagNodes,
   details,
+  ONE_TASK,
   oneTask,
   runStatus,
   setUpGraph,
@@ -178,14 +181,14 @@ function reportFor(s: ClaimedState, merged: Map<string, string>): { kind: string
 }
 
 for (const dialect of DIALECTS) {
-  describe.skipIf(dialect === "postgres" && !postgresAvailable())(
+  describe.skipIf(!dialectAvailable(dialect))(
     `${dialect}: kill -9 of the built server mid-run`,
     () => {
       it("restarts on the same database and finishes every run with no state lost or duplicated", async () => {
         const dbUrl =
           dialect === "sqlite"
             ? `sqlite://${join(tempDir(), "data", "kill.db")}`
-            : (await databaseUrlFor("postgres")).url;
+            : (await databaseUrlFor(dialect)).url;
         const env = {
           DATABASE_URL: dbUrl,
           STATE_MANAGER_SECRET: API_KEY,
@@ -425,20 +428,66 @@ describe("start-up configuration", () => {
     expect(child.output()).not.toMatch(/STATE_MANAGER_SECRET is required/);
   });
 
-  it("MONGO_URI without DATABASE_URL exits non-zero with a message naming DATABASE_URL", async () => {
+  it("DATABASE_URL and MONGO_URI together exit non-zero with a message naming both", async () => {
     const cwd = tempDir();
     const child = spawnMain(
-      { MONGO_URI: "mongodb://localhost:27017", STATE_MANAGER_SECRET: API_KEY },
+      {
+        DATABASE_URL: "sqlite://x.db",
+        MONGO_URI: "mongodb://user:hunter2@localhost:27017",
+        STATE_MANAGER_SECRET: API_KEY,
+      },
       [],
       cwd,
     );
     const exit = await exitOf(child);
     expect(exit.code).not.toBe(0);
     expect(exit.code).not.toBeNull();
-    expect(child.output()).toMatch(/DATABASE_URL/);
-    expect(child.output()).toMatch(/MONGO_URI/);
+    expect(child.output()).toMatch(/DATABASE_URL and MONGO_URI are both set/);
+    expect(child.output()).not.toContain("hunter2");
     expect(existsSync(join(cwd, ".exosphere"))).toBe(false);
   });
+
+  it.skipIf(!mongoAvailable())(
+    "the setup guide's MONGO_URI and MONGO_DATABASE_NAME: the server keeps its data in that MongoDB database",
+    async () => {
+      const { url } = await databaseUrlFor("mongo");
+      const database = `seeds_${Date.now().toString(36)}`;
+      const server = await startMain({
+        MONGO_URI: url.replace(/\/[^/?]*(\?|$)/, "/$1"),
+        MONGO_DATABASE_NAME: database,
+        STATE_MANAGER_SECRET: API_KEY,
+        SECRETS_ENCRYPTION_KEY: ENCRYPTION_KEY,
+        LOG_LEVEL: "info",
+      });
+      const ready = await server.api.get("/ready");
+      expect(ready.body).toMatchObject({ status: "ready", database: "mongo" });
+      await setUpGraph(server.api, NS, "one", ONE_TASK, oneTask(NS));
+      const runId = await trigger(server.api, NS, "one");
+      const [s] = await claim(server.api, NS, ["Task"], 1);
+      const done = await server.api.post(
+        `/v0/namespace/${NS}/state/${(s as ClaimedState).state_id}/executed`,
+        { outputs: [{ x: "1" }] },
+      );
+      expect(done.status).toBe(200);
+      expect((await runStatus(server.api, NS, runId)).status).toBe("SUCCESS");
+      expect(server.output()).toMatch(/"migration":"0001_init"/);
+      expect(server.output()).toMatch(/wake-ups between replicas: (polling|a change stream)/);
+      server.proc.kill("SIGTERM");
+      await exitOf(server);
+      // The data is in the named database.
+      const client = new MongoClient(url);
+      try {
+        expect(
+          await client
+            .db(database)
+            .collection("runs")
+            .countDocuments({ _id: runId as never }),
+        ).toBe(1);
+      } finally {
+        await client.close();
+      }
+    },
+  );
 
   it("development without secret or key: warns, uses exosphere@123, keeps a generated key beside the database and reuses it", async () => {
     const dataDir = join(tempDir(), "data");

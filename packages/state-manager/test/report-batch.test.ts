@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import {
+  dialectAvailable,
   DIALECTS,
-  postgresAvailable,
   startTestServer,
   type TestServer,
 } from "./helpers/test-server.js";
@@ -17,7 +17,7 @@ import {
 } from "./helpers/workflow.js";
 
 for (const dialect of DIALECTS) {
-  describe.skipIf(dialect === "postgres" && !postgresAvailable())(
+  describe.skipIf(!dialectAvailable(dialect))(
     `${dialect}: POST /states/report (batched reports)`,
     () => {
       let t: TestServer;

@@ -15,7 +15,7 @@ import { describe, expect, it } from "vitest";
 
 import { PostgresStore } from "../src/storage/postgres/postgres-store.js";
 import { SqliteStore } from "../src/storage/sqlite/sqlite-store.js";
-import { databaseUrlFor, type DialectName, postgresAvailable } from "./helpers/test-server.js";
+import { databaseUrlFor, dialectAvailable, SQL_DIALECTS } from "./helpers/test-server.js";
 
 const SCHEMA_DIR = fileURLToPath(new URL("../schema/", import.meta.url));
 const UPDATE = process.env["UPDATE_SCHEMA_DUMPS"] === "1";
@@ -88,14 +88,14 @@ async function dumpPostgres(): Promise<string> {
   }
 }
 
-const DUMPS: Record<DialectName, () => Promise<string>> = {
+const DUMPS: Record<(typeof SQL_DIALECTS)[number], () => Promise<string>> = {
   sqlite: dumpSqlite,
   postgres: dumpPostgres,
 };
 
 describe("schema", () => {
-  for (const dialect of ["sqlite", "postgres"] as const) {
-    it.skipIf(dialect === "postgres" && !postgresAvailable())(
+  for (const dialect of SQL_DIALECTS) {
+    it.skipIf(!dialectAvailable(dialect))(
       `${dialect}: the migrated schema matches the committed schema/${dialect}.sql`,
       async () => {
         const file = `${SCHEMA_DIR}${dialect}.sql`;

@@ -22,7 +22,7 @@ import {
   T0,
   type TestStore,
 } from "./helpers/store-fixtures.js";
-import { DIALECTS, postgresAvailable } from "./helpers/test-server.js";
+import { dialectAvailable, DIALECTS } from "./helpers/test-server.js";
 
 /** One id source for the file: ids stay unique across its tests and its databases. */
 const ids = sequentialIds();
@@ -47,7 +47,7 @@ function claimOf(
 const idsOf = (states: readonly { id: string }[]) => states.map((s) => s.id);
 
 for (const dialect of DIALECTS) {
-  describe.skipIf(dialect === "postgres" && !postgresAvailable())(`${dialect}: store`, () => {
+  describe.skipIf(!dialectAvailable(dialect))(`${dialect}: store`, () => {
     let shared: TestStore;
     let store: Store;
 
@@ -1733,7 +1733,7 @@ for (const dialect of DIALECTS) {
         expect(received).toEqual([]);
       });
 
-      it.runIf(dialect === "postgres")(
+      it.runIf(dialect !== "sqlite")(
         "carries a wake-up to a second store on the same database (another replica)",
         async () => {
           const rows = rowBuilders(ids);
@@ -1748,6 +1748,25 @@ for (const dialect of DIALECTS) {
         },
       );
     });
+
+    it.runIf(dialect === "mongo")(
+      "runs one process's transactions one at a time: of 20 racing transitions of a state, one wins",
+      async () => {
+        const rows = rowBuilders(ids);
+        const state = rows.state();
+        await insert(state);
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            inTx((tx) =>
+              tx.transitionState(state.id, "CREATED", "QUEUED", { claimed_by: `w${i}` }, T0 + 1),
+            ),
+          ),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const winner = results.indexOf(true);
+        expect((await read(state.id))?.claimed_by).toBe(`w${winner}`);
+      },
+    );
 
     describe.runIf(dialect === "postgres")("with concurrent transactions (row locks)", () => {
       /**

@@ -14,8 +14,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   API_KEY,
+  dialectAvailable,
   DIALECTS,
-  postgresAvailable,
   startTestServer,
   type TestServer,
 } from "./helpers/test-server.js";
@@ -102,7 +102,7 @@ function graphNodeDump(
 }
 
 for (const dialect of DIALECTS) {
-  describe.skipIf(dialect === "postgres" && !postgresAvailable())(
+  describe.skipIf(!dialectAvailable(dialect))(
     `${dialect}: wire compatibility with the v0 clients`,
     () => {
       let t: TestServer;

@@ -20,7 +20,7 @@ const MIGRATIONS_DIR = fileURLToPath(new URL("../../migrations/", import.meta.ur
 export const CREATE_MIGRATIONS_TABLE =
   "CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
 
-export function loadMigrations(dialect: Dialect): Migration[] {
+export function loadMigrations(dialect: Exclude<Dialect, "mongo">): Migration[] {
   const dir = `${MIGRATIONS_DIR}${dialect}`;
   return readdirSync(dir)
     .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
@@ -39,17 +39,17 @@ export class DatabaseTooNewError extends Error {
   ) {
     super(
       `The database schema is at migration ${databaseVersion}, but this server only knows migrations up to ${serverVersion}: ` +
-        "it was migrated by a newer Exosphere state manager. Upgrade this server (or point DATABASE_URL at another database).",
+        "it was migrated by a newer Exosphere state manager. Upgrade this server (or point it at another database).",
     );
     this.name = "DatabaseTooNewError";
   }
 }
 
 /** The migrations still to apply, in order; throws when the database is ahead of the code. */
-export function pendingMigrations(
-  all: readonly Migration[],
+export function pendingMigrations<M extends { readonly id: number }>(
+  all: readonly M[],
   appliedIds: readonly number[],
-): Migration[] {
+): M[] {
   const known = all.at(-1)?.id ?? 0;
   const newest = Math.max(0, ...appliedIds);
   if (newest > known) throw new DatabaseTooNewError(newest, known);

@@ -1,6 +1,6 @@
 /**
  * The storage boundary. The engine talks to a `Store` and, inside a transaction, to a `StoreTx`.
- * Each backend is one folder (`sqlite/`, `postgres/`) implementing both, plus its wake-up bus;
+ * Each backend is one folder (`sqlite/`, `postgres/`, `mongo/`) implementing both, plus its wake-up bus;
  * `test/store-contract.test.ts` holds every backend to the same behaviour. Entity types are the
  * domain's (domain/model.ts); what differs between backends is stated in `StoreCapabilities`.
  */
@@ -22,7 +22,7 @@ import type { JoinOutcome, RunStatus, StateStatus } from "../domain/statuses.js"
 import type { StoreCapabilities } from "./capabilities.js";
 import type { WakeupBus } from "./wakeup-bus.js";
 
-export type Dialect = "sqlite" | "postgres";
+export type Dialect = "sqlite" | "postgres" | "mongo";
 
 export interface Store {
   readonly dialect: Dialect;
@@ -131,6 +131,9 @@ export type StatePatch = Partial<
 
 /** Which fire: a trigger (graph and expression) and the instant. */
 export type CronFireKey = Pick<CronFire, "namespace" | "graph_name" | "expression" | "instant">;
+
+/** Fires kept per cron trigger (older ones are removed when a new one is claimed). */
+export const CRON_FIRES_KEPT = 100;
 
 /** A fire to claim, before it has an outcome. */
 export type CronFireClaim = Omit<CronFire, "run_id" | "error">;

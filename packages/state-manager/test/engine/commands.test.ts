@@ -19,11 +19,11 @@ import {
   type TestEngine,
   triggerNow,
 } from "../helpers/test-engine.js";
-import { DIALECTS, postgresAvailable } from "../helpers/test-server.js";
+import { dialectAvailable, DIALECTS } from "../helpers/test-server.js";
 import { chainNodes, fixedRetry, ONE_TASK, oneTask } from "../helpers/workflow.js";
 
 for (const dialect of DIALECTS) {
-  describe.skipIf(dialect === "postgres" && !postgresAvailable())(`${dialect}: engine`, () => {
+  describe.skipIf(!dialectAvailable(dialect))(`${dialect}: engine`, () => {
     let t: TestEngine;
     beforeAll(async () => {
       t = await startTestEngine(dialect, { leaseMs: 30_000 });

@@ -14,6 +14,7 @@ import type {
 } from "../../src/domain/model.js";
 import { newState } from "../../src/domain/new-state.js";
 import { createLogger } from "../../src/logger.js";
+import { MongoStore } from "../../src/storage/mongo/mongo-store.js";
 import { PostgresStore } from "../../src/storage/postgres/postgres-store.js";
 import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
 import type { Store } from "../../src/storage/store.js";
@@ -35,7 +36,13 @@ export async function openTestStore(dialect: DialectName, url?: string): Promise
   const store =
     dialect === "sqlite"
       ? SqliteStore.open({ path: db.url.replace(/^sqlite:\/\//, "") })
-      : await PostgresStore.open({ connectionString: db.url, logger: createLogger("silent") });
+      : dialect === "mongo"
+        ? await MongoStore.open({
+            uri: db.url,
+            databaseName: new URL(db.url).pathname.slice(1),
+            logger: createLogger("silent"),
+          })
+        : await PostgresStore.open({ connectionString: db.url, logger: createLogger("silent") });
   return {
     store,
     url: db.url,

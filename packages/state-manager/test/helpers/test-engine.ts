@@ -38,7 +38,15 @@ export async function startTestEngine(
   const store = await openStore(
     dialect === "sqlite"
       ? { kind: "sqlite", path: db.url.replace(/^sqlite:\/\//, ""), synchronous: "NORMAL" }
-      : { kind: "postgres", url: db.url, poolSize: 5, connectTimeoutMs: 5000 },
+      : dialect === "mongo"
+        ? {
+            kind: "mongo",
+            uri: db.url,
+            databaseName: new URL(db.url).pathname.slice(1),
+            poolSize: 5,
+            connectTimeoutMs: 5000,
+          }
+        : { kind: "postgres", url: db.url, poolSize: 5, connectTimeoutMs: 5000 },
     logger,
   );
   const clock = new TestClock();

@@ -10,18 +10,46 @@ import { type Config, loadConfig } from "../../src/config.js";
 import type { Clock } from "../../src/engine/clock.js";
 import { createLogger } from "../../src/logger.js";
 import { type RunningServer, startServer } from "../../src/server.js";
+import { startMongoServer, withDatabase } from "./mongo-server.js";
 import { createDatabase } from "./postgres-cluster.js";
 
 export const API_KEY = "test-key";
 export const ENCRYPTION_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
-export type DialectName = "sqlite" | "postgres";
+export type DialectName = "sqlite" | "postgres" | "mongo";
 
-/** Dialects to run storage-touching suites on. PostgreSQL is skipped only outside CI when absent. */
-export const DIALECTS: DialectName[] = ["sqlite", "postgres"];
+/**
+ * Dialects to run storage-touching suites on. PostgreSQL and MongoDB are skipped only outside CI
+ * when absent.
+ */
+export const DIALECTS: DialectName[] = ["sqlite", "postgres", "mongo"];
+
+/** The dialects whose schema is SQL migrations (schema dumps, migration tests). */
+export const SQL_DIALECTS = ["sqlite", "postgres"] as const;
 
 export function postgresAvailable(): boolean {
   return inject("postgresUrl") !== null;
+}
+
+export function mongoAvailable(): boolean {
+  return inject("mongo") !== null;
+}
+
+/**
+ * Whether `dialect` runs on the jongodb test server (helpers/mongo-server.ts), which checks
+ * unique indexes pairwise and copies every collection for each transaction: a test that needs
+ * tens of thousands of documents in one database runs at a smaller size there, and one that
+ * races transactions of several processes needs a real replica set (TEST_MONGO_URI).
+ */
+export function onJongodb(dialect: DialectName): boolean {
+  return dialect === "mongo" && inject("mongo") === "jongodb";
+}
+
+/** Whether this run can test `dialect` (SQLite always can). */
+export function dialectAvailable(dialect: DialectName): boolean {
+  if (dialect === "postgres") return postgresAvailable();
+  if (dialect === "mongo") return mongoAvailable();
+  return true;
 }
 
 let dbCounter = 0;
@@ -35,6 +63,14 @@ export async function databaseUrlFor(
       url: `sqlite://${join(dir, "test.db")}`,
       cleanup: () => rmSync(dir, { recursive: true, force: true }),
     };
+  }
+  if (dialect === "mongo") {
+    const given = inject("mongo");
+    if (!given) throw new Error("MongoDB is not available");
+    const name = `t_${process.pid}_${Date.now().toString(36)}_${dbCounter++}`;
+    if (given !== "jongodb") return { url: withDatabase(given, name), cleanup: () => undefined };
+    const server = await startMongoServer();
+    return { url: withDatabase(server.uri, name), cleanup: () => server.stop() };
   }
   const base = inject("postgresUrl");
   if (!base) throw new Error("PostgreSQL is not available");

@@ -3,7 +3,7 @@ import { z } from "zod";
 
 import type { RouteDeps, ZodApp } from "./route-deps.js";
 
-const database = z.enum(["sqlite", "postgres"]);
+const database = z.enum(["sqlite", "postgres", "mongo"]);
 
 export function systemRoutes(app: ZodApp, { engine }: RouteDeps): void {
   app.route({

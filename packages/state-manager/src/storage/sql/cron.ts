@@ -8,11 +8,8 @@
  */
 import type { CronFire, CronTriggerSchedule } from "../../domain/model.js";
 import { type Row, toCronFire, toCronTriggerSchedule } from "../rows.js";
-import type { CronFireClaim, CronFireKey } from "../store.js";
+import { CRON_FIRES_KEPT, type CronFireClaim, type CronFireKey } from "../store.js";
 import { placeholders, type SqlExecutor } from "./executor.js";
-
-/** Fires kept per trigger (older ones are removed when a new one is claimed). */
-export const CRON_FIRES_KEPT = 100;
 
 /** The trigger rows of a graph become exactly `expressions`; new ones are scheduled from `now`. */
 export async function syncCronTriggers(
