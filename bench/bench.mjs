@@ -51,7 +51,7 @@ const USAGE = `usage: npm run bench -- [options]
   --quick               smoke sizes, for checking that everything works (seconds per column)
   --trials N            trials per workload (default 1; the table shows the median)
   --cap-seconds S       cut a trial that is not done after S s (default ${DEFAULT_CAP_SECONDS.full}, --quick ${DEFAULT_CAP_SECONDS.quick})
-  --replicas N          state-manager replicas of the Exosphere PostgreSQL column (default 1)
+  --replicas N          state-manager replicas of the Exosphere PostgreSQL and MongoDB columns (default 1)
   --server path         another state-manager entry than packages/state-manager/dist/main.js
   --no-wait-quiet       do not wait for a quiet machine before each trial
   --raw [options]       run the raw-HTTP server benchmark instead (bench/run.mjs; --raw --help)
@@ -59,6 +59,8 @@ const USAGE = `usage: npm run bench -- [options]
                         the live events benchmark instead (bench/events.mjs): event delay,
                         500 subscribers idle and busy
 environment: BENCH_DATABASE_URL (use that PostgreSQL server instead of a throwaway cluster),
+  BENCH_MONGO_URI (a MongoDB replica set: adds the exosphere-mongo column to the default run;
+  without it, --systems exosphere-mongo uses the jongodb test server),
   BENCH_PG_POOL_SIZE, BENCH_SERVER_NODE_ARGS
 `;
 
@@ -118,7 +120,11 @@ function parseArgs(argv) {
 
 function selectColumns(opts) {
   if (opts.systems === undefined) {
-    return COLUMNS.filter((c) => c.system === "exosphere" || opts.peers);
+    return COLUMNS.filter(
+      (c) =>
+        (c.system === "exosphere" || opts.peers) &&
+        (c.id !== "exosphere-mongo" || process.env.BENCH_MONGO_URI !== undefined),
+    );
   }
   for (const s of opts.systems) {
     if (!COLUMNS.some((c) => c.id === s || c.system === s)) {
@@ -377,6 +383,19 @@ async function main() {
       `${await describePostgres(postgres.adminUrl)}${external ? "" : " (throwaway cluster, durable defaults)"}; every PostgreSQL column on a fresh database of its own`,
     );
   }
+  let mongo;
+  if (needs.has("mongo")) {
+    const external = process.env.BENCH_MONGO_URI;
+    if (external) {
+      mongo = { uri: external };
+      versions.push(`MongoDB: BENCH_MONGO_URI ${redactUrl(external)}`);
+    } else {
+      mongo = { jongodb: true };
+      versions.push(
+        "MongoDB: the jongodb MongoDB-wire test server (@jongodb/memory-server-bin-linux-x64-gnu 0.1.6, in memory, a fresh process per column): an emulator whose writes slow with every document a collection holds; its figures are not MongoDB's",
+      );
+    }
+  }
   let redis;
   if (needs.has("redis")) {
     ensureRedisServer(say);
@@ -418,6 +437,7 @@ async function main() {
     largeCapSeconds,
     waitQuiet: opts.waitQuiet && !opts.quick,
     postgres,
+    mongo,
     redis,
     replicas: opts.replicas,
     serverEntry: opts.serverEntry,

@@ -4,6 +4,9 @@
 export const COLUMNS = [
   { id: "exosphere-sqlite", system: "exosphere", needs: [] },
   { id: "exosphere-postgres", system: "exosphere", needs: ["postgres"] },
+  // In `npm run bench` only with BENCH_MONGO_URI; `--systems exosphere-mongo` without it runs on
+  // the jongodb test server (bench/lib/mongo.mjs).
+  { id: "exosphere-mongo", system: "exosphere", needs: ["mongo"] },
   { id: "bullmq", system: "bullmq", needs: ["redis", "peers"] },
   { id: "graphile-worker-default", system: "graphile-worker", needs: ["postgres", "peers"] },
   { id: "graphile-worker-batched", system: "graphile-worker", needs: ["postgres", "peers"] },
@@ -16,13 +19,15 @@ export async function createDriver(config) {
   const profile = config.column.endsWith("-batched") ? "batched" : "default";
   switch (config.column) {
     case "exosphere-sqlite":
-    case "exosphere-postgres": {
+    case "exosphere-postgres":
+    case "exosphere-mongo": {
       const { createExosphereDriver } = await import("../systems/exosphere.mjs");
       return createExosphereDriver({
-        store: config.column === "exosphere-sqlite" ? "sqlite" : "postgres",
+        store: config.column.slice("exosphere-".length),
         replicas: config.replicas,
         serverEntry: config.serverEntry,
         postgres: config.postgres,
+        mongo: config.mongo,
       });
     }
     case "bullmq": {

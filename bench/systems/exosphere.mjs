@@ -1,9 +1,10 @@
 // Exosphere through its SDK, as a user runs it: node classes hosted by `Runtime` (workers: 16,
 // defaults otherwise), graphs and triggers through `StateManager`, against the built state
-// manager on SQLite or on PostgreSQL (one or more replicas).
+// manager on SQLite, or on PostgreSQL or MongoDB (one or more replicas).
 import { BaseNode, createConsoleLogger, Runtime, StateManager } from "exospherehost";
 import { z } from "zod";
 
+import { startJongodb, withDatabase } from "../lib/mongo.mjs";
 import { createDatabase, describePostgres, dropDatabase } from "../lib/postgres.mjs";
 import { cpuSecondsOf, memoryOf, treeCpuSeconds } from "../lib/proc.mjs";
 import { acknowledged, installReportAcks, whenAcknowledged } from "../lib/report-acks.mjs";
@@ -66,11 +67,14 @@ const splitWorkers = (total, parts) =>
   Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
 
 /**
- * @param {{ store: "sqlite" | "postgres", replicas?: number, serverEntry?: string,
- *   postgres?: { adminUrl: string, postmasterPid?: number } }} options
+ * @param {{ store: "sqlite" | "postgres" | "mongo", replicas?: number, serverEntry?: string,
+ *   postgres?: { adminUrl: string, postmasterPid?: number },
+ *   mongo?: { uri?: string, jongodb?: boolean } }} options
  */
-export function createExosphereDriver({ store, replicas = 1, serverEntry, postgres }) {
+export function createExosphereDriver({ store, replicas = 1, serverEntry, postgres, mongo }) {
   const isPostgres = store === "postgres";
+  /** The jongodb server this column started (stopped at teardown). */
+  let jongodb;
   let servers = [];
   let database;
   let pgInfo = "";
@@ -181,19 +185,26 @@ export function createExosphereDriver({ store, replicas = 1, serverEntry, postgr
     );
   }
 
-  const label = isPostgres
-    ? `Exosphere PostgreSQL${replicas > 1 ? ` (${replicas} replicas)` : ""}`
-    : "Exosphere SQLite";
+  const many = replicas > 1 ? ` (${replicas} replicas)` : "";
+  const label =
+    store === "mongo"
+      ? `Exosphere MongoDB${mongo?.jongodb ? " (jongodb)" : ""}${many}`
+      : isPostgres
+        ? `Exosphere PostgreSQL${many}`
+        : "Exosphere SQLite";
 
   return {
     label,
     get settings() {
-      const store = isPostgres
-        ? `${pgInfo}; ${replicas} replica(s), PG_POOL_SIZE=${PG_POOL_SIZE}`
-        : "SQLite file in /tmp (WAL, synchronous=NORMAL: the defaults)";
+      const where =
+        store === "mongo"
+          ? `MongoDB ${mongo?.jongodb ? "test server jongodb (in memory)" : "BENCH_MONGO_URI"}; ${replicas} replica(s)`
+          : isPostgres
+            ? `${pgInfo}; ${replicas} replica(s), PG_POOL_SIZE=${PG_POOL_SIZE}`
+            : "SQLite file in /tmp (WAL, synchronous=NORMAL: the defaults)";
       return (
         `Runtime workers: ${CONCURRENCY} in total${replicas > 1 ? ` (one runtime per replica)` : ""}, other options default; ` +
-        `enqueue: ${triggerMethod}; ${store}; server LOG_LEVEL=warn` +
+        `enqueue: ${triggerMethod}; ${where}; server LOG_LEVEL=warn` +
         (completionByPolling
           ? "; completion seen by polling GET /runs (no report requests seen)"
           : "")
@@ -202,6 +213,16 @@ export function createExosphereDriver({ store, replicas = 1, serverEntry, postgr
 
     async setup() {
       installReportAcks();
+      if (store === "mongo") {
+        if (mongo?.jongodb) jongodb = await startJongodb();
+        const base = mongo?.uri ?? jongodb.uri;
+        const databaseUrl = withDatabase(base, `exosphere_bench_${Date.now().toString(36)}`);
+        const encryptionKey = newEncryptionKey();
+        for (let i = 0; i < replicas; i++) {
+          servers.push(await startServer({ entry: serverEntry, databaseUrl, encryptionKey }));
+        }
+        return;
+      }
       if (!isPostgres) {
         servers = [await startServer({ entry: serverEntry })];
         return;
@@ -227,6 +248,7 @@ export function createExosphereDriver({ store, replicas = 1, serverEntry, postgr
       if (isPostgres && postgres.postmasterPid) {
         groups.postgres = () => treeCpuSeconds(postgres.postmasterPid);
       }
+      if (jongodb) groups.jongodb = () => treeCpuSeconds(jongodb.pid);
       return groups;
     },
 
@@ -460,6 +482,7 @@ export function createExosphereDriver({ store, replicas = 1, serverEntry, postgr
     async teardown() {
       await Promise.all(servers.map((s) => s.stop().catch(() => {})));
       if (database) await dropDatabase(postgres.adminUrl, database.name).catch(() => {});
+      jongodb?.stop();
     },
   };
 }
