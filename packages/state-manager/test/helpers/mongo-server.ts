@@ -24,6 +24,10 @@ export interface MongoTestServer {
   stop(): void;
 }
 
+/** Servers of this process still running: stopped when the process exits. */
+const running = new Set<() => void>();
+let exitHookInstalled = false;
+
 /** The jongodb binary, or undefined when the package is not installed (not Linux x64). */
 export function findJongodb(): string | undefined {
   try {
@@ -55,9 +59,16 @@ export async function startMongoServer({ standalone = false } = {}): Promise<Mon
     },
   );
   const stop = () => {
+    running.delete(stop);
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   };
-  process.once("exit", stop);
+  running.add(stop);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once("exit", () => {
+      for (const stopOne of [...running]) stopOne();
+    });
+  }
   const uri = await new Promise<string>((resolve, reject) => {
     let output = "";
     const timer = setTimeout(() => reject(new Error(`jongodb did not start: ${output}`)), 10_000);
