@@ -3,6 +3,7 @@
 #   docker build -t exosphere/state-manager .
 # Run (SQLite in a volume):   docker run -p 8000:8000 -v exo-data:/data -e STATE_MANAGER_SECRET=... -e SECRETS_ENCRYPTION_KEY=... exosphere/state-manager
 # Run (PostgreSQL replicas):  add -e DATABASE_URL=postgres://user:pass@host:5432/exosphere   (see docs/deploy.md)
+# Run (MongoDB replicas):     add -e MONGO_URI=mongodb+srv://... -e MONGO_DATABASE_NAME=exosphere
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
@@ -17,8 +18,10 @@ COPY . .
 RUN npm ci --no-audit --no-fund
 RUN npm run build
 # Dependencies npm could not hoist live in the package's own node_modules: make sure that folder
-# exists for the COPY below.
+# exists for the COPY below. The MongoDB test server (an optional dependency of the workspace,
+# for its tests) stays out of the image.
 RUN npm prune --omit=dev --no-audit --no-fund \
+ && rm -rf node_modules/@jongodb \
  && mkdir -p packages/state-manager/node_modules
 
 # ---- runtime: compiled server, production node_modules, migrations; no compilers, no sources
@@ -26,7 +29,7 @@ FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8000 \
-    DATABASE_URL=sqlite:///data/exosphere.db
+    DATA_DIR=/data
 WORKDIR /app
 # Application files stay owned by root (read-only for the server); only /data is writable.
 COPY --from=build /app/package.json /app/package-lock.json ./

@@ -70,6 +70,18 @@ describe("loadConfig", () => {
     });
   });
 
+  it("keeps the default SQLite file in DATA_DIR, which MONGO_URI overrides (the image sets DATA_DIR=/data)", () => {
+    const env = { SECRETS_ENCRYPTION_KEY: KEY, DATA_DIR: "/data" };
+    expect(loadConfig([], env, "/app").config.database).toEqual({
+      kind: "sqlite",
+      path: "/data/exosphere.db",
+      url: "sqlite:///data/exosphere.db",
+    });
+    expect(loadConfig([], { ...env, MONGO_URI: "mongodb://h" }, "/app").config.database.kind).toBe(
+      "mongo",
+    );
+  });
+
   it("refuses DATABASE_URL and MONGO_URI together, naming both", () => {
     expect(() =>
       loadConfig([], { DATABASE_URL: "sqlite://x.db", MONGO_URI: "mongodb://x" }, "/tmp"),

@@ -28,7 +28,7 @@ export interface Config {
    * scraping. @defaultValue null (only the API port serves it, with the key)
    */
   readonly metricsPort: number | null;
-  /** @defaultValue sqlite at ./.exosphere/exosphere.db */
+  /** @defaultValue sqlite at `DATA_DIR`/exosphere.db (./.exosphere/exosphere.db) */
   readonly database: DatabaseConfig;
   /** The API key clients send as `x-api-key`. */
   readonly apiKey: string;
@@ -151,6 +151,8 @@ export function loadConfig(
   let database: DatabaseConfig | undefined;
   const databaseUrl = flags["database-url"] ?? get("DATABASE_URL");
   const mongoUri = get("MONGO_URI");
+  // Where the default SQLite file and a generated development key live (the image: /data).
+  const dataDir = resolve(cwd, get("DATA_DIR") ?? ".exosphere");
   if (databaseUrl !== undefined && mongoUri !== undefined) {
     problems.push(
       "DATABASE_URL and MONGO_URI are both set: set only one (MONGO_URI is the same as DATABASE_URL=mongodb://...)",
@@ -158,7 +160,7 @@ export function loadConfig(
   } else {
     try {
       database = parseDatabaseUrl(
-        mongoUri ?? databaseUrl ?? `sqlite://${resolve(cwd, ".exosphere/exosphere.db")}`,
+        mongoUri ?? databaseUrl ?? `sqlite://${resolve(dataDir, "exosphere.db")}`,
         cwd,
         get("MONGO_DATABASE_NAME"),
       );
@@ -201,7 +203,7 @@ export function loadConfig(
     const keyFile =
       database.kind === "sqlite" && database.path !== ":memory:"
         ? resolve(dirname(database.path), "secrets-encryption.key")
-        : resolve(cwd, ".exosphere/secrets-encryption.key");
+        : resolve(dataDir, "secrets-encryption.key");
     if (existsSync(keyFile)) {
       secretsEncryptionKey = readFileSync(keyFile, "utf8").trim();
       warnings.push(
