@@ -82,6 +82,23 @@ describe("loadConfig", () => {
     );
   });
 
+  it("refuses a MONGO_URI that is not a MongoDB URL, without printing its password", () => {
+    expect(() => loadConfig([], { MONGO_URI: "postgres://u:hunter2@h/db" }, "/tmp")).toThrow(
+      /MONGO_URI must start with mongodb:\/\/ or mongodb\+srv:\/\/.*postgres:\/\/u:\*\*\*@h\/db/,
+    );
+    expect(() => loadConfig([], { MONGO_URI: "postgres://u:hunter2@h/db" }, "/tmp")).not.toThrow(
+      /hunter2/,
+    );
+  });
+
+  it("reads the database from the URI after the hosts, whatever the password holds", () => {
+    expect(parseDatabaseUrl("mongodb://u:p/w@ss@h:1,h2:2/prod?replicaSet=rs0", "/tmp")).toEqual({
+      kind: "mongo",
+      url: "mongodb://u:p/w@ss@h:1,h2:2/prod?replicaSet=rs0",
+      databaseName: "prod",
+    });
+  });
+
   it("refuses DATABASE_URL and MONGO_URI together, naming both", () => {
     expect(() =>
       loadConfig([], { DATABASE_URL: "sqlite://x.db", MONGO_URI: "mongodb://x" }, "/tmp"),

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 
 import { decodeKey, generateKey } from "./engine/secrets-cipher.js";
+import { redactUrl } from "./storage/redact.js";
 
 export type Mode = "development" | "production";
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
@@ -159,6 +160,11 @@ export function loadConfig(
     );
   } else {
     try {
+      if (mongoUri !== undefined && !/^mongodb(\+srv)?:\/\//.test(mongoUri)) {
+        throw new Error(
+          `must start with mongodb:// or mongodb+srv:// (e.g. mongodb://host:27017/?replicaSet=rs0), got "${redactUrl(mongoUri)}"`,
+        );
+      }
       database = parseDatabaseUrl(
         mongoUri ?? databaseUrl ?? `sqlite://${resolve(dataDir, "exosphere.db")}`,
         cwd,
@@ -350,7 +356,9 @@ export function parseDatabaseUrl(
 ): DatabaseConfig {
   if (/^postgres(ql)?:\/\//.test(url)) return { kind: "postgres", url };
   if (/^mongodb(\+srv)?:\/\//.test(url)) {
-    const named = /^mongodb(?:\+srv)?:\/\/[^/?]*\/([^?]+)/.exec(url)?.[1];
+    // The path after the hosts (the user info, before the last "@", may hold "/" or "?").
+    const hosts = url.replace(/^mongodb(\+srv)?:\/\//, "");
+    const named = /^[^/?]*\/([^?]+)/.exec(hosts.slice(hosts.lastIndexOf("@") + 1))?.[1];
     return {
       kind: "mongo",
       url,
@@ -367,11 +375,6 @@ export function parseDatabaseUrl(
   if (rest === ":memory:") return { kind: "sqlite", path: ":memory:", url };
   if (rest === "" || rest === "/") throw new Error(`names no file: "${url}"`);
   return { kind: "sqlite", path: isAbsolute(rest) ? rest : resolve(cwd, rest), url };
-}
-
-/** The URL without its password. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]+):([^@/]*)@/, "//$1:***@");
 }
 
 function parseFlags(argv: readonly string[], problems: string[]): Record<string, string> {

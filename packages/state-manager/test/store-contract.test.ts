@@ -1006,6 +1006,20 @@ for (const dialect of DIALECTS) {
         ]);
       });
 
+      it("a page read by run after an id within a commit holds the full limit", async () => {
+        const rows = rowBuilders(ids);
+        const other = `${rows.runId}-other`;
+        // One commit: run A's event, then B's; then three more commits of A.
+        await inTx(async (tx) => {
+          await tx.insertRun(rows.run());
+          await tx.insertRun(rows.run({ run_id: other }));
+        });
+        for (let i = 0; i < 3; i++) await insert(rows.state());
+        // After A's first event (id 1): the next 2 events of A are ids 3 and 4.
+        const page = await inTx((tx) => tx.readEvents(rows.namespace, 1, { runId: rows.runId }, 2));
+        expect(page.map((e) => e.id)).toEqual([3, 4]);
+      });
+
       it("pruneEvents keeps each namespace's newest events and drops old ones, recording how far", async () => {
         const own = await isolatedStore();
         const rows = rowBuilders(ids);

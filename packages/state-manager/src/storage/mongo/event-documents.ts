@@ -28,11 +28,12 @@ export async function readEventDocuments(
   if (filter.runId !== undefined) where.run_ids = filter.runId;
   if (filter.graphName !== undefined) where.graph_names = filter.graphName;
   const result: StoredEvent[] = [];
-  // Each matching document holds at least one matching event, so `limit` documents suffice.
+  // Every matching document but the first holds a matching event after `afterId` (the first
+  // may hold only earlier ones), so `limit + 1` documents suffice.
   const cursor = events
     .find(where, { ...options, projection: { first: 1, events: 1 } })
     .sort({ namespace: 1, last: 1 })
-    .limit(limit);
+    .limit(limit + 1);
   for await (const doc of cursor) {
     const first = Number(doc.first);
     (doc.events as string[]).forEach((body, i) => {

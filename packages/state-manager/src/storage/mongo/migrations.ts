@@ -105,7 +105,9 @@ export const MONGO_MIGRATIONS: readonly MongoMigration[] = [
         collection: COLLECTIONS.states,
         name: "states_unite_key",
         key: { unite_key: 1 },
-        options: { unique: true, partialFilterExpression: { unite_key: { $type: "string" } } },
+        // `$gte: ""` (every string, never null): an equality on a string implies it, so the
+        // planner can use the index (it cannot prove that for a `$type` filter).
+        options: { unique: true, partialFilterExpression: { unite_key: { $gte: "" } } },
       },
       // One state per attempt of a node in a run (a repeated report creates nothing twice).
       {
@@ -148,8 +150,6 @@ export const MONGO_MIGRATIONS: readonly MongoMigration[] = [
       { collection: COLLECTIONS.events, name: "events_by_first", key: { namespace: 1, first: 1 } },
       // Expired browser sessions.
       { collection: COLLECTIONS.sessions, name: "sessions_by_expiry", key: { expires_at: 1 } },
-      // Wake-ups changed since a poll (the polling wake-up bus).
-      { collection: COLLECTIONS.wakeups, name: "wakeups_by_time", key: { ts: 1 } },
     ],
   },
 ];

@@ -66,6 +66,13 @@ export type SeqAllocator = (count: number) => Promise<number>;
 const OPEN_RUN_STATUSES: RunStatus[] = ["PENDING", "RUNNING"];
 /** Documents per batch where a scan checks runs against their states. */
 const RUN_SCAN_BATCH = 500;
+/** Open runs one `findSettledPendingRuns` looks at, at most. */
+const RUN_SCAN_MAX = 5000;
+
+/** Where the store's rotating scans stand, kept by the store between transactions. */
+export interface ScanPlaces {
+  settledAfter?: { readonly createdAt: number; readonly runId: string } | undefined;
+}
 /** Documents per insertMany. */
 const INSERT_BATCH = 1000;
 /** The only fields a transition may patch (StatePatch); JSON ones are serialised. */
@@ -83,21 +90,42 @@ const PATCHABLE = new Set<string>([
 
 type Doc = Document & { _id: string };
 
+/**
+ * Equality on `unite_key` in the form the `states_unite_key` partial index (strings only)
+ * serves: the planner uses a partial index only when the query implies its filter.
+ */
+const uniteKeyIs = (uniteKey: string): Filter<Doc> => ({
+  unite_key: { $eq: uniteKey, $gte: "" },
+});
+
 export class MongoStoreTx implements StoreTx {
   readonly #db: Db;
   readonly #session: ClientSession | undefined;
   readonly #nextSeq: SeqAllocator;
+  readonly #scans: ScanPlaces;
   /** This transaction's events: one `MongoStoreTx` per transaction. */
   readonly #events = new EventRecorder();
 
-  constructor(db: Db, session: ClientSession | undefined, nextSeq: SeqAllocator) {
+  constructor(
+    db: Db,
+    session: ClientSession | undefined,
+    nextSeq: SeqAllocator,
+    scans: ScanPlaces,
+  ) {
     this.#db = db;
     this.#session = session;
     this.#nextSeq = nextSeq;
+    this.#scans = scans;
   }
 
+  /**
+   * A collection. Reads outside a transaction (`readOnce`: the event log's readers) use read
+   * concern "majority", so a reader never holds an event id that a failover could roll back.
+   */
   #c(name: string): Collection<Doc> {
-    return this.#db.collection<Doc>(name);
+    return this.#session
+      ? this.#db.collection<Doc>(name)
+      : this.#db.collection<Doc>(name, { readConcern: { level: "majority" } });
   }
 
   /** The options every operation carries: the transaction's session, when there is one. */
@@ -632,42 +660,72 @@ export class MongoStoreTx implements StoreTx {
     return new Set(pending as string[]);
   }
 
-  /** Scans runs matching `filter` in `sort` order, a batch at a time, keeping those `keep` picks. */
+  /**
+   * Scans runs matching `filter` in `sort` order, a batch at a time, keeping those `keep` picks,
+   * until `limit` are kept or `maxScanned` were looked at. Returns the kept runs, the last run
+   * looked at, and whether the scan reached the end.
+   */
   async #scanRuns(
     filter: Filter<Doc>,
     sort: Record<string, 1 | -1>,
     limit: number,
+    maxScanned: number,
     keep: (batch: Doc[], pending: Set<string>) => Doc[],
-  ): Promise<Doc[]> {
+  ): Promise<{ found: Doc[]; last: Doc | undefined; exhausted: boolean }> {
     const found: Doc[] = [];
-    const cursor = this.#c(COLLECTIONS.runs)
-      .find(filter, this.#o)
-      .sort(sort)
-      .batchSize(RUN_SCAN_BATCH);
+    const query = this.#c(COLLECTIONS.runs).find(filter, this.#o).sort(sort);
+    const cursor = (Number.isFinite(maxScanned) ? query.limit(maxScanned) : query).batchSize(
+      RUN_SCAN_BATCH,
+    );
     let batch: Doc[] = [];
+    let scanned = 0;
+    let last: Doc | undefined;
     const flush = async () => {
-      const pending = await this.#runsWithPendingStates(batch.map((r) => r._id as string));
+      const pending = await this.#runsWithPendingStates(batch.map((r) => r._id));
       found.push(...keep(batch, pending));
       batch = [];
     };
     for await (const run of cursor) {
       batch.push(run);
+      last = run;
+      scanned += 1;
       if (batch.length === RUN_SCAN_BATCH) await flush();
       if (found.length >= limit) break;
     }
     if (batch.length > 0 && found.length < limit) await flush();
     await cursor.close();
-    return found.slice(0, limit);
+    return {
+      found: found.slice(0, limit),
+      last,
+      exhausted: scanned < maxScanned && found.length < limit,
+    };
   }
 
+  /**
+   * Open runs with nothing pending, oldest first. MongoDB has no anti-join, so runs are checked
+   * in batches; one call looks at most at `RUN_SCAN_MAX` of them and the next call goes on from
+   * there (the store keeps the place), so a sweep never holds the process's transactions long
+   * however many runs are open.
+   */
   async findSettledPendingRuns(limit: number): Promise<Run[]> {
-    const runs = await this.#scanRuns(
-      { status: { $in: OPEN_RUN_STATUSES } },
-      { created_at: 1 },
+    const from = this.#scans.settledAfter;
+    const filter: Filter<Doc> = { status: { $in: OPEN_RUN_STATUSES } };
+    if (from) {
+      filter.$or = [
+        { created_at: { $gt: from.createdAt } },
+        { created_at: from.createdAt, _id: { $gt: from.runId } },
+      ];
+    }
+    const { found, last, exhausted } = await this.#scanRuns(
+      filter,
+      { created_at: 1, _id: 1 },
       limit,
-      (batch, pending) => batch.filter((r) => !pending.has(r._id as string)),
+      RUN_SCAN_MAX,
+      (batch, pending) => batch.filter((r) => !pending.has(r._id)),
     );
-    return runs.map(toRun);
+    this.#scans.settledAfter =
+      exhausted || !last ? undefined : { createdAt: Number(last.created_at), runId: last._id };
+    return found.map(toRun);
   }
 
   async listOpenRunIds(namespace: string, graphName: string): Promise<string[]> {
@@ -756,7 +814,7 @@ export class MongoStoreTx implements StoreTx {
         retry_count: state.retry_count,
       },
     ];
-    if (state.unite_key !== null) clash.push({ unite_key: state.unite_key });
+    if (state.unite_key !== null) clash.push(uniteKeyIs(state.unite_key));
     const existing = await this.#c(COLLECTIONS.states).findOne(
       { $or: clash },
       { ...this.#o, projection: { _id: 1 } },
@@ -1087,17 +1145,18 @@ export class MongoStoreTx implements StoreTx {
   }
 
   async findCancelledRunsWithPendingStates(since: number, limit: number): Promise<string[]> {
-    const runs = await this.#scanRuns(
+    const { found } = await this.#scanRuns(
       { status: "CANCELLED", finished_at: { $gte: since } },
       { finished_at: 1 },
       limit,
-      (batch, pending) => batch.filter((r) => pending.has(r._id as string)),
+      Infinity,
+      (batch, pending) => batch.filter((r) => pending.has(r._id)),
     );
-    return runs.map((r) => r._id as string);
+    return found.map((r) => r._id);
   }
 
   async getStateByUniteKey(uniteKey: string): Promise<State | undefined> {
-    const doc = await this.#c(COLLECTIONS.states).findOne({ unite_key: uniteKey }, this.#o);
+    const doc = await this.#c(COLLECTIONS.states).findOne(uniteKeyIs(uniteKey), this.#o);
     return doc ? toState(doc) : undefined;
   }
 
@@ -1139,21 +1198,24 @@ export class MongoStoreTx implements StoreTx {
     for (const stream of streams) {
       const namespace = stream._id;
       const lastId = Number(stream.last_id);
-      const oldest = await events
+      const oldest = events
         .find({ namespace }, this.#o)
         .sort({ namespace: 1, first: 1 })
-        .limit(limit)
-        .toArray();
+        .batchSize(16);
       let through = 0;
       let count = 0;
       let split: { doc: Doc; keepFrom: number } | undefined;
-      scan: for (const doc of oldest) {
+      scan: for await (const doc of oldest) {
         const first = Number(doc.first);
         const bodies = doc.events as string[];
+        // A document's `at` is its newest event's: when it is old, every event in it is.
+        const allOld = Number(doc.at) < before;
         for (let i = 0; i < bodies.length; i++) {
           const id = first + i;
           const old =
-            id <= lastId - keep || (JSON.parse(bodies[i] as string) as { at: number }).at < before;
+            allOld ||
+            id <= lastId - keep ||
+            (JSON.parse(bodies[i] as string) as { at: number }).at < before;
           if (!old || count >= limit) {
             if (i > 0) split = { doc, keepFrom: i };
             break scan;
@@ -1162,6 +1224,7 @@ export class MongoStoreTx implements StoreTx {
           count++;
         }
       }
+      await oldest.close();
       if (through <= 0) continue;
       await events.deleteMany({ namespace, last: { $lte: through } }, this.#o);
       if (split) {

@@ -15,6 +15,7 @@ import type { Logger } from "pino";
 
 import type { StoreCapabilities } from "../capabilities.js";
 import { pendingMigrations } from "../migrate.js";
+import { redactUrl } from "../redact.js";
 import type { Store, StoreTx } from "../store.js";
 import { publishEvents } from "../wakeup-bus.js";
 import { COLLECTIONS } from "./documents.js";
@@ -25,7 +26,7 @@ import {
   mapMongoError,
 } from "./errors.js";
 import { MONGO_MIGRATIONS } from "./migrations.js";
-import { MongoStoreTx } from "./mongo-store-tx.js";
+import { MongoStoreTx, type ScanPlaces } from "./mongo-store-tx.js";
 import { MongoWakeupBus } from "./wakeup-bus.js";
 
 export interface MongoStoreOptions {
@@ -67,6 +68,8 @@ export class MongoStore implements Store {
   readonly #log: Logger;
   #lock: Promise<void> = Promise.resolve();
   #closed = false;
+  /** Where rotating scans (the sweeper's) stand between transactions. */
+  readonly #scans: ScanPlaces = {};
 
   private constructor(client: MongoClient, db: Db, logger: Logger) {
     this.#client = client;
@@ -81,7 +84,7 @@ export class MongoStore implements Store {
       maxPoolSize: options.poolSize ?? 10,
       serverSelectionTimeoutMS: 5000,
     });
-    const where = redact(options.uri);
+    const where = redactUrl(options.uri);
     await connect(client, where, options.logger, options.connectTimeoutMs ?? 60_000);
     const store = new MongoStore(
       client,
@@ -165,7 +168,7 @@ export class MongoStore implements Store {
     try {
       if (this.#closed) throw new Error("store is closed");
       result = await this.#run(async (session) => {
-        const tx = new MongoStoreTx(this.#db, session, this.#nextSeq);
+        const tx = new MongoStoreTx(this.#db, session, this.#nextSeq, this.#scans);
         const value = await fn(tx);
         namespaces = await tx.flushEvents();
         return value;
@@ -206,7 +209,7 @@ export class MongoStore implements Store {
   /** One read, outside any transaction (no session to start, no commit). */
   async readOnce<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     try {
-      return await fn(new MongoStoreTx(this.#db, undefined, this.#nextSeq));
+      return await fn(new MongoStoreTx(this.#db, undefined, this.#nextSeq, this.#scans));
     } catch (err) {
       throw mapMongoError(err);
     }
@@ -275,9 +278,4 @@ async function connect(
       await new Promise((r) => setTimeout(r, Math.min(5000, 250 * attempt)));
     }
   }
-}
-
-/** The connection string without its password. */
-export function redact(uri: string): string {
-  return uri.replace(/\/\/([^:@/]+):([^@/]*)@/, "//$1:***@");
 }

@@ -3,7 +3,7 @@
  * and upserts one small document per (namespace, node) into `wakeups` (so the collection never
  * holds more than one document per queue), bumping its version. Other replicas learn of it
  * through a change stream on that collection where the server has change streams (every replica
- * set does), or else by polling it for documents changed since their last look. A wake-up is a
+ * set does), or else by reading the collection every `WAKEUP_POLL_MS` and comparing versions. A wake-up is a
  * hint, never data: a lost or duplicated one costs only latency, and after a gap (the stream
  * broke, a poll failed) listeners are told to look again.
  */
@@ -17,8 +17,6 @@ import { COLLECTIONS, key } from "./documents.js";
 
 /** How often the polling bus looks for other replicas' wake-ups. */
 export const WAKEUP_POLL_MS = 50;
-/** A poll also re-reads this far back, for publishers whose clocks run behind ours. */
-const CLOCK_SKEW_MS = 2000;
 
 export type WakeupTransport = "change-stream" | "polling";
 
@@ -27,7 +25,6 @@ type WakeupDocument = Document & {
   namespace: string;
   node_name: string;
   runnable_at: number;
-  ts: number;
   v: number;
   origin: string;
 };
@@ -43,10 +40,11 @@ export class MongoWakeupBus implements WakeupBus {
   #closed = false;
   #stream: ChangeStream<WakeupDocument> | undefined;
   #timer: NodeJS.Timeout | undefined;
-  /** Polling: the newest version seen of each document, and where the next poll starts. */
+  /** Polling: the newest version seen of each document. */
   readonly #seen = new Map<string, number>();
-  #pollFrom = Date.now();
+  #polledOnce = false;
   #polling = false;
+  #pollFailed = false;
   #transport: WakeupTransport = "polling";
 
   constructor(db: Db, logger: Logger) {
@@ -69,6 +67,8 @@ export class MongoWakeupBus implements WakeupBus {
         `wake-ups between replicas: polling every ${WAKEUP_POLL_MS} ms (this MongoDB has no change streams)`,
       );
       this.#transport = "polling";
+      // The baseline: what is there before this replica started is not news.
+      await this.#poll();
       this.#timer = setInterval(() => void this.#poll(), WAKEUP_POLL_MS);
       this.#timer.unref();
       return this.#transport;
@@ -77,54 +77,78 @@ export class MongoWakeupBus implements WakeupBus {
     return this.#transport;
   }
 
-  async #openStream(): Promise<void> {
-    const stream = this.#collection.watch<WakeupDocument>(
-      [{ $match: { operationType: { $in: ["insert", "update", "replace"] } } }],
-      { fullDocument: "updateLookup" },
-    );
-    // The server refuses an unsupported `$changeStream` only when the cursor is first read.
-    await stream.tryNext();
+  /**
+   * Opens the change stream. A probe stream read once as an iterator finds out whether the
+   * server accepts `$changeStream` at all (it refuses only when a cursor is first read); the
+   * stream kept is used as an event emitter (the driver allows one mode per stream).
+   * `startAfter` resumes after the last change seen, so a reopened stream misses nothing.
+   */
+  async #openStream(startAfter?: unknown): Promise<void> {
+    const pipeline = [{ $match: { operationType: { $in: ["insert", "update", "replace"] } } }];
+    if (startAfter === undefined) {
+      const probe = this.#collection.watch<WakeupDocument>(pipeline);
+      try {
+        await probe.tryNext();
+      } finally {
+        await probe.close().catch(() => undefined);
+      }
+    }
+    const stream = this.#collection.watch<WakeupDocument>(pipeline, {
+      fullDocument: "updateLookup",
+      ...(startAfter ? { startAfter } : {}),
+    });
     stream.on("change", (change) => {
       if ("fullDocument" in change && change.fullDocument) this.#deliver(change.fullDocument);
     });
     stream.on("error", (err) => {
       if (this.#closed) return;
       this.#log.warn({ err: err.message }, "wake-up change stream failed; reopening");
+      const resumeAfter = stream.resumeToken;
       void stream.close().catch(() => undefined);
       this.#stream = undefined;
-      setTimeout(() => void this.#reopen(), 500).unref();
+      setTimeout(() => void this.#reopen(resumeAfter), 500).unref();
     });
     this.#stream = stream;
   }
 
-  async #reopen(): Promise<void> {
+  async #reopen(startAfter: unknown): Promise<void> {
     if (this.#closed) return;
     try {
-      await this.#openStream();
-      for (const listener of this.#resyncListeners) listener();
+      await this.#openStream(startAfter);
     } catch (err) {
       this.#log.warn({ err: (err as Error).message }, "could not reopen the wake-up change stream");
-      setTimeout(() => void this.#reopen(), 1000).unref();
+      setTimeout(() => void this.#reopen(undefined), 1000).unref();
+      return;
     }
+    // Changes older than the resume token's oplog window may be gone: look again.
+    for (const listener of this.#resyncListeners) listener();
   }
 
+  /**
+   * Reads the whole collection (one small document per queue) and delivers the documents whose
+   * version moved since the last poll. No clock is compared, so replicas' clocks do not matter;
+   * after a failed poll, listeners are told to look again.
+   */
   async #poll(): Promise<void> {
     if (this.#polling || this.#closed) return;
     this.#polling = true;
-    const started = Date.now();
     try {
       const docs = await this.#collection
-        .find({ ts: { $gte: this.#pollFrom - CLOCK_SKEW_MS } })
+        .find({}, { projection: { namespace: 1, node_name: 1, runnable_at: 1, v: 1, origin: 1 } })
         .toArray();
-      const resumed = this.#pollFrom < started - 10 * WAKEUP_POLL_MS - CLOCK_SKEW_MS;
-      this.#pollFrom = started;
+      const first = !this.#polledOnce;
+      this.#polledOnce = true;
       for (const doc of docs) {
         if ((this.#seen.get(doc._id) ?? -1) >= doc.v) continue;
         this.#seen.set(doc._id, doc.v);
-        this.#deliver(doc);
+        if (!first && !this.#pollFailed) this.#deliver(doc);
       }
-      if (resumed) for (const listener of this.#resyncListeners) listener();
+      if (this.#pollFailed) {
+        this.#pollFailed = false;
+        for (const listener of this.#resyncListeners) listener();
+      }
     } catch (err) {
+      this.#pollFailed = true;
       this.#log.warn({ err: (err as Error).message }, "could not poll for wake-ups");
     } finally {
       this.#polling = false;
@@ -156,7 +180,6 @@ export class MongoWakeupBus implements WakeupBus {
     if (this.#closed || this.#pending.size === 0) return;
     const pending = [...this.#pending.entries()];
     this.#pending = new Map();
-    const ts = Date.now();
     this.#collection
       .bulkWrite(
         pending.map(([id, w]) => ({
@@ -167,7 +190,6 @@ export class MongoWakeupBus implements WakeupBus {
                 namespace: w.namespace,
                 node_name: w.nodeName,
                 runnable_at: w.runnableAt,
-                ts,
                 origin: this.#origin,
               },
               $inc: { v: 1 },
@@ -177,9 +199,15 @@ export class MongoWakeupBus implements WakeupBus {
         })),
         { ordered: false },
       )
-      .catch((err: unknown) =>
-        this.#log.warn({ err: (err as Error).message }, "could not publish a wake-up"),
-      );
+      .catch((err: unknown) => {
+        this.#log.warn({ err: (err as Error).message }, "could not publish a wake-up; retrying");
+        // Put them back (newer ones published since win) and try again shortly.
+        for (const [id, w] of pending) {
+          const newer = this.#pending.get(id);
+          if (!newer || w.runnableAt < newer.runnableAt) this.#pending.set(id, w);
+        }
+        if (!this.#closed) setTimeout(() => this.#flush(), 500).unref();
+      });
   }
 
   subscribe(listener: (wakeup: Wakeup) => void): () => void {

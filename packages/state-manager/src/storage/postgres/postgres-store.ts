@@ -11,6 +11,7 @@ import type { Logger } from "pino";
 
 import type { StoreCapabilities } from "../capabilities.js";
 import { CREATE_MIGRATIONS_TABLE, loadMigrations, pendingMigrations } from "../migrate.js";
+import { redactUrl } from "../redact.js";
 import type { SqlExecutor } from "../sql/executor.js";
 import { SqlStoreTx } from "../sql/sql-store-tx.js";
 import type { Store, StoreTx } from "../store.js";
@@ -100,14 +101,14 @@ export class PostgresStore implements Store {
         if (Date.now() >= deadline) {
           await this.#pool.end().catch(() => undefined);
           throw new Error(
-            `PostgreSQL at ${redact(this.#options.connectionString)} is unreachable after ${attempt} attempts: ${(err as Error).message}. ` +
+            `PostgreSQL at ${redactUrl(this.#options.connectionString)} is unreachable after ${attempt} attempts: ${(err as Error).message}. ` +
               "Check DATABASE_URL, that the server is running and accepts connections from this host.",
             { cause: err },
           );
         }
         this.#log.warn(
           { attempt, err: (err as Error).message },
-          `PostgreSQL at ${redact(this.#options.connectionString)} is unreachable; retrying`,
+          `PostgreSQL at ${redactUrl(this.#options.connectionString)} is unreachable; retrying`,
         );
         await new Promise((r) => setTimeout(r, Math.min(5000, 250 * attempt)));
       }
@@ -272,8 +273,4 @@ function executorFor(client: pg.PoolClient): SqlExecutor {
     run: async (sql: string, params?: readonly unknown[]) =>
       (await query(sql, params)).rowCount ?? 0,
   };
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]+):([^@/]*)@/, "//$1:***@");
 }
