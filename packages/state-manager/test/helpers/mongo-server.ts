@@ -24,6 +24,8 @@ export interface MongoTestServer {
   stop(): void;
 }
 
+const SETPRIV = "/usr/bin/setpriv";
+
 /** Servers of this process still running: stopped when the process exits. */
 const running = new Set<() => void>();
 let exitHookInstalled = false;
@@ -47,17 +49,18 @@ export async function startMongoServer({ standalone = false } = {}): Promise<Mon
     throw new Error(
       "the jongodb binary (@jongodb/memory-server-bin-linux-x64-gnu) is not installed",
     );
-  const child = spawn(
-    bin,
-    [
-      "--host=127.0.0.1",
-      "--port=0",
-      `--topology-profile=${standalone ? "standalone" : "singleNodeReplicaSet"}`,
-    ],
-    {
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+  const args = [
+    "--host=127.0.0.1",
+    "--port=0",
+    `--topology-profile=${standalone ? "standalone" : "singleNodeReplicaSet"}`,
+  ];
+  // setpriv (util-linux) makes the kernel kill the server when the test worker that started it
+  // ends, however it ends: exit hooks do not run when a worker is killed.
+  const child = existsSync(SETPRIV)
+    ? spawn(SETPRIV, ["--pdeathsig", "KILL", "--", bin, ...args], {
+        stdio: ["ignore", "pipe", "pipe"],
+      })
+    : spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
   const stop = () => {
     running.delete(stop);
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
