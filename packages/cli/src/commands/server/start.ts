@@ -29,7 +29,7 @@ export function registerServerStartCommand(
     )
     .option(
       "--db <path|url>",
-      "a SQLite file path, or a sqlite:// or postgres:// URL (default: ./.exosphere/exosphere.db)",
+      "a SQLite file path, or a sqlite://, postgres:// or mongodb:// URL (default: ./.exosphere/exosphere.db)",
     )
     .option("--port <n>", "port to listen on (default: 8000)")
     .action(async (raw: unknown) => {
