@@ -6,9 +6,10 @@
  * update, two transactions writing one document conflict and one of them runs again, joins fire
  * once through a unique index, and wake-ups cross replicas through `wakeups` (wakeup-bus.ts).
  *
- * Within one process, transactions run one at a time. Every transaction of a namespace writes
- * that namespace's event counter, so concurrent ones would only conflict and run again;
- * queueing them in process costs nothing MongoDB would have run in parallel.
+ * Within one process, transactions run one at a time, grouped into one MongoDB transaction while
+ * they queue (group commit). Every transaction of a namespace writes that namespace's event
+ * counter, so concurrent ones would only conflict and run again; queueing them in process costs
+ * nothing MongoDB would have run in parallel, and the group shares one commit.
  */
 import { type ClientSession, type Db, MongoClient } from "mongodb";
 import type { Logger } from "pino";
@@ -41,6 +42,15 @@ export interface MongoStoreOptions {
   readonly poolSize?: number;
 }
 
+/** Store transactions committed together at most (group commit). */
+const MAX_GROUP = 64;
+
+interface QueuedTransaction {
+  readonly fn: (tx: StoreTx) => Promise<unknown>;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (err: unknown) => void;
+}
+
 /** Runs of a transaction that keeps conflicting before the store gives up. */
 const MAX_ATTEMPTS = 20;
 /** Tries of a commit whose outcome the server could not confirm. */
@@ -66,7 +76,9 @@ export class MongoStore implements Store {
   readonly #client: MongoClient;
   readonly #db: Db;
   readonly #log: Logger;
-  #lock: Promise<void> = Promise.resolve();
+  readonly #queue: QueuedTransaction[] = [];
+  #draining = false;
+  #drained: Promise<void> = Promise.resolve();
   #closed = false;
   /** Where rotating scans (the sweeper's) stand between transactions. */
   readonly #scans: ScanPlaces = {};
@@ -146,38 +158,78 @@ export class MongoStore implements Store {
     return Number(counter?.n) - count + 1;
   };
 
-  /** Waits for the store's turn: transactions run one at a time, in arrival order. */
-  async #acquire(): Promise<() => void> {
-    const previous = this.#lock;
-    let release!: () => void;
-    this.#lock = new Promise<void>((resolve) => (release = resolve));
-    await previous;
-    return release;
+  /**
+   * Group commit. Transactions queue in arrival order; while one MongoDB transaction runs, the
+   * ones that arrive wait, and the next MongoDB transaction runs all of them (up to
+   * `MAX_GROUP`), one after another in one session, and commits them together: one commit (a
+   * majority-acknowledged, journaled write) for many steps. Each caller's promise settles only
+   * after that commit. MongoDB has no savepoints, so if one of them throws, the group is rolled
+   * back and each runs again in a transaction of its own, where it fails alone.
+   */
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.#closed) {
+        reject(new Error("store is closed"));
+        return;
+      }
+      this.#queue.push({
+        fn: fn as (tx: StoreTx) => Promise<unknown>,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
+      if (!this.#draining) this.#drained = this.#drain();
+    });
   }
 
-  /**
-   * Runs `fn` in a MongoDB transaction, again from the start when MongoDB aborts it for a
-   * write conflict (another replica wrote a document this one wrote) or a duplicate key (a
-   * concurrent insert of the same unique key: the next run sees it). Commits whose outcome is
-   * unknown (a failover mid-commit) are retried, as MongoDB's drivers document.
-   */
-  async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    const release = await this.#acquire();
-    let namespaces: string[] = [];
-    let result: T;
+  async #drain(): Promise<void> {
+    this.#draining = true;
     try {
-      if (this.#closed) throw new Error("store is closed");
-      result = await this.#run(async (session) => {
-        const tx = new MongoStoreTx(this.#db, session, this.#nextSeq, this.#scans);
-        const value = await fn(tx);
-        namespaces = await tx.flushEvents();
-        return value;
-      });
+      while (this.#queue.length > 0) {
+        const group = this.#queue.splice(0, MAX_GROUP);
+        if (group.length === 1 || !(await this.#runGroup(group))) {
+          for (const member of group) await this.#runAlone(member);
+        }
+      }
     } finally {
-      release();
+      this.#draining = false;
     }
-    publishEvents(this.wakeups, namespaces);
-    return result;
+  }
+
+  /** Runs and commits `group` as one MongoDB transaction; false (nothing kept) if any failed. */
+  async #runGroup(group: readonly QueuedTransaction[]): Promise<boolean> {
+    let outcomes: { value: unknown; namespaces: string[] }[];
+    try {
+      outcomes = await this.#run(async (session) => {
+        const done: { value: unknown; namespaces: string[] }[] = [];
+        for (const member of group) {
+          const tx = new MongoStoreTx(this.#db, session, this.#nextSeq, this.#scans);
+          const value = await member.fn(tx);
+          done.push({ value, namespaces: await tx.flushEvents() });
+        }
+        return done;
+      });
+    } catch {
+      return false;
+    }
+    publishEvents(this.wakeups, [...new Set(outcomes.flatMap((o) => o.namespaces))]);
+    group.forEach((member, i) => member.resolve(outcomes[i]?.value));
+    return true;
+  }
+
+  async #runAlone(member: QueuedTransaction): Promise<void> {
+    let namespaces: string[] = [];
+    try {
+      const value = await this.#run(async (session) => {
+        const tx = new MongoStoreTx(this.#db, session, this.#nextSeq, this.#scans);
+        const result = await member.fn(tx);
+        namespaces = await tx.flushEvents();
+        return result;
+      });
+      publishEvents(this.wakeups, namespaces);
+      member.resolve(value);
+    } catch (err) {
+      member.reject(err);
+    }
   }
 
   async #run<T>(body: (session: ClientSession) => Promise<T>): Promise<T> {
@@ -225,9 +277,9 @@ export class MongoStore implements Store {
 
   async close(): Promise<void> {
     if (this.#closed) return;
-    // Wait for the transaction in flight, if any.
-    await this.#acquire().then((release) => release());
+    // Refuse new transactions; finish the queued ones.
     this.#closed = true;
+    await this.#drained;
     await this.wakeups.close();
     await this.#client.close();
   }
