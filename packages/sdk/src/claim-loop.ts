@@ -23,7 +23,8 @@ export interface ClaimLoopDeps {
 
 /**
  * Claims states while the runtime runs: long-polls `POST .../states/enqueue` for as many as fit
- * (at most `workers + batchSize` held, at most `batchSize` waiting), and pauses while reports
+ * (at most `workers + batchSize` held besides those being reported, at most `batchSize`
+ * waiting), and pauses while reports
  * fail so that it never starts work whose result it cannot deliver.
  *
  * On stop, the claim in flight is released rather than aborted (see
@@ -49,7 +50,12 @@ export class ClaimLoop {
         await reportHealth.whenHealthy(stop);
         continue;
       }
-      const room = Math.min(capacity - held.size, options.batchSize - held.buffered);
+      // States being reported hold no worker: they do not count against the prefetch (the
+      // runtime bounds them itself, see Runtime).
+      const room = Math.min(
+        capacity - (held.size - held.reporting),
+        options.batchSize - held.buffered,
+      );
       if (room <= 0) {
         await held.waitForRoom(stop);
         continue;

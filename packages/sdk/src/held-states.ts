@@ -5,11 +5,12 @@ import { Notifier } from "./timing.js";
  * One state this runtime holds: claimed, until reported, given back, dropped or lost.
  *
  * - `buffered`: claimed, waiting for a worker;
- * - `running`: `execute()` is running or its outcome is being reported.
+ * - `running`: `execute()` is running;
+ * - `reporting`: `execute()` returned and its outcome is being reported (no worker is busy).
  */
 export interface HeldState {
   readonly state: EnqueuedState;
-  phase: "buffered" | "running";
+  phase: "buffered" | "running" | "reporting";
   /** When the lease ends (epoch ms), from the claim and then each heartbeat; undefined on servers without leases. */
   leaseExpiresAt: number | undefined;
   /** The state manager told us the state is no longer ours (reaped, reported, cancelled). */
@@ -39,11 +40,17 @@ export type Outcome =
 export class HeldStates {
   readonly #held = new Map<string, HeldState>();
   #buffer: HeldState[] = [];
+  #reporting = 0;
   readonly #roomFreed = new Notifier();
 
-  /** Every state held, buffered or running. */
+  /** Every state held, buffered, running or reporting. */
   get size(): number {
     return this.#held.size;
+  }
+
+  /** Held states whose execution ended and whose outcome is being reported. */
+  get reporting(): number {
+    return this.#reporting;
   }
 
   /** Claimed states waiting for a worker. */
@@ -86,6 +93,16 @@ export class HeldStates {
     }
   }
 
+  /** A running state's execution ended: it is being reported; wakes whoever waits for room. */
+  markReporting(held: HeldState): void {
+    if (held.released || held.phase !== "running") {
+      return;
+    }
+    held.phase = "reporting";
+    this.#reporting += 1;
+    this.#roomFreed.notify();
+  }
+
   /** Take every buffered state out of the buffer (to give them back). */
   takeBuffered(): HeldState[] {
     const taken = this.#buffer.filter((held) => !held.released);
@@ -107,6 +124,8 @@ export class HeldStates {
     this.#held.delete(held.state.state_id);
     if (held.phase === "buffered") {
       this.#buffer = this.#buffer.filter((candidate) => candidate !== held);
+    } else if (held.phase === "reporting") {
+      this.#reporting -= 1;
     }
     this.#roomFreed.notify();
   }

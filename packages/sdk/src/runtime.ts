@@ -80,7 +80,10 @@ export class Runtime {
   readonly #hardStop = new AbortController();
 
   #phase: Phase = "idle";
+  /** States whose `execute()` is running (each holds a worker). */
   #running = 0;
+  /** States whose execution ended and whose report has not landed (they hold no worker). */
+  #reporting = 0;
   readonly #inflight = new Set<Promise<void>>();
   readonly #givingBack = new Set<Promise<unknown>>();
   #claimLoop: Promise<void> | undefined;
@@ -283,16 +286,41 @@ export class Runtime {
     this.#pump();
   }
 
-  /** Start buffered states while workers are free. */
+  /**
+   * Start buffered states while workers are free. A worker is free again as soon as its
+   * `execute()` returns, while the report is still on its way; states executed or executing but
+   * not yet reported are bounded by {@link UNREPORTED_PER_WORKER} × `workers`, so slow reports
+   * hold the runtime back instead of piling up.
+   */
   #pump(): void {
-    while (this.#phase === "running" && this.#running < this.#options.workers) {
+    const { workers } = this.#options;
+    while (
+      this.#phase === "running" &&
+      this.#running < workers &&
+      this.#running + this.#reporting < workers * UNREPORTED_PER_WORKER
+    ) {
       const held = this.#held.startNext();
       if (held === undefined) {
         return;
       }
       this.#running += 1;
-      const task = this.#process(held).finally(() => {
+      let executing = true;
+      const executed = () => {
+        if (!executing) {
+          return;
+        }
+        executing = false;
         this.#running -= 1;
+        this.#reporting += 1;
+        this.#held.markReporting(held);
+        this.#pump();
+      };
+      const task = this.#process(held, executed).finally(() => {
+        if (executing) {
+          this.#running -= 1;
+        } else {
+          this.#reporting -= 1;
+        }
         this.#inflight.delete(task);
         this.#pump();
       });
@@ -300,12 +328,13 @@ export class Runtime {
     }
   }
 
-  /** Execute one state and report it. Never rejects. */
-  async #process(held: HeldState): Promise<void> {
+  /** Execute one state (then call `executed`) and report it. Never rejects. */
+  async #process(held: HeldState, executed: () => void): Promise<void> {
     const { logger } = this.#options;
     let delivery: Delivery = "stopped";
     try {
       const outcome = await this.#executor.execute(held);
+      executed();
       if (outcome.kind === "abandoned" && held.cancelled) {
         logger.info("the run was cancelled; dropped the state", { stateId: held.state.state_id });
         delivery = "refused";
@@ -366,6 +395,13 @@ export class Runtime {
     }
   }
 }
+
+/**
+ * States executing or executed but not yet reported, per worker: with 2, a worker can run its
+ * next state while the report of its last one is on its way, and reports that cannot land stop
+ * the runtime after one more state per worker.
+ */
+const UNREPORTED_PER_WORKER = 2;
 
 function stoppedError(name: string): ExosphereError {
   return new ExosphereError(ErrorCode.RUNTIME_STOPPED, `Runtime "${name}" was stopped.`);

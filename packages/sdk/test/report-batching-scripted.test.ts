@@ -405,6 +405,31 @@ describe("batched reports", () => {
     ]);
   });
 
+  it("frees a worker when execute() returns, and runs at most two states per worker ahead of their reports", async () => {
+    let reportsLand = false;
+    server.responder = (request) =>
+      request.path.endsWith("/states/report")
+        ? reportsLand
+          ? answerBatch(request)
+          : "drop"
+        : undefined;
+    const states = [1, 2, 3, 4, 5].map((n) => state({ text: `s${n}` }));
+    server.queue.push(...states);
+    startRuntime({ workers: 1, batchSize: 5 });
+    // One worker: the second state starts while the first one's report cannot land.
+    await waitFor(() => server.calls("/states/report").length >= 2);
+    // A real pause: long enough for a third state to start and be reported if the bound let it.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const reported = () =>
+      new Set(server.calls("/states/report").flatMap((r) => reportsIn(r).map((x) => x.state_id)));
+    expect([...reported()].sort()).toEqual([states[0]?.state_id, states[1]?.state_id].sort());
+    reportsLand = true;
+    await waitFor(() => reported().size === states.length, { timeoutMs: 10_000 });
+    for (const queued of states) {
+      expect(singleReports(queued.state_id)).toEqual([]);
+    }
+  });
+
   it("rejects report batching options out of range", () => {
     const base = {
       namespace: "ns",

@@ -363,7 +363,13 @@ for (const dialect of DIALECTS) {
         expect(third.status).toBe(429);
         expect(((await third.json()) as { code: string }).code).toBe("TOO_MANY_STREAMS");
         open[0]?.close();
-        await waitFor(() => limited.server.engine.events.subscriberCount === 1);
+        // The limiter's own count (the gauge), not the hub's: a stream is counted from its
+        // headers on, before its subscription exists, and released once the server sees it close.
+        await waitFor(async () =>
+          /^exosphere_event_subscribers 1$/m.test(
+            await (await fetch(`${limited.url}/metrics`, { headers: KEY })).text(),
+          ),
+        );
         const fourth = await openSse(url, KEY);
         expect(fourth.status).toBe(200);
         for (const s of [...open, fourth]) s.close();

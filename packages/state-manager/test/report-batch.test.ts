@@ -95,6 +95,38 @@ for (const dialect of DIALECTS) {
         ).toEqual(["1", "2"]);
       });
 
+      it("applies more reports than one transaction takes, and ends every run they finish", async () => {
+        const runs: string[] = [];
+        for (let i = 0; i < 70; i++) runs.push(await trigger(t.api, ns, "leaf"));
+        // Only this test's runs: a retry left by the test above may be claimable by now.
+        const states = (await claim(t.api, ns, ["Leaf"], 100)).filter((s) =>
+          runs.includes(s.run_id),
+        );
+        expect(states).toHaveLength(70);
+        const res = await t.api.post(`/v0/namespace/${ns}/states/report`, {
+          reports: states.map((s, i) =>
+            i % 10 === 0
+              ? { state_id: s.state_id, errored: { error: "boom" } }
+              : { state_id: s.state_id, executed: { outputs: [{ y: String(i) }] } },
+          ),
+        });
+        expect(res.status).toBe(200);
+        expect(res.body.results).toEqual(
+          states.map((s, i) =>
+            i % 10 === 0
+              ? { state_id: s.state_id, status: "ERRORED", retry_created: true }
+              : { state_id: s.state_id, status: "EXECUTED" },
+          ),
+        );
+        const byState = new Map(states.map((s, i) => [s.run_id, i]));
+        for (const runId of runs) {
+          const i = byState.get(runId)!;
+          expect(await runStatus(t.api, ns, runId)).toMatchObject({
+            status: i % 10 === 0 ? "PENDING" : "SUCCESS",
+          });
+        }
+      });
+
       it("rejects an empty, oversized or malformed batch with 422 naming the field", async () => {
         const empty = await t.api.post(`/v0/namespace/${ns}/states/report`, { reports: [] });
         expect(empty.status).toBe(422);

@@ -631,6 +631,54 @@ for (const dialect of DIALECTS) {
         });
       });
 
+      it("finishSettledRuns ends the open runs without a pending state: FAILED if one errored, else SUCCESS", async () => {
+        const done = rowBuilders(ids);
+        const failed = rowBuilders(ids);
+        const busy = rowBuilders(ids);
+        const closed = rowBuilders(ids);
+        for (const r of [done, failed, busy, closed]) await inTx((tx) => tx.insertRun(r.run()));
+        await insert(
+          done.state({ status: "SUCCESS" }),
+          done.state({ status: "PRUNED" }),
+          failed.state({ status: "SUCCESS" }),
+          failed.state({ status: "NEXT_CREATED_ERROR" }),
+          busy.state({ status: "ERRORED" }),
+          busy.state({ status: "EXECUTED" }),
+          closed.state({ status: "SUCCESS" }),
+        );
+        await inTx((tx) => tx.cancelRun(closed.runId, T0 + 1));
+        const finished = await inTx(async (tx) =>
+          tx.finishSettledRuns
+            ? tx.finishSettledRuns(
+                [busy.runId, failed.runId, closed.runId, done.runId, "no-such-run"],
+                T0 + 100,
+              )
+            : undefined,
+        );
+        if (finished === undefined) return; // optional: this store settles run by run
+        expect(finished).toEqual([
+          {
+            run_id: failed.runId,
+            status: "FAILED",
+            namespace: failed.namespace,
+            graph_name: expect.any(String),
+          },
+          {
+            run_id: done.runId,
+            status: "SUCCESS",
+            namespace: done.namespace,
+            graph_name: expect.any(String),
+          },
+        ]);
+        const statusOf = async (runId: string) => (await inTx((tx) => tx.getRun(runId)))?.status;
+        expect(await statusOf(busy.runId)).toBe("PENDING");
+        expect(await statusOf(closed.runId)).toBe("CANCELLED");
+        expect(await inTx((tx) => tx.getRun(done.runId))).toMatchObject({
+          status: "SUCCESS",
+          finished_at: T0 + 100,
+        });
+      });
+
       it("finishRun returns false and changes nothing for a run that is not PENDING", async () => {
         const rows = rowBuilders(ids);
         await inTx((tx) => tx.insertRun(rows.run({ status: "SUCCESS", finished_at: T0 + 1 })));

@@ -92,6 +92,18 @@ export class JoinEngine implements Settler {
       done.add(next[0]);
       await this.#checkJoin(uow, next[1]);
     }
+    if (uow.tx.finishSettledRuns) {
+      for (const run of await uow.tx.finishSettledRuns([...uow.runs], uow.now)) {
+        this.#log.info({ runId: run.run_id, status: run.status }, "run finished");
+        uow.observe({
+          kind: "run-finished",
+          namespace: run.namespace,
+          graph: run.graph_name,
+          status: run.status,
+        });
+      }
+      return;
+    }
     for (const runId of uow.runs) {
       if (await uow.tx.hasPendingStates(runId)) continue;
       const status: RunStatus = (await uow.tx.hasErroredStates(runId)) ? "FAILED" : "SUCCESS";

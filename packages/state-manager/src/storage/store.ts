@@ -91,6 +91,14 @@ export interface RunStateCounts {
 }
 
 /** Filters of a run's states; optional, combined with AND. */
+/** A run `finishSettledRuns` ended, and what its events and metrics need. */
+export interface FinishedRun {
+  readonly run_id: string;
+  readonly status: RunStatus;
+  readonly namespace: string;
+  readonly graph_name: string;
+}
+
 export interface StateFilter {
   readonly identifier?: string;
   readonly status?: StateStatus;
@@ -226,6 +234,12 @@ export interface StoreTx {
   markRunsStarted(runIds: readonly string[], now: number): Promise<void>;
   /** Moves an open (PENDING or RUNNING) run to a final status; false if it was not open. */
   finishRun(runId: string, status: RunStatus, now: number): Promise<boolean>;
+  /**
+   * Ends each open run of `runIds` with no pending state (FAILED if one errored, else SUCCESS)
+   * and returns those it ended. Optional: without it the engine probes and ends run by run
+   * (`hasPendingStates`, `hasErroredStates`, `finishRun`), which is what it does in one go.
+   */
+  finishSettledRuns?(runIds: readonly string[], now: number): Promise<FinishedRun[]>;
   /** Moves an open run to CANCELLED; false if it was not open. */
   cancelRun(runId: string, now: number): Promise<boolean>;
   /** Moves a SUCCESS or FAILED run back to RUNNING (a retry reopened it). */

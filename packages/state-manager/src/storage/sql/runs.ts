@@ -1,12 +1,13 @@
 /** Runs and their key/value store (E7, E15, run completion). */
 import type { Run } from "../../domain/model.js";
-import { PENDING_STATUSES, type RunStatus } from "../../domain/statuses.js";
+import { ERRORED_STATUSES, PENDING_STATUSES, type RunStatus } from "../../domain/statuses.js";
 import type { EndedRun } from "../event-recorder.js";
 import { type Row, toRun } from "../rows.js";
 import type { RunFilter, RunPageCursor, RunStateCounts } from "../store.js";
 import { INSERT_CHUNK, placeholders, type SqlExecutor } from "./executor.js";
 
 const PENDING_IN = PENDING_STATUSES.map((s) => `'${s}'`).join(", ");
+const ERRORED_IN = ERRORED_STATUSES.map((s) => `'${s}'`).join(", ");
 /** Runs that have not ended. */
 const OPEN = "status IN ('PENDING', 'RUNNING')";
 
@@ -224,6 +225,54 @@ export async function finishRun(
       [status, now, runId],
     ),
   );
+}
+
+/** A run `finishSettledRuns` ended. */
+export interface SettledRun extends EndedRun {
+  readonly run_id: string;
+  readonly status: RunStatus;
+}
+
+/**
+ * Ends each open run of `runIds` that has no pending state: FAILED if a state of it errored for
+ * good, else SUCCESS. One statement for all of them (a report batch settles up to 64 runs; the
+ * three probes per run it replaces were most of PostgreSQL's settling step); a concurrent
+ * settler that ended a run first makes the open-status guard skip it. The pending probe is a
+ * scalar subquery with LIMIT 1 on purpose, as `hasPendingStates` is: a NOT EXISTS would be
+ * planned as an anti-join, and a generic plan made while the table was small may hash every
+ * pending state of the namespace (a fan-out has thousands) for each call.
+ */
+export async function finishSettledRuns(
+  db: SqlExecutor,
+  runIds: readonly string[],
+  now: number,
+): Promise<SettledRun[]> {
+  const settled: SettledRun[] = [];
+  for (let i = 0; i < runIds.length; i += INSERT_CHUNK) {
+    const chunk = runIds.slice(i, i + INSERT_CHUNK);
+    const rows = await db.all<{
+      run_id: string;
+      status: RunStatus;
+      namespace: string;
+      graph_name: string;
+      started_at: number | string | null;
+    }>(
+      `UPDATE runs SET
+         status = CASE WHEN EXISTS (SELECT 1 FROM states s WHERE s.run_id = runs.run_id AND s.status IN (${ERRORED_IN}))
+                  THEN 'FAILED' ELSE 'SUCCESS' END,
+         finished_at = ?
+       WHERE run_id IN (${placeholders(chunk.length)}) AND ${OPEN}
+         AND (SELECT 1 FROM states s WHERE s.run_id = runs.run_id AND s.status IN (${PENDING_IN}) LIMIT 1) IS NULL
+       RETURNING run_id, status, namespace, graph_name, started_at`,
+      [now, ...chunk],
+    );
+    for (const row of rows) {
+      settled.push({ ...(endedRun(row) as EndedRun), run_id: row.run_id, status: row.status });
+    }
+  }
+  // In the order asked: events and logs do not depend on the database's row order.
+  const order = new Map(runIds.map((id, i) => [id, i]));
+  return settled.sort((a, b) => (order.get(a.run_id) ?? 0) - (order.get(b.run_id) ?? 0));
 }
 
 export async function reopenRun(db: SqlExecutor, runId: string): Promise<boolean> {

@@ -24,6 +24,7 @@ import type {
   ClaimRequest,
   CronFireClaim,
   CronFireKey,
+  FinishedRun,
   GraphVersionSummary,
   NodeStateCounts,
   QueueStats,
@@ -219,6 +220,17 @@ export class SqlStoreTx implements StoreTx {
       now,
       await runs.finishRun(this.#db, runId, status, now),
     );
+  }
+  async finishSettledRuns(runIds: readonly string[], now: number): Promise<FinishedRun[]> {
+    if (runIds.length === 0) return [];
+    const settled = await runs.finishSettledRuns(this.#db, runIds, now);
+    for (const run of settled) this.#events.runEnded(run.run_id, run.status, now, run);
+    return settled.map(({ run_id, status, namespace, graph_name }) => ({
+      run_id,
+      status,
+      namespace,
+      graph_name,
+    }));
   }
   async reopenRun(runId: string, now: number): Promise<void> {
     await this.#runEvent(runId, "RUNNING", now, () => runs.reopenRun(this.#db, runId));
