@@ -96,9 +96,11 @@ for (const dialect of DIALECTS) {
         );
 
         await waitFor(() => drops.length > 0, { timeoutMs: 15_000, message: "a drop was logged" });
-        // From the first failed report to the drop, no claim but the one already in flight.
+        // From the first failed report to the drop, no claim but those already in flight: the
+        // one waiting, and one a worker may have started when its execute() returned, before
+        // the report that then failed (a worker is free as soon as execute() returns).
         expect(claimsWhenFailureSeen).toBeDefined();
-        expect(claimsSoFar() - (claimsWhenFailureSeen ?? 0)).toBeLessThanOrEqual(1);
+        expect(claimsSoFar() - (claimsWhenFailureSeen ?? 0)).toBeLessThanOrEqual(2);
 
         // The state manager is reachable again: every run finishes (the dropped states come back
         // after their lease, as a retry) and no more reports are dropped.

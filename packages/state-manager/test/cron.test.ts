@@ -55,7 +55,14 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-/** A server whose own loop never ticks during the test: the test fires through the engine. */
+/**
+ * A server whose own loop never ticks during the test: the test fires through the engine. The
+ * loop's first tick comes 100 ms (real time) after the start, then every 60 s: the start waits
+ * for a timer queued after that first tick (Node runs due timers in order), so the tick has
+ * come and gone before the test moves its clock (a restarted server is left alone: its first
+ * tick is the catch-up a restart test is about). Without it, a slow start (a loaded machine)
+ * let that tick land after the test's clock moved, and fire the instant the test meant to.
+ */
 async function start(dialect: DialectName, clock: TestClock, databaseUrl?: string) {
   const server = await startTestServer(dialect, {
     clock,
@@ -63,6 +70,7 @@ async function start(dialect: DialectName, clock: TestClock, databaseUrl?: strin
     ...(databaseUrl && { databaseUrl }),
   });
   servers.push(server);
+  if (!databaseUrl) await new Promise((resolve) => setTimeout(resolve, 150));
   return server;
 }
 
