@@ -15,6 +15,7 @@ import type {
   State,
 } from "../domain/model.js";
 import type { RunStatus, StateStatus } from "../domain/statuses.js";
+import type { StatePatch } from "./store.js";
 
 export type Row = Record<string, unknown>;
 
@@ -207,4 +208,25 @@ export function toCronTriggerSchedule(r: Row): CronTriggerSchedule {
     is_valid: num(r.is_valid) === 1,
     last_fire: toCronFire(r),
   };
+}
+
+/** The only fields a transition may patch (StatePatch). */
+const PATCHABLE = new Set<string>([
+  "outputs",
+  "data",
+  "error",
+  "error_stack",
+  "enqueue_after",
+  "claimed_at",
+  "lease_expires_at",
+  "claimed_by",
+  "unite_key",
+]);
+
+/** A transition's patch in the row encoding (JSON ones serialised); throws on a field not patchable. */
+export function encodeStatePatch(patch: StatePatch): [field: string, value: unknown][] {
+  return Object.entries(patch).map(([field, value]) => {
+    if (!PATCHABLE.has(field)) throw new Error(`transitionState: "${field}" is not patchable`);
+    return [field, field === "outputs" || field === "data" ? JSON.stringify(value) : value];
+  });
 }

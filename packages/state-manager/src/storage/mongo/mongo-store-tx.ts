@@ -33,6 +33,7 @@ import {
 } from "../../domain/statuses.js";
 import { type EndedRun, EventRecorder } from "../event-recorder.js";
 import {
+  encodeStatePatch,
   toCronFire,
   toCronTriggerSchedule,
   toGraph,
@@ -75,18 +76,6 @@ export interface ScanPlaces {
 }
 /** Documents per insertMany. */
 const INSERT_BATCH = 1000;
-/** The only fields a transition may patch (StatePatch); JSON ones are serialised. */
-const PATCHABLE = new Set<string>([
-  "outputs",
-  "data",
-  "error",
-  "error_stack",
-  "enqueue_after",
-  "claimed_at",
-  "lease_expires_at",
-  "claimed_by",
-  "unite_key",
-]);
 
 type Doc = Document & { _id: string };
 
@@ -983,11 +972,7 @@ export class MongoStoreTx implements StoreTx {
     patch: StatePatch,
     now: number,
   ): Promise<boolean> {
-    const set: Record<string, unknown> = { status: to, updated_at: now };
-    for (const [field, value] of Object.entries(patch)) {
-      if (!PATCHABLE.has(field)) throw new Error(`transitionState: "${field}" is not patchable`);
-      set[field] = field === "outputs" || field === "data" ? JSON.stringify(value) : value;
-    }
+    const set = { status: to, updated_at: now, ...Object.fromEntries(encodeStatePatch(patch)) };
     const doc = await this.#c(COLLECTIONS.states).findOneAndUpdate(
       { _id: id, status: from },
       { $set: set },

@@ -1,7 +1,7 @@
 /** States: inserts, reads and conditional transitions shared by the SQL backends. */
 import type { NewState, State } from "../../domain/model.js";
 import { ERRORED_STATUSES, PENDING_STATUSES, type StateStatus } from "../../domain/statuses.js";
-import { type Row, STATE_COLUMNS, stateParams, toState } from "../rows.js";
+import { encodeStatePatch, type Row, STATE_COLUMNS, stateParams, toState } from "../rows.js";
 import type {
   ClaimRequest,
   NodeStateCounts,
@@ -15,18 +15,6 @@ import { INSERT_CHUNK, placeholders, type SqlExecutor } from "./executor.js";
 const INSERT_STATE_SQL = `INSERT INTO states (${STATE_COLUMNS.join(", ")}) VALUES (${placeholders(STATE_COLUMNS.length)})`;
 const PENDING_IN = PENDING_STATUSES.map((s) => `'${s}'`).join(", ");
 const ERRORED_IN = ERRORED_STATUSES.map((s) => `'${s}'`).join(", ");
-/** The only columns a transition may patch (StatePatch); JSON ones are serialised. */
-const PATCHABLE = new Set<string>([
-  "outputs",
-  "data",
-  "error",
-  "error_stack",
-  "enqueue_after",
-  "claimed_at",
-  "lease_expires_at",
-  "claimed_by",
-  "unite_key",
-]);
 
 export async function insertStates(db: SqlExecutor, states: readonly NewState[]): Promise<void> {
   for (let i = 0; i < states.length; i += INSERT_CHUNK) {
@@ -139,10 +127,9 @@ export async function transitionState(
 ): Promise<TransitionedRow | undefined> {
   const sets = ["status = ?", "updated_at = ?"];
   const params: unknown[] = [to, now];
-  for (const [key, value] of Object.entries(patch)) {
-    if (!PATCHABLE.has(key)) throw new Error(`transitionState: "${key}" is not patchable`);
+  for (const [key, value] of encodeStatePatch(patch)) {
     sets.push(`${key} = ?`);
-    params.push(key === "outputs" || key === "data" ? JSON.stringify(value) : (value as unknown));
+    params.push(value);
   }
   const row = await db.get<TransitionedRow>(
     `UPDATE states SET ${sets.join(", ")} WHERE id = ? AND status = ?
