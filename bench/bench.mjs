@@ -172,7 +172,8 @@ let currentChild;
 /** Runs one column in a child process; resolves with its result or its error. */
 function runColumn(column, config) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(benchDir, "column.mjs")], {
+    const nodeArgs = (process.env.BENCH_COLUMN_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, join(benchDir, "column.mjs")], {
       env: { ...process.env, BENCH_COLUMN: JSON.stringify({ ...config, column: column.id }) },
       stdio: ["pipe", "pipe", "inherit"],
     });

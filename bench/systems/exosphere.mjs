@@ -7,7 +7,12 @@ import { z } from "zod";
 import { startJongodb, withDatabase } from "../lib/mongo.mjs";
 import { createDatabase, describePostgres, dropDatabase } from "../lib/postgres.mjs";
 import { cpuSecondsOf, memoryOf, treeCpuSeconds } from "../lib/proc.mjs";
-import { acknowledged, installReportAcks, whenAcknowledged } from "../lib/report-acks.mjs";
+import {
+  acknowledged,
+  installReportAcks,
+  requestCounts,
+  whenAcknowledged,
+} from "../lib/report-acks.mjs";
 import { API_KEY, newEncryptionKey, startServer } from "../lib/state-manager.mjs";
 import {
   beforeDeadline,
@@ -185,6 +190,17 @@ export function createExosphereDriver({ store, replicas = 1, serverEntry, postgr
     );
   }
 
+  /** The runtimes' claim and report requests of a trial, per state and per request. */
+  function requestsPerState(ns, states) {
+    const c = requestCounts(ns);
+    const round = (x) => Math.round(x * 100) / 100;
+    return {
+      claimsPerState: round(c.claimRequests / states),
+      reportsPerRequest: round(c.reports / Math.max(1, c.reportRequests)),
+      reportRequestsPerState: round(c.reportRequests / states),
+    };
+  }
+
   const many = replicas > 1 ? ` (${replicas} replicas)` : "";
   const label =
     store === "mongo"
@@ -342,6 +358,7 @@ export function createExosphereDriver({ store, replicas = 1, serverEntry, postgr
         perSecond: cut ? cut.done / cut.elapsedS : n / ((t1 - t0) / 1000),
         enqueuePerSecond,
         enqueueMethod: triggerMethod,
+        requests: requestsPerState(ns, n),
         checked,
         ...(cut ? { cut } : {}),
       };
@@ -379,6 +396,7 @@ export function createExosphereDriver({ store, replicas = 1, serverEntry, postgr
       if (!cut) await expectRunsSucceeded(sms[0], `${label} chain`, runs);
       return {
         perSecond: cut ? cut.done / cut.elapsedS : steps / ((t1 - t0) / 1000),
+        requests: requestsPerState(ns, steps),
         checked,
         ...(cut ? { cut } : {}),
       };

@@ -24,6 +24,8 @@ import {
 
 const MAX_BODY_BYTES = 64 * 1024;
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+/** Run ids: time-ordered UUIDv7s (docs/decisions/0006-time-ordered-run-ids.md). */
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const OBJECT_ID = /^[0-9a-f]{24}$/;
 const UNKNOWN_SID = "0123456789abcdef01234567";
@@ -1029,7 +1031,7 @@ for (const dialect of DIALECTS) {
           inputs: { x: "given", y: "dropped" },
         });
         expect(res.status).toBe(200);
-        expect(res.body).toEqual({ status: "CREATED", run_id: expect.stringMatching(UUID_V4) });
+        expect(res.body).toEqual({ status: "CREATED", run_id: expect.stringMatching(UUID_V7) });
         const state = await claimOf(ns, res.body.run_id, ["A"]);
         expect(state.inputs).toEqual({ x: "given" });
         expect(state.identifier).toBe("a");

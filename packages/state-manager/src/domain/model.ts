@@ -147,7 +147,7 @@ export interface JoinMember {
 export interface IdSource {
   /** A 24-hex ObjectId-shaped id whose first 4 bytes are `nowMs` in seconds. */
   objectId(nowMs: number): string;
-  /** A random UUIDv4. */
+  /** A fresh UUID; the server's are time-ordered UUIDv7s (see engine/ids.ts). */
   uuid(): string;
 }
 

@@ -78,7 +78,7 @@ export interface EngineOptions extends EngineLimits {
   readonly logger: Logger;
   /** Uniform [0, 1) source for retry jitter. @defaultValue Math.random */
   readonly random?: () => number;
-  /** Where new ids come from. @defaultValue ObjectIds and UUIDv4s */
+  /** Where new ids come from. @defaultValue ObjectIds and time-ordered UUIDv7s */
   readonly ids?: IdSource;
   /** Told what the engine did, for metrics. @defaultValue an observer that ignores everything */
   readonly observer?: EngineObserver;
