@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vites
 import type { JoinMember, NewState, Run } from "../src/domain/model.js";
 import { PENDING_STATUSES, STATE_STATUSES, type StateStatus } from "../src/domain/statuses.js";
 import { UniqueViolationError } from "../src/storage/errors.js";
+import { RUN_SCAN_MAX } from "../src/storage/sql/runs.js";
 import type { ClaimRequest, Store, StoreTx } from "../src/storage/store.js";
 import type { Wakeup } from "../src/storage/wakeup-bus.js";
 import { sequentialIds } from "./helpers/ids.js";
@@ -738,6 +739,38 @@ for (const dialect of DIALECTS) {
         expect(await settled(2)).toEqual(["done-early", "no-states"]);
       });
 
+      // The SQL window (MongoDB's is larger and checked in batches: mongo.test.ts).
+      it.skipIf(dialect === "mongo")(
+        "findSettledPendingRuns looks at a bounded window of open runs per call and goes on after it",
+        async () => {
+          const own = await isolatedStore();
+          const rows = rowBuilders(ids);
+          const busy = Array.from({ length: RUN_SCAN_MAX }, (_, i) =>
+            rows.run({ run_id: `${rows.runId}-busy-${String(i).padStart(5, "0")}` }),
+          );
+          const settledRuns = ["a", "b", "c"].map((suffix) =>
+            rows.run({ run_id: `${rows.runId}-settled-${suffix}`, created_at: T0 + 1 }),
+          );
+          await own.transaction(async (tx) => {
+            for (const r of [...busy, ...settledRuns]) await tx.insertRun(r);
+            await tx.insertStates(
+              busy.map((r) => rows.state({ run_id: r.run_id, status: "CREATED" })),
+            );
+          });
+          const sweep = (limit: number) =>
+            own
+              .transaction((tx) => tx.findSettledPendingRuns(limit))
+              .then((list) => list.map((r) => r.run_id.slice(rows.runId.length + 1)));
+          // The first window holds only busy runs; the next one the rest; then it starts over.
+          expect(await sweep(10)).toEqual([]);
+          expect(await sweep(10)).toEqual(["settled-a", "settled-b", "settled-c"]);
+          expect(await sweep(10)).toEqual([]);
+          // A limit that cuts the answer: the next call goes on after the last run returned.
+          expect(await sweep(2)).toEqual(["settled-a", "settled-b"]);
+          expect(await sweep(2)).toEqual(["settled-c"]);
+        },
+      );
+
       it("findSettledPendingRuns counts CREATED, QUEUED and EXECUTED states as pending", async () => {
         const own = await isolatedStore();
         const rows = rowBuilders(ids);
@@ -1272,6 +1305,25 @@ for (const dialect of DIALECTS) {
         await insert(s);
         expect(await inTx((tx) => tx.getStateForUpdate(s.id))).toEqual(await read(s.id));
         expect(await inTx((tx) => tx.getStateForUpdate(ids.objectId(T0)))).toBeUndefined();
+      });
+
+      it("lockStates answers the next getStateForUpdate of each state once, from one read", async () => {
+        const rows = rowBuilders(ids);
+        const [a, b] = [rows.state({ status: "QUEUED" }), rows.state({ status: "QUEUED" })];
+        await insert(a, b);
+        const before = await read(a.id);
+        await inTx(async (tx) => {
+          if (!tx.lockStates) return; // optional: a store without it reads state by state
+          await tx.lockStates([a.id, b.id, ids.objectId(T0)]);
+          expect(await tx.getStateForUpdate(a.id)).toEqual(before);
+          expect(await tx.transitionState(a.id, "QUEUED", "SUCCESS", {}, T0 + 5)).toBe(true);
+          // Handed out once: the next read sees this transaction's write.
+          expect(await tx.getStateForUpdate(a.id)).toMatchObject({ status: "SUCCESS" });
+          // A copy made stale by this transaction: the transition's compare-and-set refuses it.
+          await tx.transitionState(b.id, "QUEUED", "ERRORED", { error: "x" }, T0 + 5);
+          expect(await tx.getStateForUpdate(b.id)).toMatchObject({ status: "ERRORED" });
+          expect(await tx.transitionState(b.id, "QUEUED", "SUCCESS", {}, T0 + 6)).toBe(false);
+        });
       });
     });
 
@@ -1901,6 +1953,34 @@ for (const dialect of DIALECTS) {
         );
         expect(idsOf(first)).toEqual(idsOf(states.slice(0, 2)));
         expect(idsOf(second)).toEqual(idsOf(states.slice(2)));
+      });
+
+      it("lockStates makes a concurrent transition wait for commit", async () => {
+        const rows = rowBuilders(ids);
+        const s = rows.state({ status: "QUEUED" });
+        await insert(s);
+        const held = deferred();
+        const release = deferred();
+        const holder = inTx(async (tx) => {
+          if (!tx.lockStates) throw new Error(`${dialect}: no lockStates`);
+          await tx.lockStates([s.id]);
+          held.resolve();
+          await release.promise;
+          return tx.transitionState(s.id, "QUEUED", "ERRORED", { error: "reaped" }, T0 + 1);
+        });
+        try {
+          await held.promise;
+          const contender = inTx((tx) =>
+            tx.transitionState(s.id, "QUEUED", "SUCCESS", { outputs: { y: "1" } }, T0 + 2),
+          );
+          expect(await settledOrBlockedOnLock(contender, shared.url)).toBe("blocked");
+          release.resolve();
+          expect(await holder).toBe(true);
+          expect(await contender).toBe(false);
+        } finally {
+          release.resolve();
+          await holder.catch(() => undefined);
+        }
       });
 
       it("getStateForUpdate makes a concurrent transition wait for commit, which then sees the holder's write", async () => {

@@ -143,6 +143,14 @@ export type CronFireKey = Pick<CronFire, "namespace" | "graph_name" | "expressio
 /** Fires kept per cron trigger (older ones are removed when a new one is claimed). */
 export const CRON_FIRES_KEPT = 100;
 
+/**
+ * Where a store's rotating scans stand, kept by the store between its transactions (see
+ * `findSettledPendingRuns`).
+ */
+export interface ScanPlaces {
+  settledAfter?: { readonly createdAt: number; readonly runId: string } | undefined;
+}
+
 /** A fire to claim, before it has an outcome. */
 export type CronFireClaim = Omit<CronFire, "run_id" | "error">;
 
@@ -244,7 +252,12 @@ export interface StoreTx {
   cancelRun(runId: string, now: number): Promise<boolean>;
   /** Moves a SUCCESS or FAILED run back to RUNNING (a retry reopened it). */
   reopenRun(runId: string, now: number): Promise<void>;
-  /** Open runs that have no pending state left (stuck only if a settle step was lost). */
+  /**
+   * Open runs that have no pending state left (stuck only if a settle step was lost), oldest
+   * first. One call looks at a bounded window of the open runs and the next goes on after it
+   * (the store keeps the place, see {@link ScanPlaces}), so a sweep costs the same however many
+   * runs are open; a stuck run is found within a few sweeps.
+   */
   findSettledPendingRuns(limit: number): Promise<Run[]>;
   /** Ids of a graph's open runs, oldest first. */
   listOpenRunIds(namespace: string, graphName: string): Promise<string[]>;
@@ -268,6 +281,14 @@ export interface StoreTx {
   getState(id: string): Promise<State | undefined>;
   /** Like getState, and no other transaction can change the state until this one ends. */
   getStateForUpdate(id: string): Promise<State | undefined>;
+  /**
+   * Optional: reads and locks these states in one statement (in id order, the order every unit
+   * of reports locks in), so that the next `getStateForUpdate` of each is answered from that
+   * read instead of a round trip of its own. A copy is handed out once; a later call reads the
+   * row again. A copy can be stale only if this transaction changed the row in between, which
+   * the compare-and-set of `transitionState` then refuses.
+   */
+  lockStates?(ids: readonly string[]): Promise<void>;
   /** The states with these ids that exist, in no particular order. */
   getStates(ids: readonly string[]): Promise<State[]>;
   /** Claims up to `limit` runnable states, oldest `enqueue_after` first. */

@@ -4,7 +4,8 @@
  * error in place; the others still apply.
  *
  * Strategy: the reports of distinct states are applied together in one unit of work (one
- * transaction, one settling step, one event-id bump), in chunks of {@link REPORTS_PER_UNIT}.
+ * transaction, one read of their rows where the store can, one settling step, one event-id
+ * bump), in chunks of {@link REPORTS_PER_UNIT}.
  * If any of them is refused, that unit rolls back whole and its reports are applied again one
  * unit each (the way every report was applied before), so that a refusal never undoes or
  * changes another report. Refusals are rare (a duplicate report, a cancelled run, a lost
@@ -92,6 +93,8 @@ async function applyTogether(
   try {
     applied = await ctx.write(async (uow) => {
       const out: { result: ReportResult; failed?: FailedAttempt; error?: string }[] = [];
+      // The unit's states read and locked in one statement (in id order, as `indexes` are).
+      await uow.tx.lockStates?.(indexes.map((index) => reports[index]!.state_id));
       for (const index of indexes) {
         const report = reports[index]!;
         try {

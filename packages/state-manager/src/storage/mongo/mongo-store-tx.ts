@@ -53,6 +53,7 @@ import {
   type RunFilter,
   type RunPageCursor,
   type RunStateCounts,
+  type ScanPlaces,
   type StateFilter,
   type StatePatch,
   type StateSummary,
@@ -70,10 +71,6 @@ const RUN_SCAN_BATCH = 500;
 /** Open runs one `findSettledPendingRuns` looks at, at most. */
 const RUN_SCAN_MAX = 5000;
 
-/** Where the store's rotating scans stand, kept by the store between transactions. */
-export interface ScanPlaces {
-  settledAfter?: { readonly createdAt: number; readonly runId: string } | undefined;
-}
 /** Documents per insertMany. */
 const INSERT_BATCH = 1000;
 

@@ -17,7 +17,7 @@ import type { Logger } from "pino";
 import type { StoreCapabilities } from "../capabilities.js";
 import { pendingMigrations } from "../migrate.js";
 import { redactUrl } from "../redact.js";
-import type { Store, StoreTx } from "../store.js";
+import type { ScanPlaces, Store, StoreTx } from "../store.js";
 import { publishEvents } from "../wakeup-bus.js";
 import { COLLECTIONS } from "./documents.js";
 import {
@@ -27,7 +27,7 @@ import {
   mapMongoError,
 } from "./errors.js";
 import { MONGO_MIGRATIONS } from "./migrations.js";
-import { MongoStoreTx, type ScanPlaces } from "./mongo-store-tx.js";
+import { MongoStoreTx } from "./mongo-store-tx.js";
 import { MongoWakeupBus } from "./wakeup-bus.js";
 
 export interface MongoStoreOptions {

@@ -4,7 +4,7 @@
  */
 import type { State } from "../../domain/model.js";
 import { type Row, toState } from "../rows.js";
-import type { SqlExecutor } from "../sql/executor.js";
+import { placeholders, type SqlExecutor } from "../sql/executor.js";
 import type { DialectStatements } from "../sql/sql-store-tx.js";
 import { markClaimed, oldestRunnable, type RunnableRow } from "../sql/states.js";
 import type { ClaimRequest } from "../store.js";
@@ -58,6 +58,15 @@ export const postgresStatements: DialectStatements = {
   async getStateForUpdate(db: SqlExecutor, id: string): Promise<State | undefined> {
     const row = await db.get<Row>("SELECT * FROM states WHERE id = ? FOR UPDATE", [id]);
     return row && toState(row);
+  },
+
+  async getStatesForUpdate(db: SqlExecutor, ids: readonly string[]): Promise<State[]> {
+    if (ids.length === 0) return [];
+    const rows = await db.all<Row>(
+      `SELECT * FROM states WHERE id IN (${placeholders(ids.length)}) ORDER BY id FOR UPDATE`,
+      ids,
+    );
+    return rows.map(toState);
   },
 
   async findExpiredLeases(db: SqlExecutor, now: number, limit: number): Promise<State[]> {

@@ -14,7 +14,7 @@ import { CREATE_MIGRATIONS_TABLE, loadMigrations, pendingMigrations } from "../m
 import { redactUrl } from "../redact.js";
 import type { SqlExecutor } from "../sql/executor.js";
 import { SqlStoreTx } from "../sql/sql-store-tx.js";
-import type { Store, StoreTx } from "../store.js";
+import type { ScanPlaces, Store, StoreTx } from "../store.js";
 import { publishEvents } from "../wakeup-bus.js";
 import { postgresStatements } from "./claim.js";
 import { isPostgresUnavailableError, mapPostgresError, RETRYABLE_SQLSTATES } from "./errors.js";
@@ -45,6 +45,7 @@ export class PostgresStore implements Store {
   };
   readonly wakeups: PostgresWakeupBus;
   readonly #pool: pg.Pool;
+  readonly #scans: ScanPlaces = {};
   readonly #log: Logger;
   readonly #options: PostgresStoreOptions;
   #closed = false;
@@ -164,7 +165,7 @@ export class PostgresStore implements Store {
       try {
         await client.query("BEGIN");
         begun = true;
-        const tx = new SqlStoreTx(executorFor(client), postgresStatements);
+        const tx = new SqlStoreTx(executorFor(client), postgresStatements, this.#scans);
         const result = await fn(tx);
         // The event ids' row lock is taken last, so it is held only for the commit itself.
         const eventNamespaces = await tx.flushEvents();
@@ -205,7 +206,7 @@ export class PostgresStore implements Store {
     };
     client.on("error", onError);
     try {
-      return await fn(new SqlStoreTx(executorFor(client), postgresStatements));
+      return await fn(new SqlStoreTx(executorFor(client), postgresStatements, this.#scans));
     } catch (err) {
       // A failed read may mean a dead connection: do not hand it to the next caller.
       broken = true;

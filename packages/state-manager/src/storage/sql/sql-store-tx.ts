@@ -31,6 +31,7 @@ import type {
   RunFilter,
   RunPageCursor,
   RunStateCounts,
+  ScanPlaces,
   StateFilter,
   StatePatch,
   StateSummary,
@@ -38,7 +39,7 @@ import type {
 } from "../store.js";
 import * as cron from "./cron.js";
 import * as events from "./events.js";
-import type { SqlExecutor } from "./executor.js";
+import { INSERT_CHUNK, type SqlExecutor } from "./executor.js";
 import * as graphs from "./graphs.js";
 import * as joins from "./joins.js";
 import * as nodes from "./nodes.js";
@@ -52,6 +53,8 @@ export interface DialectStatements {
   claimStates(db: SqlExecutor, request: ClaimRequest): Promise<State[]>;
   /** Reads a state and keeps other transactions from changing it until this one ends. */
   getStateForUpdate(db: SqlExecutor, id: string): Promise<State | undefined>;
+  /** The same for many states in one statement, locked in id order. */
+  getStatesForUpdate(db: SqlExecutor, ids: readonly string[]): Promise<State[]>;
   /** Expired leases, held for this transaction; rows another reaper holds are skipped. */
   findExpiredLeases(db: SqlExecutor, now: number, limit: number): Promise<State[]>;
 }
@@ -61,10 +64,16 @@ export class SqlStoreTx implements StoreTx {
   readonly #dialect: DialectStatements;
   /** This transaction's events: one `SqlStoreTx` per transaction. */
   readonly #events = new EventRecorder();
+  /** Rows `lockStates` read and locked, each handed out once by `getStateForUpdate`. */
+  readonly #locked = new Map<string, State>();
 
-  constructor(db: SqlExecutor, dialect: DialectStatements) {
+  /** The store's rotating scans (see `findSettledPendingRuns`), shared by its transactions. */
+  readonly #scans: ScanPlaces;
+
+  constructor(db: SqlExecutor, dialect: DialectStatements, scans: ScanPlaces = {}) {
     this.#db = db;
     this.#dialect = dialect;
+    this.#scans = scans;
   }
 
   /**
@@ -236,7 +245,7 @@ export class SqlStoreTx implements StoreTx {
     await this.#runEvent(runId, "RUNNING", now, () => runs.reopenRun(this.#db, runId));
   }
   findSettledPendingRuns(limit: number): Promise<Run[]> {
-    return runs.findSettledPendingRuns(this.#db, limit);
+    return runs.findSettledPendingRuns(this.#db, limit, this.#scans);
   }
   insertStoreValues(runId: string, values: Readonly<Record<string, string>>): Promise<void> {
     return runs.insertStoreValues(this.#db, runId, values);
@@ -258,7 +267,18 @@ export class SqlStoreTx implements StoreTx {
     return states.getState(this.#db, id);
   }
   getStateForUpdate(id: string): Promise<State | undefined> {
+    const locked = this.#locked.get(id);
+    if (locked) {
+      this.#locked.delete(id);
+      return Promise.resolve(locked);
+    }
     return this.#dialect.getStateForUpdate(this.#db, id);
+  }
+  async lockStates(ids: readonly string[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
+      const rows = await this.#dialect.getStatesForUpdate(this.#db, ids.slice(i, i + INSERT_CHUNK));
+      for (const row of rows) this.#locked.set(row.id, row);
+    }
   }
   getStates(ids: readonly string[]): Promise<State[]> {
     return states.getStates(this.#db, ids);
@@ -281,6 +301,7 @@ export class SqlStoreTx implements StoreTx {
     patch: StatePatch,
     now: number,
   ): Promise<boolean> {
+    this.#locked.delete(id);
     const row = await states.transitionState(this.#db, id, from, to, patch, now);
     if (!row) return false;
     this.#events.state(row, id, to, from, row.error, now);
@@ -305,6 +326,7 @@ export class SqlStoreTx implements StoreTx {
     return states.listRunStatesOf(this.#db, runId, identifier, status);
   }
   async cancelPendingStates(runId: string, now: number): Promise<StateSummary[]> {
+    this.#locked.clear();
     const cancelled = await states.cancelPendingStates(this.#db, runId, now);
     const run = cancelled.length > 0 ? await runs.runIdentity(this.#db, runId) : undefined;
     for (const s of run ? cancelled : []) {

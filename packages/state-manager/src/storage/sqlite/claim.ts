@@ -7,7 +7,13 @@ import type { State } from "../../domain/model.js";
 import { type Row, toState } from "../rows.js";
 import type { SqlExecutor } from "../sql/executor.js";
 import type { DialectStatements } from "../sql/sql-store-tx.js";
-import { getState, markClaimed, oldestRunnable, type RunnableRow } from "../sql/states.js";
+import {
+  getState,
+  getStates,
+  markClaimed,
+  oldestRunnable,
+  type RunnableRow,
+} from "../sql/states.js";
 import type { ClaimRequest } from "../store.js";
 
 export const sqliteStatements: DialectStatements = {
@@ -32,6 +38,8 @@ export const sqliteStatements: DialectStatements = {
   },
 
   getStateForUpdate: getState,
+  // One transaction at a time: reading is locking.
+  getStatesForUpdate: getStates,
 
   async findExpiredLeases(db: SqlExecutor, now: number, limit: number): Promise<State[]> {
     const rows = await db.all<Row>(

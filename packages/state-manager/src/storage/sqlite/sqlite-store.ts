@@ -13,7 +13,7 @@ import type { StoreCapabilities } from "../capabilities.js";
 import { CREATE_MIGRATIONS_TABLE, loadMigrations, pendingMigrations } from "../migrate.js";
 import type { SqlExecutor } from "../sql/executor.js";
 import { SqlStoreTx } from "../sql/sql-store-tx.js";
-import type { Store, StoreTx } from "../store.js";
+import type { ScanPlaces, Store, StoreTx } from "../store.js";
 import { LocalWakeupBus, publishEvents } from "../wakeup-bus.js";
 import { sqliteStatements } from "./claim.js";
 import { mapSqliteError } from "./errors.js";
@@ -46,6 +46,7 @@ export class SqliteStore implements Store {
   #lock: Promise<void> = Promise.resolve();
   #batch: CommitBatch | undefined;
   #closed = false;
+  readonly #scans: ScanPlaces = {};
 
   private constructor(db: Database.Database) {
     this.#db = db;
@@ -136,7 +137,7 @@ export class SqliteStore implements Store {
       batch = this.#batch ?? this.#openBatch();
       this.#db.exec("SAVEPOINT tx");
       try {
-        const tx = new SqlStoreTx(this.#executor, sqliteStatements);
+        const tx = new SqlStoreTx(this.#executor, sqliteStatements, this.#scans);
         result = await fn(tx);
         eventNamespaces = await tx.flushEvents();
         this.#db.exec("RELEASE tx");
