@@ -1325,6 +1325,81 @@ for (const dialect of DIALECTS) {
           expect(await tx.transitionState(b.id, "QUEUED", "SUCCESS", {}, T0 + 6)).toBe(false);
         });
       });
+
+      it("transitions of states read through lockStates are all written before the next statement", async () => {
+        const rows = rowBuilders(ids);
+        const [a, b, c] = [1, 2, 3].map(() =>
+          rows.state({ status: "QUEUED", lease_expires_at: T0 + 60_000 }),
+        ) as [NewState, NewState, NewState];
+        await insert(a, b, c);
+        const tricky = { y: 'a "quote", a \\ backslash, {braces}, ünïcode', n: 1 };
+        await inTx(async (tx) => {
+          await tx.lockStates?.([a.id, b.id, c.id]);
+          for (const s of [a, b, c]) await tx.getStateForUpdate(s.id);
+          expect(
+            await tx.transitionState(
+              a.id,
+              "QUEUED",
+              "SUCCESS",
+              { outputs: tricky, error: null, lease_expires_at: null },
+              T0 + 7,
+            ),
+          ).toBe(true);
+          expect(
+            await tx.transitionState(
+              b.id,
+              "QUEUED",
+              "ERRORED",
+              { error: "boom", error_stack: "at x", lease_expires_at: null },
+              T0 + 8,
+            ),
+          ).toBe(true);
+          // The status this transaction left: a second transition from QUEUED is refused.
+          expect(await tx.transitionState(a.id, "QUEUED", "ERRORED", {}, T0 + 9)).toBe(false);
+          // Any statement sees them.
+          const seen = await tx.getStates([a.id, b.id, c.id]);
+          expect(Object.fromEntries(seen.map((s) => [s.id, s.status]))).toEqual({
+            [a.id]: "SUCCESS",
+            [b.id]: "ERRORED",
+            [c.id]: "QUEUED",
+          });
+        });
+        expect(await read(a.id)).toMatchObject({
+          status: "SUCCESS",
+          outputs: tricky,
+          error: null,
+          lease_expires_at: null,
+          updated_at: T0 + 7,
+        });
+        expect(await read(b.id)).toMatchObject({
+          status: "ERRORED",
+          error: "boom",
+          error_stack: "at x",
+          lease_expires_at: null,
+          updated_at: T0 + 8,
+        });
+        expect(await read(c.id)).toMatchObject({ status: "QUEUED", lease_expires_at: T0 + 60_000 });
+      });
+
+      it("a transition kept back is written before COMMIT, and a refused patch field fails at once", async () => {
+        const rows = rowBuilders(ids);
+        const s = rows.state({ status: "QUEUED" });
+        await insert(s);
+        await expect(
+          inTx(async (tx) => {
+            await tx.lockStates?.([s.id]);
+            await tx.getStateForUpdate(s.id);
+            await tx.transitionState(s.id, "QUEUED", "SUCCESS", { inputs: {} } as never, T0 + 1);
+          }),
+        ).rejects.toThrow(/not patchable/);
+        expect(await read(s.id)).toMatchObject({ status: "QUEUED" });
+        await inTx(async (tx) => {
+          await tx.lockStates?.([s.id]);
+          await tx.getStateForUpdate(s.id);
+          await tx.transitionState(s.id, "QUEUED", "SUCCESS", { outputs: { y: "1" } }, T0 + 2);
+        });
+        expect(await read(s.id)).toMatchObject({ status: "SUCCESS", outputs: { y: "1" } });
+      });
     });
 
     describe("claimStates", () => {

@@ -289,6 +289,13 @@ export interface StoreTx {
    * the compare-and-set of `transitionState` then refuses.
    */
   lockStates?(ids: readonly string[]): Promise<void>;
+  /**
+   * Optional: writes changes the transaction has kept back. A store may keep back the
+   * transitions of rows `lockStates` locked (their outcome is certain) and write them together
+   * before its next statement; a unit of work calls this where it wants a failure of that write
+   * reported (the store calls it before COMMIT anyway).
+   */
+  flushWrites?(): Promise<void>;
   /** The states with these ids that exist, in no particular order. */
   getStates(ids: readonly string[]): Promise<State[]>;
   /** Claims up to `limit` runnable states, oldest `enqueue_after` first. */

@@ -121,6 +121,14 @@ async function applyTogether(
           throw err;
         }
       }
+      try {
+        await uow.tx.flushWrites?.();
+      } catch (err) {
+        if (err instanceof DomainError && !(err instanceof StorageUnavailableError)) {
+          throw new RefusedInUnitError();
+        }
+        throw err;
+      }
       return out;
     });
   } catch (err) {

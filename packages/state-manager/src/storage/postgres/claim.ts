@@ -1,11 +1,12 @@
 /**
- * PostgreSQL's claim, reaper scan and read-for-update, for several state-manager replicas on one
- * database: rows are locked, and scans skip rows another transaction holds.
+ * PostgreSQL's claim, reaper scan, read-for-update and set-based transitions, for several
+ * state-manager replicas on one database: rows are locked, and scans skip rows another
+ * transaction holds.
  */
 import type { State } from "../../domain/model.js";
-import { type Row, toState } from "../rows.js";
+import { encodeStatePatch, type Row, toState } from "../rows.js";
 import { placeholders, type SqlExecutor } from "../sql/executor.js";
-import type { DialectStatements } from "../sql/sql-store-tx.js";
+import type { DialectStatements, PendingTransition } from "../sql/sql-store-tx.js";
 import { markClaimed, oldestRunnable, type RunnableRow } from "../sql/states.js";
 import type { ClaimRequest } from "../store.js";
 
@@ -22,6 +23,52 @@ function scanRunnable(
      ORDER BY enqueue_after, seq LIMIT ?${lock ? " FOR UPDATE SKIP LOCKED" : ""}`,
     [request.namespace, node, request.now, limit],
   );
+}
+
+/** PostgreSQL types of the patchable columns (arrays of them feed `unnest`). */
+const PATCH_TYPES: Readonly<Record<string, string>> = {
+  outputs: "text",
+  data: "text",
+  error: "text",
+  error_stack: "text",
+  enqueue_after: "bigint",
+  claimed_at: "bigint",
+  lease_expires_at: "bigint",
+  claimed_by: "text",
+  unite_key: "text",
+};
+
+/**
+ * Transitions with the same patched fields, as one UPDATE over `unnest` of one array per column:
+ * the statement text depends only on the fields, so it is prepared once per connection.
+ */
+async function transitionTogether(
+  db: SqlExecutor,
+  transitions: readonly PendingTransition[],
+): Promise<number> {
+  const byShape = new Map<string, { fields: string[]; rows: unknown[][] }>();
+  for (const t of transitions) {
+    const encoded = encodeStatePatch(t.patch).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const fields = encoded.map(([field]) => field);
+    const key = fields.join(",");
+    let group = byShape.get(key);
+    if (!group) byShape.set(key, (group = { fields, rows: [] }));
+    group.rows.push([t.id, t.from, t.to, t.now, ...encoded.map(([, value]) => value)]);
+  }
+  let written = 0;
+  for (const { fields, rows } of byShape.values()) {
+    const columns = ["id", "from_status", "to_status", "updated_at", ...fields];
+    const types = ["text", "text", "text", "bigint", ...fields.map((f) => PATCH_TYPES[f]!)];
+    written += await db.run(
+      `UPDATE states AS s SET status = v.to_status, updated_at = v.updated_at${fields
+        .map((f) => `, ${f} = v.${f}`)
+        .join("")}
+       FROM unnest(${types.map((t) => `?::${t}[]`).join(", ")}) AS v(${columns.join(", ")})
+       WHERE s.id = v.id AND s.status = v.from_status`,
+      columns.map((_, c) => rows.map((row) => row[c] ?? null)),
+    );
+  }
+  return written;
 }
 
 export const postgresStatements: DialectStatements = {
@@ -68,6 +115,8 @@ export const postgresStatements: DialectStatements = {
     );
     return rows.map(toState);
   },
+
+  transitionStates: transitionTogether,
 
   async findExpiredLeases(db: SqlExecutor, now: number, limit: number): Promise<State[]> {
     const rows = await db.all<Row>(

@@ -4,6 +4,7 @@
  * read-for-update hold their rows) are each backend's `DialectStatements` (`<dialect>/claim.ts`),
  * so the difference stays visible in the dialect's folder.
  */
+import { StateNotQueuedError } from "../../domain/errors.js";
 import type { EventFilter, EventHorizon, StoredEvent } from "../../domain/events.js";
 import type {
   CronFire,
@@ -20,6 +21,7 @@ import type {
 } from "../../domain/model.js";
 import type { JoinOutcome, RunStatus, StateStatus } from "../../domain/statuses.js";
 import { EventRecorder } from "../event-recorder.js";
+import { encodeStatePatch } from "../rows.js";
 import type {
   ClaimRequest,
   CronFireClaim,
@@ -55,32 +57,99 @@ export interface DialectStatements {
   getStateForUpdate(db: SqlExecutor, id: string): Promise<State | undefined>;
   /** The same for many states in one statement, locked in id order. */
   getStatesForUpdate(db: SqlExecutor, ids: readonly string[]): Promise<State[]>;
+  /**
+   * Writes transitions of rows this transaction holds (each `WHERE id = ? AND status = from`);
+   * returns how many rows changed. One statement per patch shape where the dialect can.
+   */
+  transitionStates(db: SqlExecutor, transitions: readonly PendingTransition[]): Promise<number>;
   /** Expired leases, held for this transaction; rows another reaper holds are skipped. */
   findExpiredLeases(db: SqlExecutor, now: number, limit: number): Promise<State[]>;
 }
 
+/** A transition of a held row, not written yet (see {@link SqlStoreTx.transitionState}). */
+export interface PendingTransition {
+  readonly id: string;
+  readonly from: StateStatus;
+  readonly to: StateStatus;
+  readonly patch: StatePatch;
+  readonly now: number;
+}
+
 export class SqlStoreTx implements StoreTx {
+  /** Every statement goes through this: it first writes the pending transitions. */
   readonly #db: SqlExecutor;
+  readonly #raw: SqlExecutor;
   readonly #dialect: DialectStatements;
   /** This transaction's events: one `SqlStoreTx` per transaction. */
   readonly #events = new EventRecorder();
   /** Rows `lockStates` read and locked, each handed out once by `getStateForUpdate`. */
   readonly #locked = new Map<string, State>();
+  /**
+   * Rows handed out from `#locked`, as this transaction has left them: locked, so no other
+   * transaction changes them, and every change this one makes to them goes through
+   * `transitionState` (the other writers of state rows forget them).
+   */
+  readonly #held = new Map<string, State>();
+  /** Transitions of held rows, written together before the next statement. */
+  #pending: PendingTransition[] = [];
 
   /** The store's rotating scans (see `findSettledPendingRuns`), shared by its transactions. */
   readonly #scans: ScanPlaces;
 
   constructor(db: SqlExecutor, dialect: DialectStatements, scans: ScanPlaces = {}) {
-    this.#db = db;
+    this.#raw = db;
+    this.#db = {
+      all: async <T>(sql: string, params?: readonly unknown[]) => {
+        await this.#writePending();
+        return db.all<T>(sql, params);
+      },
+      get: async <T>(sql: string, params?: readonly unknown[]) => {
+        await this.#writePending();
+        return db.get<T>(sql, params);
+      },
+      run: async (sql: string, params?: readonly unknown[]) => {
+        await this.#writePending();
+        return db.run(sql, params);
+      },
+    };
     this.#dialect = dialect;
     this.#scans = scans;
+  }
+
+  /**
+   * Writes the transitions of held rows that are still pending. Each was checked against the
+   * held row; the statement checks `status = from` again, and a row that does not match (which
+   * would mean a held row changed behind the tracking) fails the transaction as a refused
+   * transition.
+   */
+  async #writePending(): Promise<void> {
+    if (this.#pending.length === 0) return;
+    const pending = this.#pending;
+    this.#pending = [];
+    const written = await this.#dialect.transitionStates(this.#raw, pending);
+    if (written !== pending.length) {
+      this.#held.clear();
+      throw new StateNotQueuedError(pending[0]!.id, "changed concurrently");
+    }
+  }
+
+  /** Forgets the held rows (a statement that may change state rows other than by id). */
+  #forgetHeld(): void {
+    this.#locked.clear();
+    this.#held.clear();
+  }
+
+  /** Writes what is pending now (a unit of work that wants its errors where it can handle them). */
+  flushWrites(): Promise<void> {
+    return this.#writePending();
   }
 
   /**
    * Writes the transaction's events: the store calls it as the last statement before COMMIT.
    * Returns the namespaces that got events (to wake their readers after the commit).
    */
-  flushEvents(): Promise<string[]> {
+  async flushEvents(): Promise<string[]> {
+    await this.#writePending();
     return events.flushEvents(this.#db, this.#events);
   }
 
@@ -217,6 +286,7 @@ export class SqlStoreTx implements StoreTx {
     return runs.findFinishedRunsBefore(this.#db, before, limit);
   }
   deleteRuns(runIds: readonly string[]): Promise<void> {
+    this.#forgetHeld();
     return runs.deleteRuns(this.#db, runIds);
   }
   upsertStoreValues(runId: string, values: Readonly<Record<string, string>>): Promise<void> {
@@ -270,6 +340,7 @@ export class SqlStoreTx implements StoreTx {
     const locked = this.#locked.get(id);
     if (locked) {
       this.#locked.delete(id);
+      this.#held.set(id, locked);
       return Promise.resolve(locked);
     }
     return this.#dialect.getStateForUpdate(this.#db, id);
@@ -302,6 +373,18 @@ export class SqlStoreTx implements StoreTx {
     now: number,
   ): Promise<boolean> {
     this.#locked.delete(id);
+    const held = this.#held.get(id);
+    if (held?.status === from) {
+      // A row this transaction holds: its status is known, so the transition is certain and
+      // its write can wait for the next statement, which writes the unit's transitions at once.
+      encodeStatePatch(patch); // refuses a field that is not patchable now, not at the write
+      const next: State = { ...held, ...patch, status: to, updated_at: now };
+      this.#held.set(id, next);
+      this.#pending.push({ id, from, to, patch, now });
+      this.#events.state(next, id, to, from, next.error, now);
+      return true;
+    }
+    this.#held.delete(id);
     const row = await states.transitionState(this.#db, id, from, to, patch, now);
     if (!row) return false;
     this.#events.state(row, id, to, from, row.error, now);
@@ -326,7 +409,7 @@ export class SqlStoreTx implements StoreTx {
     return states.listRunStatesOf(this.#db, runId, identifier, status);
   }
   async cancelPendingStates(runId: string, now: number): Promise<StateSummary[]> {
-    this.#locked.clear();
+    this.#forgetHeld();
     const cancelled = await states.cancelPendingStates(this.#db, runId, now);
     const run = cancelled.length > 0 ? await runs.runIdentity(this.#db, runId) : undefined;
     for (const s of run ? cancelled : []) {

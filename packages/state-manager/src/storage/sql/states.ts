@@ -139,6 +139,24 @@ export async function transitionState(
   return row && { ...row, retry_count: Number(row.retry_count) };
 }
 
+/** Pending transitions written one statement each; returns how many rows changed. */
+export async function transitionEach(
+  db: SqlExecutor,
+  transitions: readonly {
+    id: string;
+    from: StateStatus;
+    to: StateStatus;
+    patch: StatePatch;
+    now: number;
+  }[],
+): Promise<number> {
+  let written = 0;
+  for (const t of transitions) {
+    if (await transitionState(db, t.id, t.from, t.to, t.patch, t.now)) written++;
+  }
+  return written;
+}
+
 export async function extendLease(
   db: SqlExecutor,
   id: string,

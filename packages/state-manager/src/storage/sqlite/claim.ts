@@ -13,6 +13,7 @@ import {
   markClaimed,
   oldestRunnable,
   type RunnableRow,
+  transitionEach,
 } from "../sql/states.js";
 import type { ClaimRequest } from "../store.js";
 
@@ -40,6 +41,8 @@ export const sqliteStatements: DialectStatements = {
   getStateForUpdate: getState,
   // One transaction at a time: reading is locking.
   getStatesForUpdate: getStates,
+  // A statement costs no round trip here: one per transition.
+  transitionStates: transitionEach,
 
   async findExpiredLeases(db: SqlExecutor, now: number, limit: number): Promise<State[]> {
     const rows = await db.all<Row>(
