@@ -10,8 +10,8 @@
  *
  * A function's category comes from its script: SQLite (its work runs inside better-sqlite3's
  * calls), the PostgreSQL client, Fastify and Node's HTTP and socket code, zod, the state
- * manager's storage/, engine/ + domain/ and http/ folders, the garbage collector. "(idle)" is
- * time the process waited.
+ * manager's storage/, engine/ + domain/ and http/ folders, the SDK, the benchmark's own code, the
+ * garbage collector. "(idle)" is time the process waited.
  */
 import { readFileSync } from "node:fs";
 
@@ -43,6 +43,8 @@ const CATEGORIES = [
   ["state manager: engine/ + domain/", (f) => /state-manager\/dist\/(engine|domain)\//.test(f.url)],
   ["state manager: http/", (f) => /state-manager\/dist\/http\//.test(f.url)],
   ["state manager: other", (f) => /state-manager\/dist\//.test(f.url)],
+  ["SDK (exospherehost)", (f) => /packages\/sdk\/dist\//.test(f.url)],
+  ["the benchmark's own code", (f) => /\/bench\/(lib|systems)\//.test(f.url)],
   [
     "Fastify and its plugins",
     (f) => /node_modules\/(@fastify|fastify|find-my-way|avvio)/.test(f.url),
