@@ -223,10 +223,18 @@ const PATCHABLE = new Set<string>([
   "unite_key",
 ]);
 
+/** Throws on a field a transition may not patch. */
+export function checkStatePatch(patch: StatePatch): void {
+  for (const field of Object.keys(patch)) {
+    if (!PATCHABLE.has(field)) throw new Error(`transitionState: "${field}" is not patchable`);
+  }
+}
+
 /** A transition's patch in the row encoding (JSON ones serialised); throws on a field not patchable. */
 export function encodeStatePatch(patch: StatePatch): [field: string, value: unknown][] {
-  return Object.entries(patch).map(([field, value]) => {
-    if (!PATCHABLE.has(field)) throw new Error(`transitionState: "${field}" is not patchable`);
-    return [field, field === "outputs" || field === "data" ? JSON.stringify(value) : value];
-  });
+  checkStatePatch(patch);
+  return Object.entries(patch).map(([field, value]) => [
+    field,
+    field === "outputs" || field === "data" ? JSON.stringify(value) : value,
+  ]);
 }

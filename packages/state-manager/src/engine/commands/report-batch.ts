@@ -95,9 +95,9 @@ async function applyTogether(
       const out: { result: ReportResult; failed?: FailedAttempt; error?: string }[] = [];
       // The unit's states read and locked in one statement (in id order, as `indexes` are).
       await uow.tx.lockStates?.(indexes.map((index) => reports[index]!.state_id));
-      for (const index of indexes) {
-        const report = reports[index]!;
-        try {
+      try {
+        for (const index of indexes) {
+          const report = reports[index]!;
           if ("executed" in report) {
             await applyExecuted(ctx, uow, namespace, report.state_id, report.executed.outputs);
             out.push({ result: { state_id: report.state_id, status: "EXECUTED" } });
@@ -114,14 +114,8 @@ async function applyTogether(
               error,
             });
           }
-        } catch (err) {
-          if (err instanceof DomainError && !(err instanceof StorageUnavailableError)) {
-            throw new RefusedInUnitError();
-          }
-          throw err;
         }
-      }
-      try {
+        // Transitions the store kept back are written here, where a refusal still rolls back.
         await uow.tx.flushWrites?.();
       } catch (err) {
         if (err instanceof DomainError && !(err instanceof StorageUnavailableError)) {

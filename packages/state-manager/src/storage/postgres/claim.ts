@@ -6,8 +6,13 @@
 import type { State } from "../../domain/model.js";
 import { encodeStatePatch, type Row, toState } from "../rows.js";
 import { placeholders, type SqlExecutor } from "../sql/executor.js";
-import type { DialectStatements, PendingTransition } from "../sql/sql-store-tx.js";
-import { markClaimed, oldestRunnable, type RunnableRow } from "../sql/states.js";
+import type { DialectStatements } from "../sql/sql-store-tx.js";
+import {
+  markClaimed,
+  oldestRunnable,
+  type PendingTransition,
+  type RunnableRow,
+} from "../sql/states.js";
 import type { ClaimRequest } from "../store.js";
 
 function scanRunnable(

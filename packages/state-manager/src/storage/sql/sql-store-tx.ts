@@ -21,7 +21,7 @@ import type {
 } from "../../domain/model.js";
 import type { JoinOutcome, RunStatus, StateStatus } from "../../domain/statuses.js";
 import { EventRecorder } from "../event-recorder.js";
-import { encodeStatePatch } from "../rows.js";
+import { checkStatePatch } from "../rows.js";
 import type {
   ClaimRequest,
   CronFireClaim,
@@ -61,18 +61,12 @@ export interface DialectStatements {
    * Writes transitions of rows this transaction holds (each `WHERE id = ? AND status = from`);
    * returns how many rows changed. One statement per patch shape where the dialect can.
    */
-  transitionStates(db: SqlExecutor, transitions: readonly PendingTransition[]): Promise<number>;
+  transitionStates(
+    db: SqlExecutor,
+    transitions: readonly states.PendingTransition[],
+  ): Promise<number>;
   /** Expired leases, held for this transaction; rows another reaper holds are skipped. */
   findExpiredLeases(db: SqlExecutor, now: number, limit: number): Promise<State[]>;
-}
-
-/** A transition of a held row, not written yet (see {@link SqlStoreTx.transitionState}). */
-export interface PendingTransition {
-  readonly id: string;
-  readonly from: StateStatus;
-  readonly to: StateStatus;
-  readonly patch: StatePatch;
-  readonly now: number;
 }
 
 export class SqlStoreTx implements StoreTx {
@@ -86,12 +80,13 @@ export class SqlStoreTx implements StoreTx {
   readonly #locked = new Map<string, State>();
   /**
    * Rows handed out from `#locked`, as this transaction has left them: locked, so no other
-   * transaction changes them, and every change this one makes to them goes through
-   * `transitionState` (the other writers of state rows forget them).
+   * transaction changes them, and this one changes their status only through `transitionState`
+   * (the writers that can change a status otherwise, `cancelPendingStates` and `deleteRuns`,
+   * forget them).
    */
   readonly #held = new Map<string, State>();
   /** Transitions of held rows, written together before the next statement. */
-  #pending: PendingTransition[] = [];
+  #pending: states.PendingTransition[] = [];
 
   /** The store's rotating scans (see `findSettledPendingRuns`), shared by its transactions. */
   readonly #scans: ScanPlaces;
@@ -377,7 +372,7 @@ export class SqlStoreTx implements StoreTx {
     if (held?.status === from) {
       // A row this transaction holds: its status is known, so the transition is certain and
       // its write can wait for the next statement, which writes the unit's transitions at once.
-      encodeStatePatch(patch); // refuses a field that is not patchable now, not at the write
+      checkStatePatch(patch); // refuses a field that is not patchable now, not at the write
       const next: State = { ...held, ...patch, status: to, updated_at: now };
       this.#held.set(id, next);
       this.#pending.push({ id, from, to, patch, now });

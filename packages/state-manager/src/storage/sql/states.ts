@@ -139,16 +139,19 @@ export async function transitionState(
   return row && { ...row, retry_count: Number(row.retry_count) };
 }
 
+/** A transition kept back to be written with others (see `SqlStoreTx.transitionState`). */
+export interface PendingTransition {
+  readonly id: string;
+  readonly from: StateStatus;
+  readonly to: StateStatus;
+  readonly patch: StatePatch;
+  readonly now: number;
+}
+
 /** Pending transitions written one statement each; returns how many rows changed. */
 export async function transitionEach(
   db: SqlExecutor,
-  transitions: readonly {
-    id: string;
-    from: StateStatus;
-    to: StateStatus;
-    patch: StatePatch;
-    now: number;
-  }[],
+  transitions: readonly PendingTransition[],
 ): Promise<number> {
   let written = 0;
   for (const t of transitions) {
