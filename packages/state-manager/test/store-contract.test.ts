@@ -2030,65 +2030,49 @@ for (const dialect of DIALECTS) {
         expect(idsOf(second)).toEqual(idsOf(states.slice(2)));
       });
 
-      it("lockStates makes a concurrent transition wait for commit", async () => {
-        const rows = rowBuilders(ids);
-        const s = rows.state({ status: "QUEUED" });
-        await insert(s);
-        const held = deferred();
-        const release = deferred();
-        const holder = inTx(async (tx) => {
-          if (!tx.lockStates) throw new Error(`${dialect}: no lockStates`);
-          await tx.lockStates([s.id]);
-          held.resolve();
-          await release.promise;
-          return tx.transitionState(s.id, "QUEUED", "ERRORED", { error: "reaped" }, T0 + 1);
-        });
-        try {
-          await held.promise;
-          const contender = inTx((tx) =>
-            tx.transitionState(s.id, "QUEUED", "SUCCESS", { outputs: { y: "1" } }, T0 + 2),
-          );
-          expect(await settledOrBlockedOnLock(contender, shared.url)).toBe("blocked");
-          release.resolve();
-          expect(await holder).toBe(true);
-          expect(await contender).toBe(false);
-        } finally {
-          release.resolve();
-          await holder.catch(() => undefined);
-        }
-      });
-
-      it("getStateForUpdate makes a concurrent transition wait for commit, which then sees the holder's write", async () => {
-        const rows = rowBuilders(ids);
-        const s = rows.state({ status: "QUEUED" });
-        await insert(s);
-        const held = deferred();
-        const release = deferred();
-        const holder = inTx(async (tx) => {
-          await tx.getStateForUpdate(s.id);
-          held.resolve();
-          await release.promise;
-          return tx.transitionState(s.id, "QUEUED", "ERRORED", { error: "reaped" }, T0 + 1);
-        });
-        try {
-          await held.promise;
-          const contender = inTx((tx) =>
-            tx.transitionState(s.id, "QUEUED", "SUCCESS", { outputs: { y: "1" } }, T0 + 2),
-          );
-          expect(await settledOrBlockedOnLock(contender, shared.url)).toBe("blocked");
-          release.resolve();
-          expect(await holder).toBe(true);
-          expect(await contender).toBe(false);
-          expect(await read(s.id)).toMatchObject({
-            status: "ERRORED",
-            error: "reaped",
-            outputs: {},
+      const locks: [string, (tx: StoreTx, id: string) => Promise<unknown>][] = [
+        ["getStateForUpdate", (tx, id) => tx.getStateForUpdate(id)],
+        [
+          "lockStates",
+          (tx, id) => {
+            if (!tx.lockStates) throw new Error(`${dialect}: no lockStates`);
+            return tx.lockStates([id]);
+          },
+        ],
+      ];
+      for (const [name, lock] of locks) {
+        it(`${name} makes a concurrent transition wait for commit, which then sees the holder's write`, async () => {
+          const rows = rowBuilders(ids);
+          const s = rows.state({ status: "QUEUED" });
+          await insert(s);
+          const held = deferred();
+          const release = deferred();
+          const holder = inTx(async (tx) => {
+            await lock(tx, s.id);
+            held.resolve();
+            await release.promise;
+            return tx.transitionState(s.id, "QUEUED", "ERRORED", { error: "reaped" }, T0 + 1);
           });
-        } finally {
-          release.resolve();
-          await holder.catch(() => undefined);
-        }
-      });
+          try {
+            await held.promise;
+            const contender = inTx((tx) =>
+              tx.transitionState(s.id, "QUEUED", "SUCCESS", { outputs: { y: "1" } }, T0 + 2),
+            );
+            expect(await settledOrBlockedOnLock(contender, shared.url)).toBe("blocked");
+            release.resolve();
+            expect(await holder).toBe(true);
+            expect(await contender).toBe(false);
+            expect(await read(s.id)).toMatchObject({
+              status: "ERRORED",
+              error: "reaped",
+              outputs: {},
+            });
+          } finally {
+            release.resolve();
+            await holder.catch(() => undefined);
+          }
+        });
+      }
     });
   });
 }
