@@ -12,7 +12,6 @@
 import { now } from "./util.mjs";
 
 const REPORT_PATH = /\/v0\/namespace\/([^/]+)\/(?:states\/report|state\/[^/]+\/executed)$/;
-const CLAIM_PATH = /\/v0\/namespace\/([^/]+)\/states\/enqueue$/;
 
 const byNamespace = new Map();
 let installed = false;
@@ -20,7 +19,7 @@ let installed = false;
 function entry(ns) {
   let e = byNamespace.get(ns);
   if (!e) {
-    e = { count: 0, requests: 0, claims: 0, waiters: [] };
+    e = { count: 0, requests: 0, waiters: [] };
     byNamespace.set(ns, e);
   }
   return e;
@@ -44,10 +43,7 @@ export function installReportAcks() {
     const response = await original(input, init);
     if (response.ok && init?.method === "POST") {
       const url = typeof input === "string" ? input : String(input?.url ?? input);
-      const path = new URL(url).pathname;
-      const claim = CLAIM_PATH.exec(path);
-      if (claim) entry(decodeURIComponent(claim[1])).claims++;
-      const match = REPORT_PATH.exec(path);
+      const match = REPORT_PATH.exec(new URL(url).pathname);
       if (match) {
         const e = entry(decodeURIComponent(match[1]));
         e.count += countReports(init.body);
@@ -70,12 +66,12 @@ export function installReportAcks() {
 export const acknowledged = (ns) => entry(ns).count;
 
 /**
- * The runtime's requests for `ns` so far (2xx answers only): claim requests (`states/enqueue`,
- * long-polls that came back empty included), report requests, and the reports they carried.
+ * The runtime's report requests for `ns` so far (2xx answers only) and the reports they carried.
+ * (Its claims are long-polls over `node:http`, not `fetch`: they are not seen here.)
  */
 export function requestCounts(ns) {
   const e = entry(ns);
-  return { claimRequests: e.claims, reportRequests: e.requests, reports: e.count };
+  return { reportRequests: e.requests, reports: e.count };
 }
 
 /** Resolves with the time at which `count` reports of `ns` had been acknowledged. */

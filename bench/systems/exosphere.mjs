@@ -190,12 +190,11 @@ export function createExosphereDriver({ store, replicas = 1, serverEntry, postgr
     );
   }
 
-  /** The runtimes' claim and report requests of a trial, per state and per request. */
+  /** The runtimes' report requests of a trial, per state and per request. */
   function requestsPerState(ns, states) {
     const c = requestCounts(ns);
     const round = (x) => Math.round(x * 100) / 100;
     return {
-      claimsPerState: round(c.claimRequests / states),
       reportsPerRequest: round(c.reports / Math.max(1, c.reportRequests)),
       reportRequestsPerState: round(c.reportRequests / states),
     };
