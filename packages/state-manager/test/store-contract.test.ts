@@ -811,16 +811,33 @@ for (const dialect of DIALECTS) {
         ]);
       });
 
-      it("markRunsStarted moves PENDING runs to RUNNING once, keeping the first start", async () => {
+      it("claimStates starts the runs of what it claims once, keeping the first start", async () => {
         const rows = rowBuilders(ids);
-        await inTx((tx) => tx.insertRun(rows.run()));
-        await inTx((tx) => tx.markRunsStarted([rows.runId], T0 + 5));
-        await inTx((tx) => tx.markRunsStarted([rows.runId], T0 + 9));
+        const other = rowBuilders(ids);
+        await inTx(async (tx) => {
+          await tx.insertRun(rows.run());
+          await tx.insertRun(other.run({ namespace: rows.namespace }));
+          const unclaimed = rows.state({ run_id: other.runId, node_name: "Other" });
+          await tx.insertStates([rows.state(), rows.state(), unclaimed]);
+        });
+        const claimNode = (limit: number, now: number) =>
+          inTx((tx) => tx.claimStates(claimOf(rows, ["Node"], limit, now)));
+        expect(await claimNode(0, T0 + 1)).toEqual([]);
+        expect((await inTx((tx) => tx.getRun(rows.runId)))?.status).toBe("PENDING");
+        expect(await claimNode(1, T0 + 5)).toHaveLength(1);
+        expect(await claimNode(1, T0 + 9)).toHaveLength(1);
         expect(await inTx((tx) => tx.getRun(rows.runId))).toMatchObject({
           status: "RUNNING",
           started_at: T0 + 5,
         });
-        await inTx((tx) => tx.markRunsStarted([], T0));
+        const log = await inTx((tx) =>
+          tx.readEvents(rows.namespace, 0, { runId: rows.runId }, 100),
+        );
+        expect(log.filter((e) => e.type === "run").map((e) => e.status)).toEqual([
+          "PENDING",
+          "RUNNING",
+        ]);
+        expect((await inTx((tx) => tx.getRun(other.runId)))?.status).toBe("PENDING");
       });
 
       it("cancelRun ends an open run only; cancelPendingStates cancels what is not final", async () => {
@@ -1005,7 +1022,6 @@ for (const dialect of DIALECTS) {
           await tx.insertStates([state]);
         });
         await inTx((tx) => tx.claimStates(claimOf(rows, ["Node"], 1)));
-        await inTx((tx) => tx.markRunsStarted([rows.runId], T0 + 1));
         await inTx((tx) => tx.transitionState(state.id, "QUEUED", "EXECUTED", {}, T0 + 2));
         await inTx((tx) => tx.transitionState(state.id, "QUEUED", "SUCCESS", {}, T0 + 2)); // lost race
         await inTx((tx) => tx.finishRun(rows.runId, "SUCCESS", T0 + 3));

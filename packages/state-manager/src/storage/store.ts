@@ -238,8 +238,6 @@ export interface StoreTx {
   ): Promise<Run[]>;
   /** Per-run state counts by status (runs without states are absent). */
   countStatesByRun(runIds: readonly string[]): Promise<Map<string, RunStateCounts>>;
-  /** Marks PENDING runs RUNNING, started at `now` (their first claim). */
-  markRunsStarted(runIds: readonly string[], now: number): Promise<void>;
   /** Moves an open (PENDING or RUNNING) run to a final status; false if it was not open. */
   finishRun(runId: string, status: RunStatus, now: number): Promise<boolean>;
   /**
@@ -298,7 +296,10 @@ export interface StoreTx {
   flushWrites?(): Promise<void>;
   /** The states with these ids that exist, in no particular order. */
   getStates(ids: readonly string[]): Promise<State[]>;
-  /** Claims up to `limit` runnable states, oldest `enqueue_after` first. */
+  /**
+   * Claims up to `limit` runnable states, oldest `enqueue_after` first, and starts their runs:
+   * a PENDING run becomes RUNNING, started at `now` (its first claim).
+   */
   claimStates(request: ClaimRequest): Promise<State[]>;
   /** Runnable (CREATED, due by `now`) states per namespace and node, at most `limit` groups. */
   countRunnableStates(now: number, limit: number): Promise<QueueStats[]>;

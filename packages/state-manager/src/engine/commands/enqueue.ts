@@ -40,7 +40,6 @@ export async function enqueue(
           leaseExpiresAt: now + leaseMs,
           claimedBy: request.claimedBy ?? null,
         });
-        await tx.markRunsStarted([...new Set(claimed.map((s) => s.run_id))], now);
         const next =
           claimed.length === 0 && waiter
             ? await tx.nextRunnableAt(namespace, request.nodes)

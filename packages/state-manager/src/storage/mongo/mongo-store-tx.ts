@@ -569,7 +569,8 @@ export class MongoStoreTx implements StoreTx {
     return result;
   }
 
-  async markRunsStarted(runIds: readonly string[], now: number): Promise<void> {
+  /** Marks PENDING runs RUNNING, started at `now` (their first claim). */
+  async #markRunsStarted(runIds: readonly string[], now: number): Promise<void> {
     if (runIds.length === 0) return;
     const runs = this.#c(COLLECTIONS.runs);
     const filter = { _id: { $in: [...runIds] }, status: "PENDING" };
@@ -904,6 +905,7 @@ export class MongoStoreTx implements StoreTx {
       )
       .sort((a, b) => a.enqueue_after - b.enqueue_after || a.seq - b.seq);
     for (const s of claimed) this.#events.state(s, s.id, "QUEUED", "CREATED", null, request.now);
+    await this.#markRunsStarted([...new Set(claimed.map((s) => s.run_id))], request.now);
     return claimed;
   }
 

@@ -6,28 +6,86 @@
 import type { State } from "../../domain/model.js";
 import { encodeStatePatch, type Row, toState } from "../rows.js";
 import { placeholders, type SqlExecutor } from "../sql/executor.js";
+import type { RunIdentity } from "../sql/runs.js";
 import type { DialectStatements } from "../sql/sql-store-tx.js";
 import {
-  markClaimed,
+  type Claimed,
+  inClaimOrder,
   oldestRunnable,
   type PendingTransition,
   type RunnableRow,
 } from "../sql/states.js";
 import type { ClaimRequest } from "../store.js";
 
+const RUNNABLE = `FROM states
+  WHERE namespace = ? AND node_name = ? AND status = 'CREATED' AND enqueue_after <= ?
+  ORDER BY enqueue_after, seq LIMIT ?`;
+
 function scanRunnable(
   db: SqlExecutor,
   request: ClaimRequest,
   node: string,
   limit: number,
-  lock: boolean,
 ): Promise<{ id: string; enqueue_after: number; seq: number }[]> {
-  return db.all(
-    `SELECT id, enqueue_after, seq FROM states
-     WHERE namespace = ? AND node_name = ? AND status = 'CREATED' AND enqueue_after <= ?
-     ORDER BY enqueue_after, seq LIMIT ?${lock ? " FOR UPDATE SKIP LOCKED" : ""}`,
-    [request.namespace, node, request.now, limit],
+  return db.all(`SELECT id, enqueue_after, seq ${RUNNABLE}`, [
+    request.namespace,
+    node,
+    request.now,
+    limit,
+  ]);
+}
+
+/**
+ * One node's share of a claim in one statement (a round trip, not three): locks up to `limit`
+ * of its runnable states, skipping rows other claimers hold, marks them QUEUED for the claimer
+ * unless their run was cancelled (a report racing the cancel may have created one after the
+ * cancel's own update), and starts their PENDING runs. Each claimed row says whether this
+ * statement started its run. The rows are matched by `= ANY (ARRAY(...))`, an index lookup
+ * whatever the plan: as a named statement it gets a generic plan after five runs, and a join
+ * against the CTE there (`LIMIT ?` of unknown size) became a sequential scan of `states`.
+ */
+async function claimShare(
+  db: SqlExecutor,
+  request: ClaimRequest,
+  node: string,
+  limit: number,
+): Promise<Claimed> {
+  const rows = await db.all<Row & { run_started: boolean }>(
+    `WITH picked AS (SELECT id ${RUNNABLE} FOR UPDATE SKIP LOCKED),
+     claimed AS (
+       UPDATE states SET status = 'QUEUED', claimed_at = ?, lease_expires_at = ?, claimed_by = ?, updated_at = ?
+       WHERE states.id = ANY (ARRAY(SELECT id FROM picked)) AND states.status = 'CREATED'
+         AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.run_id = states.run_id AND r.status = 'CANCELLED')
+       RETURNING states.*),
+     started AS (
+       UPDATE runs SET status = 'RUNNING', started_at = ?
+       WHERE run_id = ANY (ARRAY(SELECT run_id FROM claimed)) AND status = 'PENDING'
+       RETURNING run_id)
+     SELECT claimed.*, started.run_id IS NOT NULL AS run_started
+     FROM claimed LEFT JOIN started ON started.run_id = claimed.run_id`,
+    [
+      request.namespace,
+      node,
+      request.now,
+      limit,
+      request.now,
+      request.leaseExpiresAt,
+      request.claimedBy,
+      request.now,
+      request.now,
+    ],
   );
+  const startedRuns = new Map<string, RunIdentity>();
+  for (const r of rows) {
+    if (!r.run_started) continue;
+    const run_id = r.run_id as string;
+    startedRuns.set(run_id, {
+      run_id,
+      namespace: r.namespace as string,
+      graph_name: r.graph_name as string,
+    });
+  }
+  return { claimed: rows.map(toState), startedRuns: [...startedRuns.values()] };
 }
 
 /** PostgreSQL types of the patchable columns (arrays of them feed `unnest`). */
@@ -85,13 +143,13 @@ export const postgresStatements: DialectStatements = {
    * only among unlocked-scan candidates, which hands every concurrent claimer the same oldest
    * rows and starves all but one.
    */
-  async claimStates(db: SqlExecutor, request: ClaimRequest): Promise<State[]> {
+  async claimStates(db: SqlExecutor, request: ClaimRequest): Promise<Claimed> {
     const nodeNames = [...new Set(request.nodeNames)];
     let quotas = new Map<string, number>([[nodeNames[0] as string, request.limit]]);
     if (nodeNames.length > 1) {
       const rows: RunnableRow[] = [];
       for (const node of nodeNames) {
-        for (const r of await scanRunnable(db, request, node, request.limit, false)) {
+        for (const r of await scanRunnable(db, request, node, request.limit)) {
           rows.push({ ...r, node });
         }
       }
@@ -100,11 +158,14 @@ export const postgresStatements: DialectStatements = {
         quotas.set(r.node, (quotas.get(r.node) ?? 0) + 1);
       }
     }
-    const chosen: string[] = [];
+    const claimed: State[] = [];
+    const startedRuns: RunIdentity[] = [];
     for (const [node, quota] of quotas) {
-      for (const r of await scanRunnable(db, request, node, quota, true)) chosen.push(r.id);
+      const share = await claimShare(db, request, node, quota);
+      claimed.push(...share.claimed);
+      startedRuns.push(...share.startedRuns);
     }
-    return markClaimed(db, request, chosen);
+    return { claimed: inClaimOrder(claimed), startedRuns };
   },
 
   async getStateForUpdate(db: SqlExecutor, id: string): Promise<State | undefined> {

@@ -51,8 +51,11 @@ import * as states from "./states.js";
 
 /** The statements whose SQL (or strategy) differs between SQL backends. */
 export interface DialectStatements {
-  /** Claims up to `limit` runnable states, oldest first, never one another claimer holds. */
-  claimStates(db: SqlExecutor, request: ClaimRequest): Promise<State[]>;
+  /**
+   * Claims up to `limit` runnable states, oldest first, never one another claimer holds, and
+   * starts their PENDING runs; returns the claimed states and the runs it started.
+   */
+  claimStates(db: SqlExecutor, request: ClaimRequest): Promise<states.Claimed>;
   /** Reads a state and keeps other transactions from changing it until this one ends. */
   getStateForUpdate(db: SqlExecutor, id: string): Promise<State | undefined>;
   /** The same for many states in one statement, locked in id order. */
@@ -261,11 +264,6 @@ export class SqlStoreTx implements StoreTx {
   countStatesByRun(runIds: readonly string[]): Promise<Map<string, RunStateCounts>> {
     return runs.countStatesByRun(this.#db, runIds);
   }
-  async markRunsStarted(runIds: readonly string[], now: number): Promise<void> {
-    for (const run of await runs.markRunsStarted(this.#db, runIds, now)) {
-      this.#events.run({ ...run, status: "RUNNING", previous_status: "PENDING", at: now });
-    }
-  }
   async cancelRun(runId: string, now: number): Promise<boolean> {
     return this.#events.runEnded(
       runId,
@@ -350,8 +348,12 @@ export class SqlStoreTx implements StoreTx {
     return states.getStates(this.#db, ids);
   }
   async claimStates(request: ClaimRequest): Promise<State[]> {
-    const claimed = await this.#dialect.claimStates(this.#db, request);
-    for (const s of claimed) this.#events.state(s, s.id, "QUEUED", "CREATED", null, request.now);
+    const { claimed, startedRuns } = await this.#dialect.claimStates(this.#db, request);
+    const now = request.now;
+    for (const s of claimed) this.#events.state(s, s.id, "QUEUED", "CREATED", null, now);
+    for (const run of startedRuns) {
+      this.#events.run({ ...run, status: "RUNNING", previous_status: "PENDING", at: now });
+    }
     return claimed;
   }
   countRunnableStates(now: number, limit: number): Promise<QueueStats[]> {

@@ -11,6 +11,7 @@ import type {
   StateSummary,
 } from "../store.js";
 import { INSERT_CHUNK, placeholders, type SqlExecutor } from "./executor.js";
+import type { RunIdentity } from "./runs.js";
 
 const INSERT_STATE_SQL = `INSERT INTO states (${STATE_COLUMNS.join(", ")}) VALUES (${placeholders(STATE_COLUMNS.length)})`;
 const PENDING_IN = PENDING_STATUSES.map((s) => `'${s}'`).join(", ");
@@ -67,7 +68,18 @@ export async function markClaimed(
      RETURNING *`,
     [request.now, request.leaseExpiresAt, request.claimedBy, request.now, ...chosen],
   );
-  return rows.map(toState).sort((a, b) => a.enqueue_after - b.enqueue_after || a.seq - b.seq);
+  return inClaimOrder(rows.map(toState));
+}
+
+/** Claimed states in claim order: oldest `enqueue_after` first, then insertion order. */
+export function inClaimOrder(claimed: State[]): State[] {
+  return claimed.sort((a, b) => a.enqueue_after - b.enqueue_after || a.seq - b.seq);
+}
+
+/** A claim's result: the states it claimed, in claim order, and the PENDING runs it started. */
+export interface Claimed {
+  readonly claimed: State[];
+  readonly startedRuns: RunIdentity[];
 }
 
 /** A runnable state found by a claim scan. */

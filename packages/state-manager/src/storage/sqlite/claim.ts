@@ -6,8 +6,10 @@
 import type { State } from "../../domain/model.js";
 import { type Row, toState } from "../rows.js";
 import type { SqlExecutor } from "../sql/executor.js";
+import { markRunsStarted } from "../sql/runs.js";
 import type { DialectStatements } from "../sql/sql-store-tx.js";
 import {
+  type Claimed,
   getState,
   getStates,
   markClaimed,
@@ -23,7 +25,7 @@ export const sqliteStatements: DialectStatements = {
    * `node_name IN (...) ORDER BY enqueue_after` must sort every runnable row of those nodes,
    * which is slow with tens of thousands queued. The oldest `limit` are the claim.
    */
-  async claimStates(db: SqlExecutor, request: ClaimRequest): Promise<State[]> {
+  async claimStates(db: SqlExecutor, request: ClaimRequest): Promise<Claimed> {
     const rows: RunnableRow[] = [];
     for (const node of new Set(request.nodeNames)) {
       const found = await db.all<{ id: string; enqueue_after: number; seq: number }>(
@@ -35,7 +37,9 @@ export const sqliteStatements: DialectStatements = {
       for (const r of found) rows.push({ ...r, node });
     }
     const chosen = oldestRunnable(rows, request.limit).map((r) => r.id);
-    return markClaimed(db, request, chosen);
+    const claimed = await markClaimed(db, request, chosen);
+    const runIds = [...new Set(claimed.map((s) => s.run_id))];
+    return { claimed, startedRuns: await markRunsStarted(db, runIds, request.now) };
   },
 
   getStateForUpdate: getState,
