@@ -83,6 +83,22 @@ export class JoinEngine implements Settler {
     }
   }
 
+  /**
+   * The runs of a unit without join checks whose end it can already see: a run with no pending
+   * state in this transaction's view has none (a state becomes final only in the transaction
+   * that also creates whatever follows it, so another transaction's uncommitted work still shows
+   * here as a pending state). A run that still shows one is checked after commit, as are all
+   * runs of a unit with a join to check, where an uncommitted join could create the next state.
+   * Without `finishSettledRuns` (one statement) it leaves everything to after commit.
+   */
+  async settleVisible(uow: UnitOfWork): Promise<void> {
+    if (uow.joins.size > 0 || uow.runs.size === 0 || !uow.tx.finishSettledRuns) return;
+    for (const run of await uow.tx.finishSettledRuns([...uow.runs], uow.now)) {
+      this.#finished(uow, run.run_id, run.namespace, run.graph_name, run.status);
+      uow.runSettled(run.run_id);
+    }
+  }
+
   /** Runs the queued join checks (which may queue more), then finishes settled runs. */
   async settle(uow: UnitOfWork): Promise<void> {
     const done = new Set<string>();
@@ -94,13 +110,7 @@ export class JoinEngine implements Settler {
     }
     if (uow.tx.finishSettledRuns) {
       for (const run of await uow.tx.finishSettledRuns([...uow.runs], uow.now)) {
-        this.#log.info({ runId: run.run_id, status: run.status }, "run finished");
-        uow.observe({
-          kind: "run-finished",
-          namespace: run.namespace,
-          graph: run.graph_name,
-          status: run.status,
-        });
+        this.#finished(uow, run.run_id, run.namespace, run.graph_name, run.status);
       }
       return;
     }
@@ -108,19 +118,23 @@ export class JoinEngine implements Settler {
       if (await uow.tx.hasPendingStates(runId)) continue;
       const status: RunStatus = (await uow.tx.hasErroredStates(runId)) ? "FAILED" : "SUCCESS";
       if (await uow.tx.finishRun(runId, status, uow.now)) {
-        this.#log.info({ runId, status }, "run finished");
         // One read per finished run, for the graph label of the runs-finished metric.
         const run = await uow.tx.getRun(runId);
-        if (run) {
-          uow.observe({
-            kind: "run-finished",
-            namespace: run.namespace,
-            graph: run.graph_name,
-            status,
-          });
-        }
+        if (run) this.#finished(uow, runId, run.namespace, run.graph_name, status);
+        else this.#log.info({ runId, status }, "run finished");
       }
     }
+  }
+
+  #finished(
+    uow: UnitOfWork,
+    runId: string,
+    namespace: string,
+    graph: string,
+    status: RunStatus,
+  ): void {
+    this.#log.info({ runId, status }, "run finished");
+    uow.observe({ kind: "run-finished", namespace, graph, status });
   }
 
   /**

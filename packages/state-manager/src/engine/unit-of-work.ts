@@ -24,6 +24,12 @@ export interface JoinCheck {
 /** What settles the follow-ups of a unit of work (the join engine). */
 export interface Settler {
   settle(uow: UnitOfWork): Promise<void>;
+  /**
+   * Inside the unit's own transaction, on a store whose transactions overlap: settles what the
+   * unit can already see is settled and takes it off the unit's follow-ups, leaving the rest to
+   * {@link settle} after commit.
+   */
+  settleVisible(uow: UnitOfWork): Promise<void>;
 }
 
 export class UnitOfWork {
@@ -47,6 +53,11 @@ export class UnitOfWork {
 
   checkRun(runId: string): void {
     this.runs.add(runId);
+  }
+
+  /** The run was settled: no check of it is left. */
+  runSettled(runId: string): void {
+    this.runs.delete(runId);
   }
 
   /** Publishes a wake-up after commit if the state is waiting to be claimed. */
@@ -98,7 +109,9 @@ export class UnitOfWorkRunner {
    * Runs `fn` in a transaction, then settles joins and runs: inside the same transaction when
    * the store serialises transactions, else in a second one after commit, so that it sees
    * every concurrent commit (the run sweeper covers a crash in between; see
-   * StoreCapabilities.serializedTransactions). Wake-ups go out after commit.
+   * StoreCapabilities.serializedTransactions). What the unit can already see is settled there
+   * (a run with nothing pending left) is settled in its own transaction first, and the second
+   * one is left out when nothing remains (decision 0002). Wake-ups go out after commit.
    */
   async run<T>(fn: (uow: UnitOfWork) => Promise<T>): Promise<T> {
     const { store, clock, settler, logger } = this.#options;
@@ -107,7 +120,7 @@ export class UnitOfWorkRunner {
     const result = await store.transaction(async (tx) => {
       unit = new UnitOfWork(tx, clock.now());
       const value = await fn(unit);
-      if (inline) await settler.settle(unit);
+      await (inline ? settler.settle(unit) : settler.settleVisible(unit));
       return value;
     });
     const done = unit as UnitOfWork;

@@ -3,7 +3,7 @@
  * TestClock instead of waited out: triggers with a start delay, reports, retries and their
  * delays, prune, re-enqueue-after, manual retry, heartbeats, the lease reaper and long-polls.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 
 import {
   DuplicateRetryError,
@@ -84,6 +84,49 @@ for (const dialect of DIALECTS) {
         expect(work.map((w) => w.inputs.part).sort()).toEqual(["1", "2", "3"]);
         expect(new Set(work.map((w) => w.direct_parent)).size).toBe(3);
         for (const w of work) await t.engine.executed(ns, w.id, [{ y: "ok" }]);
+        expect(await run(run_id)).toMatchObject({ status: "SUCCESS" });
+      });
+
+      it("ends a run in the transaction of the report that leaves nothing pending, and when its last two reports race", async () => {
+        const ns = "eng-run-end";
+        await setUpGraph(
+          t.engine,
+          ns,
+          "g",
+          [
+            { name: "Split", inputs: ["x"], outputs: ["part"] },
+            { name: "Work", inputs: ["part"], outputs: ["y"] },
+          ],
+          {
+            nodes: chainNodes(
+              ns,
+              ["Split", "s", { x: "a" }],
+              ["Work", "w", { part: "${{ s.outputs.part }}" }],
+            ),
+          },
+        );
+        for (let i = 0; i < 3; i++) {
+          const { run_id } = await triggerNow(t.engine, ns, "g");
+          const [split] = await claimNow(t.engine, ns, ["Split"]);
+          await t.engine.executed(ns, split!.id, [{ part: "1" }, { part: "2" }]);
+          const work = await claimNow(t.engine, ns, ["Work"]);
+          expect(work).toHaveLength(2);
+          // Each report's transaction sees the other branch still QUEUED: the run ends after.
+          await Promise.all(work.map((w) => t.engine.executed(ns, w.id, [{ y: "ok" }])));
+          expect(await run(run_id)).toMatchObject({ status: "SUCCESS" });
+        }
+
+        const { run_id } = await triggerTask(`${ns}-one`);
+        const [task] = await claimNow(t.engine, `${ns}-one`, ["Task"]);
+        const transactions = vi.spyOn(t.store, "transaction");
+        try {
+          await t.engine.executed(`${ns}-one`, task!.id, [{ x: "done" }]);
+          // One transaction: a second (settling after commit) only where a store cannot end
+          // runs in one statement (MongoDB).
+          expect(transactions).toHaveBeenCalledTimes(dialect === "mongo" ? 2 : 1);
+        } finally {
+          transactions.mockRestore();
+        }
         expect(await run(run_id)).toMatchObject({ status: "SUCCESS" });
       });
 
