@@ -3,6 +3,7 @@
  * state-manager replicas on one database: rows are locked, and scans skip rows another
  * transaction holds.
  */
+import type { EventDraft } from "../../domain/events.js";
 import type { State } from "../../domain/model.js";
 import { encodeStatePatch, type Row, toState } from "../rows.js";
 import { placeholders, type SqlExecutor } from "../sql/executor.js";
@@ -183,6 +184,34 @@ export const postgresStatements: DialectStatements = {
   },
 
   transitionStates: transitionTogether,
+
+  /**
+   * The counter row's update and the insert in one statement: the row lock that orders event
+   * ids by commit (decision 0004) is held from here to COMMIT, and this leaves one round trip
+   * fewer inside it.
+   */
+  async appendEvents(db: SqlExecutor, namespace: string, events: readonly EventDraft[]) {
+    await db.run(
+      `WITH counter AS (
+         INSERT INTO event_streams (namespace, last_id) VALUES (?, ?)
+         ON CONFLICT (namespace) DO UPDATE SET last_id = event_streams.last_id + excluded.last_id
+         RETURNING last_id)
+       INSERT INTO events (namespace, id, run_id, graph_name, at, body)
+       SELECT ?, counter.last_id - ? + e.n, e.run_id, e.graph_name, e.at, e.body
+       FROM counter, unnest(?::text[], ?::text[], ?::bigint[], ?::text[])
+         WITH ORDINALITY AS e(run_id, graph_name, at, body, n)`,
+      [
+        namespace,
+        events.length,
+        namespace,
+        events.length,
+        events.map((e) => e.run_id),
+        events.map((e) => e.graph_name),
+        events.map((e) => e.at),
+        events.map((e) => JSON.stringify(e)),
+      ],
+    );
+  },
 
   async findExpiredLeases(db: SqlExecutor, now: number, limit: number): Promise<State[]> {
     const rows = await db.all<Row>(

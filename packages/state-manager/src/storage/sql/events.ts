@@ -14,12 +14,30 @@ import { countStatesByRun } from "./runs.js";
 const EVENT_COLUMNS = ["namespace", "id", "run_id", "graph_name", "at", "body"] as const;
 
 /**
+ * Takes `events.length` ids from the namespace's counter and inserts the events with them, in
+ * one statement: a dialect's faster way for up to {@link INSERT_CHUNK} events.
+ */
+export type AppendEvents = (
+  db: SqlExecutor,
+  namespace: string,
+  events: readonly EventDraft[],
+) => Promise<void>;
+
+/**
  * Gives the recorded events their ids and inserts them; returns the namespaces that got events.
  * Run events carry the run's counts as this transaction leaves them.
  */
-export async function flushEvents(db: SqlExecutor, recorder: EventRecorder): Promise<string[]> {
+export async function flushEvents(
+  db: SqlExecutor,
+  recorder: EventRecorder,
+  append?: AppendEvents,
+): Promise<string[]> {
   const byNamespace = await recorder.drafts((runIds) => countStatesByRun(db, runIds));
   for (const [namespace, events] of byNamespace) {
+    if (append && events.length <= INSERT_CHUNK) {
+      await append(db, namespace, events);
+      continue;
+    }
     const row = await db.get<{ last_id: number | string }>(
       `INSERT INTO event_streams (namespace, last_id) VALUES (?, ?)
        ON CONFLICT (namespace) DO UPDATE SET last_id = event_streams.last_id + excluded.last_id

@@ -70,6 +70,8 @@ export interface DialectStatements {
   ): Promise<number>;
   /** Expired leases, held for this transaction; rows another reaper holds are skipped. */
   findExpiredLeases(db: SqlExecutor, now: number, limit: number): Promise<State[]>;
+  /** A namespace's events numbered and inserted in one statement, where the dialect can. */
+  appendEvents?: events.AppendEvents;
 }
 
 export class SqlStoreTx implements StoreTx {
@@ -148,7 +150,7 @@ export class SqlStoreTx implements StoreTx {
    */
   async flushEvents(): Promise<string[]> {
     await this.#writePending();
-    return events.flushEvents(this.#db, this.#events);
+    return events.flushEvents(this.#db, this.#events, this.#dialect.appendEvents);
   }
 
   async #runEvent(runId: string, status: RunStatus, now: number, change: () => Promise<boolean>) {
