@@ -1068,6 +1068,28 @@ for (const dialect of DIALECTS) {
         });
       });
 
+      it("keeps any text in an event as written: quotes, backslashes, placeholders, separators", async () => {
+        const rows = rowBuilders(ids);
+        const odd = `'; COMMIT; -- ? $1 \\' \\\\ "x" \u00e9\u4e2d\u{1F600}\n\t`;
+        const runId = `${rows.runId}-${odd}`;
+        const state = rows.state({ run_id: runId, status: "QUEUED" });
+        await inTx(async (tx) => {
+          await tx.insertRun(rows.run({ run_id: runId, graph_name: `g${odd}` }));
+          await tx.insertStates([state]);
+        });
+        await inTx((tx) =>
+          tx.transitionState(state.id, "QUEUED", "ERRORED", { error: `failed: ${odd}` }, T0 + 1),
+        );
+        const log = await inTx((tx) => tx.readEvents(rows.namespace, 0, { runId }, 100));
+        expect(log.map((e) => [e.type, e.status, e.run_id])).toEqual([
+          ["run", "PENDING", runId],
+          ["state", "QUEUED", runId],
+          ["state", "ERRORED", runId],
+        ]);
+        expect(log[0]).toMatchObject({ graph_name: `g${odd}` });
+        expect(log[2]).toMatchObject({ error: `failed: ${odd}` });
+      });
+
       it("gives concurrent transactions distinct ids, each visible once committed", async () => {
         const rows = rowBuilders(ids);
         await Promise.all(
