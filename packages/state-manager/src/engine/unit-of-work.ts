@@ -109,9 +109,9 @@ export class UnitOfWorkRunner {
    * Runs `fn` in a transaction, then settles joins and runs: inside the same transaction when
    * the store serialises transactions, else in a second one after commit, so that it sees
    * every concurrent commit (the run sweeper covers a crash in between; see
-   * StoreCapabilities.serializedTransactions). What the unit can already see is settled there
+   * StoreCapabilities.serializedTransactions). There, what the unit can already see is settled
    * (a run with nothing pending left) is settled in its own transaction first, and the second
-   * one is left out when nothing remains (decision 0002). Wake-ups go out after commit.
+   * transaction is left out when nothing remains (decision 0002). Wake-ups go out after commit.
    */
   async run<T>(fn: (uow: UnitOfWork) => Promise<T>): Promise<T> {
     const { store, clock, settler, logger } = this.#options;

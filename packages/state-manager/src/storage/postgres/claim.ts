@@ -6,6 +6,7 @@
 import type { EventDraft } from "../../domain/events.js";
 import type { State } from "../../domain/model.js";
 import { encodeStatePatch, type Row, toState } from "../rows.js";
+import { EVENT_COLUMNS, TAKE_EVENT_IDS } from "../sql/events.js";
 import { placeholders, type SqlExecutor } from "../sql/executor.js";
 import type { RunIdentity } from "../sql/runs.js";
 import type { DialectStatements } from "../sql/sql-store-tx.js";
@@ -192,11 +193,8 @@ export const postgresStatements: DialectStatements = {
    */
   async appendEvents(db: SqlExecutor, namespace: string, events: readonly EventDraft[]) {
     await db.run(
-      `WITH counter AS (
-         INSERT INTO event_streams (namespace, last_id) VALUES (?, ?)
-         ON CONFLICT (namespace) DO UPDATE SET last_id = event_streams.last_id + excluded.last_id
-         RETURNING last_id)
-       INSERT INTO events (namespace, id, run_id, graph_name, at, body)
+      `WITH counter AS (${TAKE_EVENT_IDS})
+       INSERT INTO events (${EVENT_COLUMNS.join(", ")})
        SELECT ?, counter.last_id - ? + e.n, e.run_id, e.graph_name, e.at, e.body
        FROM counter, unnest(?::text[], ?::text[], ?::bigint[], ?::text[])
          WITH ORDINALITY AS e(run_id, graph_name, at, body, n)`,

@@ -11,7 +11,15 @@ import type { EventRecorder } from "../event-recorder.js";
 import { INSERT_CHUNK, placeholders, type SqlExecutor } from "./executor.js";
 import { countStatesByRun } from "./runs.js";
 
-const EVENT_COLUMNS = ["namespace", "id", "run_id", "graph_name", "at", "body"] as const;
+export const EVENT_COLUMNS = ["namespace", "id", "run_id", "graph_name", "at", "body"] as const;
+
+/**
+ * Takes n ids from a namespace's counter (parameters: the namespace, n) and returns the last of
+ * them; its row lock orders the ids of concurrent transactions by commit.
+ */
+export const TAKE_EVENT_IDS = `INSERT INTO event_streams (namespace, last_id) VALUES (?, ?)
+  ON CONFLICT (namespace) DO UPDATE SET last_id = event_streams.last_id + excluded.last_id
+  RETURNING last_id`;
 
 /**
  * Takes `events.length` ids from the namespace's counter and inserts the events with them, in
@@ -38,12 +46,10 @@ export async function flushEvents(
       await append(db, namespace, events);
       continue;
     }
-    const row = await db.get<{ last_id: number | string }>(
-      `INSERT INTO event_streams (namespace, last_id) VALUES (?, ?)
-       ON CONFLICT (namespace) DO UPDATE SET last_id = event_streams.last_id + excluded.last_id
-       RETURNING last_id`,
-      [namespace, events.length],
-    );
+    const row = await db.get<{ last_id: number | string }>(TAKE_EVENT_IDS, [
+      namespace,
+      events.length,
+    ]);
     const first = Number(row?.last_id) - events.length + 1;
     for (let i = 0; i < events.length; i += INSERT_CHUNK) {
       const chunk = events.slice(i, i + INSERT_CHUNK);
