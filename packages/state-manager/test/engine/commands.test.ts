@@ -32,6 +32,24 @@ for (const dialect of DIALECTS) {
 
     const state = (id: string) => t.store.transaction((tx) => tx.getState(id)) as Promise<State>;
     const run = (id: string) => t.store.transaction((tx) => tx.getRun(id));
+    /** Sets up graph `g`: Split, whose outputs fan out to one Work state each. */
+    const setUpSplitWork = (ns: string) =>
+      setUpGraph(
+        t.engine,
+        ns,
+        "g",
+        [
+          { name: "Split", inputs: ["x"], outputs: ["part"] },
+          { name: "Work", inputs: ["part"], outputs: ["y"] },
+        ],
+        {
+          nodes: chainNodes(
+            ns,
+            ["Split", "s", { x: "a" }],
+            ["Work", "w", { part: "${{ s.outputs.part }}" }],
+          ),
+        },
+      );
     /** Sets up the one-task graph `g` (with `retry_policy`, if given) and triggers it now. */
     const triggerTask = async (ns: string, retry_policy?: Record<string, unknown>) => {
       await setUpGraph(t.engine, ns, "g", ONE_TASK, oneTask(ns, retry_policy && { retry_policy }));
@@ -60,22 +78,7 @@ for (const dialect of DIALECTS) {
     describe("executed", () => {
       it("fans out, creates one child per output and finishes the run when they succeed", async () => {
         const ns = "eng-fanout";
-        await setUpGraph(
-          t.engine,
-          ns,
-          "g",
-          [
-            { name: "Split", inputs: ["x"], outputs: ["part"] },
-            { name: "Work", inputs: ["part"], outputs: ["y"] },
-          ],
-          {
-            nodes: chainNodes(
-              ns,
-              ["Split", "s", { x: "a" }],
-              ["Work", "w", { part: "${{ s.outputs.part }}" }],
-            ),
-          },
-        );
+        await setUpSplitWork(ns);
         const { run_id } = await triggerNow(t.engine, ns, "g");
         const [split] = await claimNow(t.engine, ns, ["Split"]);
         await t.engine.executed(ns, split!.id, [{ part: "1" }, { part: "2" }, { part: "3" }]);
@@ -89,22 +92,7 @@ for (const dialect of DIALECTS) {
 
       it("ends a run in the transaction of the report that leaves nothing pending, and when its last two reports race", async () => {
         const ns = "eng-run-end";
-        await setUpGraph(
-          t.engine,
-          ns,
-          "g",
-          [
-            { name: "Split", inputs: ["x"], outputs: ["part"] },
-            { name: "Work", inputs: ["part"], outputs: ["y"] },
-          ],
-          {
-            nodes: chainNodes(
-              ns,
-              ["Split", "s", { x: "a" }],
-              ["Work", "w", { part: "${{ s.outputs.part }}" }],
-            ),
-          },
-        );
+        await setUpSplitWork(ns);
         for (let i = 0; i < 3; i++) {
           const { run_id } = await triggerNow(t.engine, ns, "g");
           const [split] = await claimNow(t.engine, ns, ["Split"]);
