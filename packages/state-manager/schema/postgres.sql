@@ -92,6 +92,16 @@ CREATE INDEX join_members_by_outcome ON public.join_members USING btree (group_k
 
 CREATE UNIQUE INDEX join_members_pkey ON public.join_members USING btree (group_key, state_id);
 
+CREATE TABLE open_joins (
+  group_key text NOT NULL,
+  run_id text NOT NULL,
+  CONSTRAINT open_joins_pkey PRIMARY KEY (group_key)
+);
+
+CREATE INDEX open_joins_by_run ON public.open_joins USING btree (run_id);
+
+CREATE UNIQUE INDEX open_joins_pkey ON public.open_joins USING btree (group_key);
+
 CREATE TABLE registered_nodes (
   namespace text NOT NULL,
   name text NOT NULL,

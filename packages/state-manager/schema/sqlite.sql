@@ -70,6 +70,11 @@ CREATE TABLE join_members (
   PRIMARY KEY (group_key, state_id)
 );
 
+CREATE TABLE open_joins (
+  group_key TEXT PRIMARY KEY,
+  run_id TEXT NOT NULL
+);
+
 CREATE TABLE registered_nodes (
   namespace TEXT NOT NULL,
   name TEXT NOT NULL,
@@ -144,6 +149,8 @@ CREATE INDEX cron_fires_by_run ON cron_fires (run_id) WHERE run_id IS NOT NULL;
 CREATE INDEX events_by_run ON events (run_id, id);
 
 CREATE INDEX join_members_by_outcome ON join_members (group_key, outcome, state_id);
+
+CREATE INDEX open_joins_by_run ON open_joins (run_id);
 
 CREATE INDEX runs_active_by_graph ON runs (namespace, graph_name) WHERE status IN ('PENDING', 'RUNNING');
 

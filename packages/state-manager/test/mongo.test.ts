@@ -50,6 +50,7 @@ describe.skipIf(!mongoAvailable())("mongo: the store", () => {
         const db = client.db(databaseOf(url));
         expect(await db.collection("schema_migrations").find({}).toArray()).toEqual([
           expect.objectContaining({ _id: 1, name: "0001_init" }),
+          expect.objectContaining({ _id: 2, name: "0002_open_joins" }),
         ]);
         const indexes = await db.collection("states").listIndexes().toArray();
         const byName = new Map(indexes.map((i) => [i.name as string, i]));
@@ -63,6 +64,54 @@ describe.skipIf(!mongoAvailable())("mongo: the store", () => {
         await client.close();
       }
     } finally {
+      cleanup();
+    }
+  });
+
+  it("0002_open_joins opens the unfired join groups of open runs", async () => {
+    const { url, cleanup } = await databaseUrlFor("mongo");
+    const client = new MongoClient(url);
+    try {
+      await (await MongoStore.open({ uri: url, databaseName: databaseOf(url), logger })).close();
+      const db = client.db(databaseOf(url));
+      // Back to before 0002, with joins in flight.
+      await db.collection("schema_migrations").deleteOne({ _id: 2 as never });
+      await db.collection("open_joins").deleteMany({});
+      await db.collection<{ _id: string; status: string }>("runs").insertMany([
+        { _id: "open", status: "RUNNING" },
+        { _id: "done", status: "SUCCESS" },
+      ]);
+      // Waiting (t1), fired (t2), a retried target's (t3), a finished run's (t4).
+      await db.collection<{ _id: string }>("states").insertMany(
+        [
+          { _id: "t1", run_id: "open", status: "SUCCESS" },
+          { _id: "t2", run_id: "open", status: "SUCCESS" },
+          { _id: "u2", run_id: "open", status: "CREATED", unite_key: "merge:t2" },
+          { _id: "t3", run_id: "open", status: "RETRY_CREATED" },
+          { _id: "t4", run_id: "done", status: "SUCCESS" },
+        ].map((st) => ({ ...st, identifier: st._id, fanout_id: "", retry_count: 0 })),
+      );
+      await db.collection<{ _id: string }>("join_members").insertMany(
+        [
+          ["merge:t1", "a", "open"],
+          ["merge:t1", "b", "open"],
+          ["merge:t2", "c", "open"],
+          ["merge:t3", "d", "open"],
+          ["merge:t4", "e", "done"],
+        ].map(([group_key, state_id, run_id]) => ({
+          _id: JSON.stringify([group_key, state_id]),
+          group_key,
+          state_id,
+          run_id,
+          outcome: "success",
+        })),
+      );
+      await (await MongoStore.open({ uri: url, databaseName: databaseOf(url), logger })).close();
+      expect(await db.collection("open_joins").find({}).toArray()).toEqual([
+        { _id: "merge:t1", run_id: "open" },
+      ]);
+    } finally {
+      await client.close();
       cleanup();
     }
   });

@@ -680,6 +680,25 @@ for (const dialect of DIALECTS) {
         });
       });
 
+      it("finishSettledRuns leaves a run with an open join group open until the group closes", async () => {
+        const rows = rowBuilders(ids);
+        const group = `merge:${rows.runId}`;
+        await inTx((tx) => tx.insertRun(rows.run()));
+        await insert(rows.state({ status: "SUCCESS" }));
+        await inTx((tx) => tx.openJoins([{ group_key: group, run_id: rows.runId }]));
+        expect(await inTx((tx) => tx.hasOpenJoins(rows.runId))).toBe(true);
+        const settle = () =>
+          inTx(async (tx) => (await tx.finishSettledRuns?.([rows.runId], T0 + 100)) ?? null);
+        if ((await settle()) !== null) {
+          expect(await inTx((tx) => tx.getRun(rows.runId))).toMatchObject({ status: "PENDING" });
+        }
+        await inTx((tx) => tx.closeJoin(group));
+        expect(await inTx((tx) => tx.hasOpenJoins(rows.runId))).toBe(false);
+        const finished = await settle();
+        if (finished === null) return; // optional: this store settles run by run
+        expect(finished.map((r) => r.run_id)).toEqual([rows.runId]);
+      });
+
       it("finishRun returns false and changes nothing for a run that is not PENDING", async () => {
         const rows = rowBuilders(ids);
         await inTx((tx) => tx.insertRun(rows.run({ status: "SUCCESS", finished_at: T0 + 1 })));
@@ -926,7 +945,7 @@ for (const dialect of DIALECTS) {
         ]);
       });
 
-      it("findFinishedRunsBefore and deleteRuns remove old finished runs with their states and store", async () => {
+      it("findFinishedRunsBefore and deleteRuns remove old finished runs with their states, store and open joins", async () => {
         const own = await isolatedStore();
         const old = rowBuilders(ids);
         const recent = rowBuilders(ids);
@@ -937,12 +956,14 @@ for (const dialect of DIALECTS) {
           await tx.insertRun(open.run());
           await tx.insertStates([old.state(), recent.state()]);
           await tx.insertStoreValues(old.runId, { k: "v" });
+          await tx.openJoins([{ group_key: `merge:${old.runId}`, run_id: old.runId }]);
         });
         const found = await own.transaction((tx) => tx.findFinishedRunsBefore(T0 + 50, 10));
         expect(found.map((r) => r.run_id)).toEqual([old.runId]);
         await own.transaction((tx) => tx.deleteRuns([old.runId]));
         await own.transaction(async (tx) => {
           expect(await tx.getRun(old.runId)).toBeUndefined();
+          expect(await tx.hasOpenJoins(old.runId)).toBe(false);
           expect(await tx.listRunStates(old.runId, old.namespace)).toEqual([]);
           expect(await tx.getStoreValues(old.runId)).toEqual({});
           expect(await tx.getRun(recent.runId)).toBeDefined();
@@ -1829,6 +1850,32 @@ for (const dialect of DIALECTS) {
         );
         const outputs = await inTx((tx) => tx.listJoinOutputs(group, "node"));
         expect(outputs).toEqual(states.map((s) => s.outputs));
+      });
+
+      it("openJoins opens each group once, per run; closeJoin closes one group", async () => {
+        const a = rowBuilders(ids);
+        const b = rowBuilders(ids);
+        const [g1, g2, g3] = ["one", "two", "three"].map((n) => `merge:${a.runId}:${n}`);
+        await inTx((tx) =>
+          tx.openJoins([
+            { group_key: g1!, run_id: a.runId },
+            { group_key: g2!, run_id: a.runId },
+          ]),
+        );
+        // Opening an open group again (a report of a sibling of the same fan-out) is no error.
+        await inTx((tx) =>
+          tx.openJoins([
+            { group_key: g2!, run_id: a.runId },
+            { group_key: g3!, run_id: b.runId },
+          ]),
+        );
+        await inTx((tx) => tx.closeJoin(g1!));
+        expect(await inTx((tx) => tx.hasOpenJoins(a.runId))).toBe(true);
+        await inTx((tx) => tx.closeJoin(g2!));
+        await inTx((tx) => tx.closeJoin(g2!));
+        expect(await inTx((tx) => tx.hasOpenJoins(a.runId))).toBe(false);
+        expect(await inTx((tx) => tx.hasOpenJoins(b.runId))).toBe(true);
+        expect(await inTx((tx) => tx.hasOpenJoins("no-such-run"))).toBe(false);
       });
 
       it("findJoinMember returns the newest member (highest state id) with the outcome", async () => {

@@ -19,6 +19,7 @@ import type { IdSource, NewState, Parents, State } from "../domain/model.js";
 import { newState } from "../domain/new-state.js";
 import type { JoinOutcome, RunStatus } from "../domain/statuses.js";
 import { joinOutcomeOf } from "../domain/statuses.js";
+import type { OpenJoin } from "../storage/store.js";
 import { type LoadedGraph, nodeOf } from "./graph-cache.js";
 import { loadRenderSources } from "./render-sources.js";
 import type { JoinCheck, Settler, UnitOfWork } from "./unit-of-work.js";
@@ -72,22 +73,32 @@ export class JoinEngine implements Settler {
   }
 
   /**
-   * Queues the joins whose target is one of these (just succeeded) states: once per fan-out,
-   * keyed by the state that reported it.
+   * Opens and queues the joins whose target is one of these (just succeeded) states: once per
+   * fan-out, keyed by the state that reported it. An open join keeps its run from ending until
+   * its unite state exists, which on PostgreSQL is created only after this transaction commits.
    */
-  followTargets(uow: UnitOfWork, graph: LoadedGraph, targets: readonly Member[]): void {
+  async followTargets(
+    uow: UnitOfWork,
+    graph: LoadedGraph,
+    targets: readonly Member[],
+  ): Promise<void> {
+    const opened = new Map<string, OpenJoin>();
     for (const target of targets) {
       for (const unite of nodeOf(graph, target.identifier).unitedBy) {
-        uow.checkJoin({ runId: target.run_id, graph, unite, targetId: joinTargetOf(target) });
+        const targetId = joinTargetOf(target);
+        uow.checkJoin({ runId: target.run_id, graph, unite, targetId });
+        const group_key = uniteKey(unite, targetId);
+        opened.set(group_key, { group_key, run_id: target.run_id });
       }
     }
+    if (opened.size > 0) await uow.tx.openJoins([...opened.values()]);
   }
 
   /**
    * The runs of a unit without join checks whose end it can already see: a run with no pending
-   * state in this transaction's view has none (a state becomes final only in the transaction
-   * that also creates whatever follows it, so another transaction's uncommitted work still shows
-   * here as a pending state). A run that still shows one is checked after commit, as are all
+   * state and no open join in this transaction's view has none (a state becomes final only in
+   * the transaction that also creates whatever follows it, or opens the join that will, so
+   * another transaction's uncommitted work still shows here as pending). A run that still shows one is checked after commit, as are all
    * runs of a unit with a join to check, where an uncommitted join could create the next state.
    * Without `finishSettledRuns` (one statement) it leaves everything to after commit.
    */
@@ -115,7 +126,7 @@ export class JoinEngine implements Settler {
       return;
     }
     for (const runId of uow.runs) {
-      if (await uow.tx.hasPendingStates(runId)) continue;
+      if ((await uow.tx.hasPendingStates(runId)) || (await uow.tx.hasOpenJoins(runId))) continue;
       const status: RunStatus = (await uow.tx.hasErroredStates(runId)) ? "FAILED" : "SUCCESS";
       if (await uow.tx.finishRun(runId, status, uow.now)) {
         // One read per finished run, for the graph label of the runs-finished metric.
@@ -146,10 +157,18 @@ export class JoinEngine implements Settler {
     const { graph, unite, targetId, runId } = check;
     const { tx, now } = uow;
     const key = uniteKey(unite, targetId);
-    if (await tx.getStateByUniteKey(key)) return;
+    if (await tx.getStateByUniteKey(key)) {
+      // Fired already: a retried fan-out output that succeeded again reopened it.
+      await tx.closeJoin(key);
+      return;
+    }
     const node = nodeOf(graph, unite);
     const target = await tx.getState(targetId);
-    if (!target || target.status !== "SUCCESS") return;
+    if (!target || target.status !== "SUCCESS") {
+      // A retried target: this join never fires (the copy's success opens its own).
+      await tx.closeJoin(key);
+      return;
+    }
     // A cancelled run creates nothing more (a report racing the cancel may still ask).
     if ((await tx.getRun(runId))?.status === "CANCELLED") return;
     const base = {
@@ -222,6 +241,7 @@ export class JoinEngine implements Settler {
   async #insertUnite(uow: UnitOfWork, graph: LoadedGraph, state: NewState): Promise<void> {
     const full: NewState = { ...state, does_unites: true };
     if (!(await uow.tx.insertStateIfAbsent(full))) return; // another transaction fired this join
+    if (full.unite_key) await uow.tx.closeJoin(full.unite_key);
     const outcome = joinOutcomeOf(full.status);
     await this.addMembers(uow, graph, [full], outcome);
     if (outcome === "failed") this.follow(uow, graph, full);

@@ -91,6 +91,12 @@ export interface RunStateCounts {
 }
 
 /** Filters of a run's states; optional, combined with AND. */
+/** A join group whose unite state is still to come, and its run. */
+export interface OpenJoin {
+  readonly group_key: string;
+  readonly run_id: string;
+}
+
 /** A run `finishSettledRuns` ended, and what its events and metrics need. */
 export interface FinishedRun {
   readonly run_id: string;
@@ -241,9 +247,10 @@ export interface StoreTx {
   /** Moves an open (PENDING or RUNNING) run to a final status; false if it was not open. */
   finishRun(runId: string, status: RunStatus, now: number): Promise<boolean>;
   /**
-   * Ends each open run of `runIds` with no pending state (FAILED if one errored, else SUCCESS)
-   * and returns those it ended. Optional: without it the engine probes and ends run by run
-   * (`hasPendingStates`, `hasErroredStates`, `finishRun`), which is what it does in one go.
+   * Ends each open run of `runIds` with no pending state and no open join group (FAILED if a
+   * state errored, else SUCCESS) and returns those it ended. Optional: without it the engine
+   * probes and ends run by run (`hasPendingStates`, `hasOpenJoins`, `hasErroredStates`,
+   * `finishRun`), which is what it does in one go.
    */
   finishSettledRuns?(runIds: readonly string[], now: number): Promise<FinishedRun[]>;
   /** Moves an open run to CANCELLED; false if it was not open. */
@@ -261,7 +268,7 @@ export interface StoreTx {
   listOpenRunIds(namespace: string, graphName: string): Promise<string[]>;
   /** Finished runs whose `finished_at` is before `before`, oldest first. */
   findFinishedRunsBefore(before: number, limit: number): Promise<Run[]>;
-  /** Deletes runs with their states, store values and join memberships. */
+  /** Deletes runs with their states, store values, join memberships and open join groups. */
   deleteRuns(runIds: readonly string[]): Promise<void>;
   /** Adds key/value pairs to a run's store. */
   insertStoreValues(runId: string, values: Readonly<Record<string, string>>): Promise<void>;
@@ -377,4 +384,14 @@ export interface StoreTx {
   findJoinMember(groupKey: string, outcome: JoinOutcome): Promise<JoinMember | undefined>;
   /** `outputs` of the successful members of a group with this identifier, in creation order. */
   listJoinOutputs(groupKey: string, identifier: string): Promise<Record<string, unknown>[]>;
+  /**
+   * Marks join groups open (their target succeeded; a group already open stays as it is). A run
+   * with an open group is not over, whatever its states: the settling step may create the unite
+   * state after the last member committed (decision 0002).
+   */
+  openJoins(groups: readonly OpenJoin[]): Promise<void>;
+  /** Closes a join group: its unite state exists (a group not open is left alone). */
+  closeJoin(groupKey: string): Promise<void>;
+  /** Whether the run has a join group whose unite state does not exist yet. */
+  hasOpenJoins(runId: string): Promise<boolean>;
 }

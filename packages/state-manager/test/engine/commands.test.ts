@@ -20,7 +20,7 @@ import {
   triggerNow,
 } from "../helpers/test-engine.js";
 import { dialectAvailable, DIALECTS } from "../helpers/test-server.js";
-import { chainNodes, fixedRetry, ONE_TASK, oneTask } from "../helpers/workflow.js";
+import { chainNodes, fixedRetry, graphNode, ONE_TASK, oneTask } from "../helpers/workflow.js";
 
 for (const dialect of DIALECTS) {
   describe.skipIf(!dialectAvailable(dialect))(`${dialect}: engine`, () => {
@@ -127,6 +127,134 @@ for (const dialect of DIALECTS) {
           StateNotQueuedError,
         );
         expect((await state(s!.id)).outputs).toEqual({ x: "first" });
+      });
+    });
+
+    describe("joins", () => {
+      it("keeps the run open while a join is still to fire, when another branch ends in between", async () => {
+        const ns = "eng-join-window";
+        // start → [work → merge (unites start), side]: side is no member of the join.
+        await setUpGraph(
+          t.engine,
+          ns,
+          "g",
+          [
+            { name: "Root", inputs: ["data"], outputs: ["data"] },
+            { name: "Worker", inputs: ["chunk"], outputs: ["result"] },
+            { name: "Merger", inputs: ["results"], outputs: ["total"] },
+            { name: "Side", inputs: ["data"], outputs: ["data"] },
+          ],
+          {
+            nodes: [
+              graphNode(ns, "Root", "start", { data: "d" }, ["work", "side"]),
+              graphNode(ns, "Worker", "work", { chunk: "${{ start.outputs.data }}" }, ["merge"]),
+              {
+                ...graphNode(ns, "Merger", "merge", { results: "${{ work.outputs.result }}" }),
+                unites: { identifier: "start", strategy: "ALL_SUCCESS" },
+              },
+              graphNode(ns, "Side", "side", { data: "${{ start.outputs.data }}" }),
+            ],
+          },
+        );
+        const { run_id } = await triggerNow(t.engine, ns, "g");
+        const [root] = await claimNow(t.engine, ns, ["Root"]);
+        await t.engine.executed(ns, root!.id, [{ data: "d" }]);
+        const [work] = await claimNow(t.engine, ns, ["Worker"]);
+        const [side] = await claimNow(t.engine, ns, ["Side"]);
+
+        // Where the join settles after the commit of its last member (PostgreSQL, MongoDB),
+        // the side branch's report lands between that commit and the join's settling step.
+        const transaction = t.store.transaction.bind(t.store);
+        let calls = 0;
+        let sideReported = false;
+        const spy = vi.spyOn(t.store, "transaction").mockImplementation(async (fn) => {
+          calls += 1;
+          if (calls === 2 && !sideReported) {
+            sideReported = true;
+            await t.engine.executed(ns, side!.id, [{ data: "s" }]);
+          }
+          return transaction(fn);
+        });
+        try {
+          await t.engine.executed(ns, work!.id, [{ result: "r" }]);
+        } finally {
+          spy.mockRestore();
+        }
+        if (!sideReported) await t.engine.executed(ns, side!.id, [{ data: "s" }]);
+
+        expect(await run(run_id)).toMatchObject({ status: "RUNNING", finished_at: null });
+        const [merge] = await claimNow(t.engine, ns, ["Merger"]);
+        expect(merge).toMatchObject({ run_id, identifier: "merge", inputs: { results: '["r"]' } });
+        await t.engine.executed(ns, merge!.id, [{ total: "ok" }]);
+        expect(await run(run_id)).toMatchObject({ status: "SUCCESS" });
+      });
+    });
+
+    describe("joins and manual retries", () => {
+      /** Sets up graph `g`: s (fans out) → w → m, which unites s. */
+      const setUpSplitMerge = (ns: string) =>
+        setUpGraph(
+          t.engine,
+          ns,
+          "g",
+          [
+            { name: "Split", inputs: ["x"], outputs: ["part"] },
+            { name: "Work", inputs: ["part"], outputs: ["y"] },
+            { name: "Merge", inputs: ["ys"], outputs: ["z"] },
+          ],
+          {
+            nodes: [
+              graphNode(ns, "Split", "s", { x: "a" }, ["w"]),
+              graphNode(ns, "Work", "w", { part: "${{ s.outputs.part }}" }, ["m"]),
+              {
+                ...graphNode(ns, "Merge", "m", { ys: "${{ w.outputs.y }}" }),
+                unites: { identifier: "s", strategy: "ALL_SUCCESS" },
+              },
+            ],
+          },
+        );
+      /** Claims every runnable state of `node` and reports each with `outputs`. */
+      const runAll = async (ns: string, node: string, outputs: Record<string, string>[]) => {
+        const claimed = await claimNow(t.engine, ns, [node]);
+        for (const c of claimed) await t.engine.executed(ns, c.id, outputs);
+        return claimed;
+      };
+
+      it("a join target retried before its join fired: the copy's join fires and the run ends", async () => {
+        const ns = "eng-retry-target";
+        await setUpSplitMerge(ns);
+        const { run_id } = await triggerNow(t.engine, ns, "g");
+        const [split] = await runAll(ns, "Split", [{ part: "1" }]);
+        await t.engine.manualRetry(ns, split!.id, "again");
+        await runAll(ns, "Work", [{ y: "old" }]);
+        expect(await run(run_id)).toMatchObject({ status: "RUNNING" });
+        await runAll(ns, "Split", [{ part: "2" }]);
+        await runAll(ns, "Work", [{ y: "new" }]);
+        const merged = await runAll(ns, "Merge", [{ z: "ok" }]);
+        expect(merged.map((m) => m.inputs.ys)).toEqual(['["new"]']);
+        expect(await run(run_id)).toMatchObject({ status: "SUCCESS" });
+      });
+
+      it("a fan-out output retried after its join fired: the run ends again, the join does not rerun", async () => {
+        const ns = "eng-retry-output";
+        await setUpSplitMerge(ns);
+        const { run_id } = await triggerNow(t.engine, ns, "g");
+        await runAll(ns, "Split", [{ part: "1" }, { part: "2" }]);
+        await runAll(ns, "Work", [{ y: "r" }]);
+        expect(await runAll(ns, "Merge", [{ z: "ok" }])).toHaveLength(1);
+        expect(await run(run_id)).toMatchObject({ status: "SUCCESS" });
+
+        const outputs = (await t.store.transaction((tx) => tx.listRunStates(run_id, ns))).filter(
+          (st) => st.identifier === "s" && st.status === "SUCCESS",
+        );
+        expect(outputs).toHaveLength(2);
+        const second = outputs.find((st) => st.join_heads["s"] !== undefined) ?? outputs[1];
+        await t.engine.manualRetry(ns, second!.id, "again");
+        expect(await run(run_id)).toMatchObject({ status: "RUNNING" });
+        await runAll(ns, "Split", [{ part: "3" }]);
+        await runAll(ns, "Work", [{ y: "r3" }]);
+        expect(await claimNow(t.engine, ns, ["Merge"])).toEqual([]);
+        expect(await run(run_id)).toMatchObject({ status: "SUCCESS" });
       });
     });
 

@@ -63,7 +63,9 @@ export async function applyExecuted(
   const outcome = plan.status === "SUCCESS" ? "success" : "failed";
   await ctx.joins.settleMember(uow, graph, state, outcome);
   for (const s of plan.siblings) ctx.joins.follow(uow, graph, s);
-  if (plan.status === "SUCCESS") ctx.joins.followTargets(uow, graph, [state, ...plan.siblings]);
+  if (plan.status === "SUCCESS") {
+    await ctx.joins.followTargets(uow, graph, [state, ...plan.siblings]);
+  }
   // New states of the run are pending, and whichever transaction ends the last of them
   // checks the run then: checking it now could only find it unfinished (on PostgreSQL that
   // check is a second transaction per report; a chain step needs none).

@@ -17,6 +17,7 @@ export const COLLECTIONS = {
   runStore: "run_store",
   states: "states",
   joinMembers: "join_members",
+  openJoins: "open_joins",
   events: "events",
   eventStreams: "event_streams",
   sessions: "sessions",

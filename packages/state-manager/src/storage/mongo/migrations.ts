@@ -3,7 +3,7 @@
  * (`schema_migrations` records each), each with the queries it serves. `createIndexes` is
  * idempotent, so replicas starting together may both apply one; the record is written once.
  */
-import type { CreateIndexesOptions, IndexSpecification } from "mongodb";
+import type { CreateIndexesOptions, Db, IndexSpecification } from "mongodb";
 
 import { COLLECTIONS } from "./documents.js";
 
@@ -18,6 +18,8 @@ export interface MongoMigration {
   readonly id: number;
   readonly name: string;
   readonly indexes: readonly IndexDefinition[];
+  /** Writes what existing data needs, after the indexes; idempotent (replicas may both run it). */
+  readonly backfill?: (db: Db) => Promise<void>;
 }
 
 export const MONGO_MIGRATIONS: readonly MongoMigration[] = [
@@ -152,4 +154,74 @@ export const MONGO_MIGRATIONS: readonly MongoMigration[] = [
       { collection: COLLECTIONS.sessions, name: "sessions_by_expiry", key: { expires_at: 1 } },
     ],
   },
+  {
+    id: 2,
+    name: "0002_open_joins",
+    indexes: [
+      // A run's join groups whose unite state is still to come (the run check; `_id` is the
+      // group key). A run with one is not over (SQL migration 0006_open_joins).
+      { collection: COLLECTIONS.openJoins, name: "open_joins_by_run", key: { run_id: 1 } },
+    ],
+    backfill: openUnfiredJoins,
+  },
 ];
+
+/**
+ * Opens the join groups of open runs whose members exist, whose unite state does not and whose
+ * target (the state id after the ':' of the group key) is SUCCESS: a retried target's joins
+ * never fire.
+ */
+async function openUnfiredJoins(db: Db): Promise<void> {
+  const runs = db
+    .collection<{ _id: string }>(COLLECTIONS.runs)
+    .find({ status: { $in: ["PENDING", "RUNNING"] } }, { projection: { _id: 1 } })
+    .batchSize(1000);
+  let batch: string[] = [];
+  const openBatch = async () => {
+    const groups = await db
+      .collection(COLLECTIONS.joinMembers)
+      .aggregate<{ _id: string; run_id: string }>([
+        { $match: { run_id: { $in: batch } } },
+        { $group: { _id: "$group_key", run_id: { $first: "$run_id" } } },
+      ])
+      .toArray();
+    const states = db.collection<{ _id: string; unite_key?: string }>(COLLECTIONS.states);
+    const targetOf = (groupKey: string) => groupKey.slice(groupKey.indexOf(":") + 1);
+    const fired = new Set(
+      (
+        await states
+          .find({ unite_key: { $in: groups.map((g) => g._id) } }, { projection: { unite_key: 1 } })
+          .toArray()
+      ).map((s) => s.unite_key),
+    );
+    const succeeded = new Set(
+      (
+        await states
+          .find(
+            { _id: { $in: groups.map((g) => targetOf(g._id)) }, status: "SUCCESS" },
+            { projection: { _id: 1 } },
+          )
+          .toArray()
+      ).map((s) => s._id),
+    );
+    const open = groups.filter((g) => !fired.has(g._id) && succeeded.has(targetOf(g._id)));
+    if (open.length > 0) {
+      await db.collection<{ _id: string; run_id: string }>(COLLECTIONS.openJoins).bulkWrite(
+        open.map((g) => ({
+          updateOne: {
+            filter: { _id: g._id },
+            update: { $setOnInsert: { run_id: g.run_id } },
+            upsert: true,
+          },
+        })),
+        { ordered: false },
+      );
+    }
+    batch = [];
+  };
+  for await (const run of runs) {
+    batch.push(run._id);
+    if (batch.length === 1000) await openBatch();
+  }
+  if (batch.length > 0) await openBatch();
+}

@@ -49,6 +49,7 @@ import {
   type CronFireKey,
   type GraphVersionSummary,
   type NodeStateCounts,
+  type OpenJoin,
   type QueueStats,
   type RunFilter,
   type RunPageCursor,
@@ -739,6 +740,7 @@ export class MongoStoreTx implements StoreTx {
     if (runIds.length === 0) return;
     const ids = [...runIds];
     await this.#c(COLLECTIONS.joinMembers).deleteMany({ run_id: { $in: ids } }, this.#o);
+    await this.#c(COLLECTIONS.openJoins).deleteMany({ run_id: { $in: ids } }, this.#o);
     await this.#c(COLLECTIONS.runStore).deleteMany({ run_id: { $in: ids } }, this.#o);
     await this.#c(COLLECTIONS.states).deleteMany({ run_id: { $in: ids } }, this.#o);
     await this.#c(COLLECTIONS.runs).deleteMany({ _id: { $in: ids } }, this.#o);
@@ -1314,5 +1316,31 @@ export class MongoStoreTx implements StoreTx {
       .sort({ seq: 1 })
       .toArray();
     return docs.map((d) => JSON.parse(d.outputs as string) as Record<string, unknown>);
+  }
+
+  async openJoins(groups: readonly OpenJoin[]): Promise<void> {
+    if (groups.length === 0) return;
+    await this.#c(COLLECTIONS.openJoins).bulkWrite(
+      groups.map((g) => ({
+        updateOne: {
+          filter: { _id: g.group_key },
+          update: { $setOnInsert: { run_id: g.run_id } },
+          upsert: true,
+        },
+      })),
+      { ...this.#o, ordered: false },
+    );
+  }
+
+  async closeJoin(groupKey: string): Promise<void> {
+    await this.#c(COLLECTIONS.openJoins).deleteOne({ _id: groupKey }, this.#o);
+  }
+
+  async hasOpenJoins(runId: string): Promise<boolean> {
+    const doc = await this.#c(COLLECTIONS.openJoins).findOne(
+      { run_id: runId },
+      { ...this.#o, projection: { _id: 1 } },
+    );
+    return doc !== null;
   }
 }

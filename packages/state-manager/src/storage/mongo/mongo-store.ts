@@ -133,6 +133,7 @@ export class MongoStore implements Store {
           .collection(index.collection)
           .createIndex(index.key, { ...index.options, name: index.name });
       }
+      await migration.backfill?.(this.#db);
       try {
         await records.insertOne({
           _id: migration.id,

@@ -5,6 +5,7 @@
  */
 import type { JoinMember } from "../../domain/model.js";
 import type { JoinOutcome } from "../../domain/statuses.js";
+import type { OpenJoin } from "../store.js";
 import { INSERT_CHUNK, type SqlExecutor } from "./executor.js";
 
 export async function insertJoinMembers(
@@ -63,4 +64,28 @@ export async function listJoinOutputs(
     [groupKey, identifier],
   );
   return rows.map((r) => JSON.parse(r.outputs) as Record<string, unknown>);
+}
+
+/** Join groups whose unite state is still to come (open_joins; see migrations/0006). */
+export async function openJoins(db: SqlExecutor, groups: readonly OpenJoin[]): Promise<void> {
+  for (let i = 0; i < groups.length; i += INSERT_CHUNK) {
+    const chunk = groups.slice(i, i + INSERT_CHUNK);
+    await db.run(
+      `INSERT INTO open_joins (group_key, run_id) VALUES ${chunk
+        .map(() => "(?, ?)")
+        .join(", ")} ON CONFLICT DO NOTHING`,
+      chunk.flatMap((g) => [g.group_key, g.run_id]),
+    );
+  }
+}
+
+export async function closeJoin(db: SqlExecutor, groupKey: string): Promise<void> {
+  await db.run("DELETE FROM open_joins WHERE group_key = ?", [groupKey]);
+}
+
+export async function hasOpenJoins(db: SqlExecutor, runId: string): Promise<boolean> {
+  return (
+    (await db.get("SELECT 1 AS found FROM open_joins WHERE run_id = ? LIMIT 1", [runId])) !==
+    undefined
+  );
 }

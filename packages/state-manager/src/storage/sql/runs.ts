@@ -201,11 +201,12 @@ export async function findFinishedRunsBefore(
   return rows.map(toRun);
 }
 
-/** Deletes runs with their states, store values and join memberships. */
+/** Deletes runs with their states, store values, join memberships and open join groups. */
 export async function deleteRuns(db: SqlExecutor, runIds: readonly string[]): Promise<void> {
   if (runIds.length === 0) return;
   const ids = placeholders(runIds.length);
   await db.run(`DELETE FROM join_members WHERE run_id IN (${ids})`, runIds);
+  await db.run(`DELETE FROM open_joins WHERE run_id IN (${ids})`, runIds);
   await db.run(`DELETE FROM run_store WHERE run_id IN (${ids})`, runIds);
   await db.run(`DELETE FROM states WHERE run_id IN (${ids})`, runIds);
   await db.run(`DELETE FROM runs WHERE run_id IN (${ids})`, runIds);
@@ -234,8 +235,8 @@ export interface SettledRun extends EndedRun {
 }
 
 /**
- * Ends each open run of `runIds` that has no pending state: FAILED if a state of it errored for
- * good, else SUCCESS. One statement for all of them (a report batch settles up to 64 runs; the
+ * Ends each open run of `runIds` that has no pending state and no open join group: FAILED if a
+ * state of it errored for good, else SUCCESS. One statement for all of them (a report batch settles up to 64 runs; the
  * three probes per run it replaces were most of PostgreSQL's settling step); a concurrent
  * settler that ended a run first makes the open-status guard skip it. The pending probe is a
  * scalar subquery with LIMIT 1 on purpose, as `hasPendingStates` is: a NOT EXISTS would be
@@ -263,6 +264,7 @@ export async function finishSettledRuns(
          finished_at = ?
        WHERE run_id IN (${placeholders(chunk.length)}) AND ${OPEN}
          AND (SELECT 1 FROM states s WHERE s.run_id = runs.run_id AND s.status IN (${PENDING_IN}) LIMIT 1) IS NULL
+         AND (SELECT 1 FROM open_joins j WHERE j.run_id = runs.run_id LIMIT 1) IS NULL
        RETURNING run_id, status, namespace, graph_name, started_at`,
       [now, ...chunk],
     );

@@ -29,6 +29,7 @@ import type {
   FinishedRun,
   GraphVersionSummary,
   NodeStateCounts,
+  OpenJoin,
   QueueStats,
   RunFilter,
   RunPageCursor,
@@ -474,5 +475,14 @@ export class SqlStoreTx implements StoreTx {
   }
   listJoinOutputs(groupKey: string, identifier: string): Promise<Record<string, unknown>[]> {
     return joins.listJoinOutputs(this.#db, groupKey, identifier);
+  }
+  openJoins(groups: readonly OpenJoin[]): Promise<void> {
+    return joins.openJoins(this.#db, groups);
+  }
+  closeJoin(groupKey: string): Promise<void> {
+    return joins.closeJoin(this.#db, groupKey);
+  }
+  hasOpenJoins(runId: string): Promise<boolean> {
+    return joins.hasOpenJoins(this.#db, runId);
   }
 }
