@@ -1927,6 +1927,32 @@ for (const dialect of DIALECTS) {
         });
       });
 
+      it("setJoinOutcome of many members in one transaction: its own reads and the commit see each last change", async () => {
+        const rows = rowBuilders(ids);
+        const group = `merge:${ids.objectId(T0)}`;
+        const states = Array.from({ length: 5 }, () => rows.state({ status: "SUCCESS" }));
+        await insert(...states);
+        await inTx((tx) =>
+          tx.insertJoinMembers(states.map((st) => member(rows, group, st.id, "pending"))),
+        );
+        const [a, b, c, d, e] = states.map((st) => st.id);
+        await inTx(async (tx) => {
+          for (const id of [a!, b!, c!]) await tx.setJoinOutcome(group, id, "success");
+          // Changed twice: the last change counts.
+          await tx.setJoinOutcome(group, d!, "success");
+          await tx.setJoinOutcome(group, d!, "failed");
+          expect((await tx.findJoinMember(group, "failed"))?.state_id).toBe(d);
+          expect((await tx.findJoinMember(group, "pending"))?.state_id).toBe(e);
+          await tx.setJoinOutcome(group, e!, "superseded");
+        });
+        await inTx(async (tx) => {
+          expect(await tx.findJoinMember(group, "pending")).toBeUndefined();
+          expect((await tx.findJoinMember(group, "superseded"))?.state_id).toBe(e);
+          expect((await tx.findJoinMember(group, "failed"))?.state_id).toBe(d);
+          expect(await tx.listJoinOutputs(group, "node")).toHaveLength(3);
+        });
+      });
+
       it("listJoinOutputs lists outputs of the group's successful members of one identifier, in creation order", async () => {
         const rows = rowBuilders(ids);
         const group = `merge:${ids.objectId(T0)}`;

@@ -378,7 +378,10 @@ export interface StoreTx {
   // ---- join groups
   /** Adds memberships of states in join groups. */
   insertJoinMembers(members: readonly JoinMember[]): Promise<void>;
-  /** Records a member's new outcome. */
+  /**
+   * Records a member's new outcome. A store may keep it back and write it with the others before
+   * its next statement (the SQL stores do): this transaction's reads see it either way.
+   */
   setJoinOutcome(groupKey: string, stateId: string, outcome: JoinOutcome): Promise<void>;
   /** A member of the group with this outcome, if any. */
   findJoinMember(groupKey: string, outcome: JoinOutcome): Promise<JoinMember | undefined>;

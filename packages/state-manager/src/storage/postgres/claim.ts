@@ -8,6 +8,7 @@ import type { State } from "../../domain/model.js";
 import { encodeStatePatch, type Row, toState } from "../rows.js";
 import { EVENT_COLUMNS, TAKE_EVENT_IDS } from "../sql/events.js";
 import { placeholders, type SqlExecutor } from "../sql/executor.js";
+import type { OutcomeChange } from "../sql/joins.js";
 import type { RunIdentity } from "../sql/runs.js";
 import type { DialectStatements } from "../sql/sql-store-tx.js";
 import {
@@ -185,6 +186,19 @@ export const postgresStatements: DialectStatements = {
   },
 
   transitionStates: transitionTogether,
+
+  async setJoinOutcomes(db: SqlExecutor, changes: readonly OutcomeChange[]): Promise<void> {
+    await db.run(
+      `UPDATE join_members AS m SET outcome = v.outcome
+       FROM unnest(?::text[], ?::text[], ?::text[]) AS v(group_key, state_id, outcome)
+       WHERE m.group_key = v.group_key AND m.state_id = v.state_id`,
+      [
+        changes.map((c) => c.group_key),
+        changes.map((c) => c.state_id),
+        changes.map((c) => c.outcome),
+      ],
+    );
+  },
 
   /**
    * The counter row's update and the insert in one statement: the row lock that orders event

@@ -23,17 +23,25 @@ export async function insertJoinMembers(
   }
 }
 
-export async function setJoinOutcome(
+/** A member's new outcome, kept back until the transaction's next statement (SqlStoreTx). */
+export interface OutcomeChange {
+  readonly group_key: string;
+  readonly state_id: string;
+  readonly outcome: JoinOutcome;
+}
+
+/** Writes outcome changes one statement each (SQLite: a statement costs no round trip). */
+export async function setJoinOutcomes(
   db: SqlExecutor,
-  groupKey: string,
-  stateId: string,
-  outcome: JoinOutcome,
+  changes: readonly OutcomeChange[],
 ): Promise<void> {
-  await db.run("UPDATE join_members SET outcome = ? WHERE group_key = ? AND state_id = ?", [
-    outcome,
-    groupKey,
-    stateId,
-  ]);
+  for (const c of changes) {
+    await db.run("UPDATE join_members SET outcome = ? WHERE group_key = ? AND state_id = ?", [
+      c.outcome,
+      c.group_key,
+      c.state_id,
+    ]);
+  }
 }
 
 /**

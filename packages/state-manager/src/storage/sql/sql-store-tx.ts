@@ -73,6 +73,8 @@ export interface DialectStatements {
   findExpiredLeases(db: SqlExecutor, now: number, limit: number): Promise<State[]>;
   /** A namespace's events numbered and inserted in one statement, where the dialect can. */
   appendEvents?: events.AppendEvents;
+  /** Join members' outcome changes in one statement (at most one change per member). */
+  setJoinOutcomes?(db: SqlExecutor, changes: readonly joins.OutcomeChange[]): Promise<void>;
 }
 
 export class SqlStoreTx implements StoreTx {
@@ -93,6 +95,12 @@ export class SqlStoreTx implements StoreTx {
   readonly #held = new Map<string, State>();
   /** Transitions of held rows, written together before the next statement. */
   #pending: states.PendingTransition[] = [];
+  /**
+   * Join members' outcome changes, written together before the next statement, after the
+   * transitions: a unit of reports of a fan-out's branches would otherwise send one statement
+   * per branch. Keyed by member, so a member changed twice is written once, last change last.
+   */
+  readonly #outcomes = new Map<string, joins.OutcomeChange>();
 
   /** The store's rotating scans (see `findSettledPendingRuns`), shared by its transactions. */
   readonly #scans: ScanPlaces;
@@ -124,13 +132,20 @@ export class SqlStoreTx implements StoreTx {
    * transition.
    */
   async #writePending(): Promise<void> {
-    if (this.#pending.length === 0) return;
-    const pending = this.#pending;
-    this.#pending = [];
-    const written = await this.#dialect.transitionStates(this.#raw, pending);
-    if (written !== pending.length) {
-      this.#held.clear();
-      throw new StateNotQueuedError(pending[0]!.id, "changed concurrently");
+    if (this.#pending.length > 0) {
+      const pending = this.#pending;
+      this.#pending = [];
+      const written = await this.#dialect.transitionStates(this.#raw, pending);
+      if (written !== pending.length) {
+        this.#held.clear();
+        this.#outcomes.clear();
+        throw new StateNotQueuedError(pending[0]!.id, "changed concurrently");
+      }
+    }
+    if (this.#outcomes.size > 0) {
+      const changes = [...this.#outcomes.values()];
+      this.#outcomes.clear();
+      await (this.#dialect.setJoinOutcomes ?? joins.setJoinOutcomes)(this.#raw, changes);
     }
   }
 
@@ -468,7 +483,11 @@ export class SqlStoreTx implements StoreTx {
     return joins.insertJoinMembers(this.#db, members);
   }
   setJoinOutcome(groupKey: string, stateId: string, outcome: JoinOutcome): Promise<void> {
-    return joins.setJoinOutcome(this.#db, groupKey, stateId, outcome);
+    // Kept back like the transitions of held rows: the next statement writes it first.
+    const member = JSON.stringify([groupKey, stateId]);
+    this.#outcomes.delete(member);
+    this.#outcomes.set(member, { group_key: groupKey, state_id: stateId, outcome });
+    return Promise.resolve();
   }
   findJoinMember(groupKey: string, outcome: JoinOutcome): Promise<JoinMember | undefined> {
     return joins.findJoinMember(this.#db, groupKey, outcome);
