@@ -1292,6 +1292,28 @@ for (const dialect of DIALECTS) {
         expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
       });
 
+      it("insertStates called several times in one transaction: its reads see each, seq follows the calls", async () => {
+        const rows = rowBuilders(ids);
+        const [a, b, c] = [rows.state(), rows.state(), rows.state()];
+        await inTx(async (tx) => {
+          await tx.insertStates([c]);
+          expect((await tx.getState(c.id))?.id).toBe(c.id);
+          await tx.insertStates([a]);
+          await tx.insertStates([]);
+          await tx.insertStates([b]);
+          expect(idsOf(await tx.listRunStates(rows.runId, rows.namespace))).toEqual([
+            c.id,
+            a.id,
+            b.id,
+          ]);
+        });
+        expect(idsOf(await inTx((tx) => tx.listRunStates(rows.runId, rows.namespace)))).toEqual([
+          c.id,
+          a.id,
+          b.id,
+        ]);
+      });
+
       it("insertStates rejects a second state with an existing attempt key as UniqueViolationError", async () => {
         const rows = rowBuilders(ids);
         const first = rows.state();

@@ -78,7 +78,7 @@ export interface DialectStatements {
 }
 
 export class SqlStoreTx implements StoreTx {
-  /** Every statement goes through this: it first writes the pending transitions. */
+  /** Every statement goes through this: it first writes what is kept back (`#writePending`). */
   readonly #db: SqlExecutor;
   readonly #raw: SqlExecutor;
   readonly #dialect: DialectStatements;
@@ -96,8 +96,14 @@ export class SqlStoreTx implements StoreTx {
   /** Transitions of held rows, written together before the next statement. */
   #pending: states.PendingTransition[] = [];
   /**
+   * New states, written together before the next statement, after the transitions: a unit of
+   * chain-step reports would otherwise send one INSERT per report, each also forcing out the
+   * transition before it.
+   */
+  #inserts: (readonly NewState[])[] = [];
+  /**
    * Join members' outcome changes, written together before the next statement, after the
-   * transitions: a unit of reports of a fan-out's branches would otherwise send one statement
+   * new states: a unit of reports of a fan-out's branches would otherwise send one statement
    * per branch. Keyed by member, so a member changed twice is written once, last change last.
    */
   readonly #outcomes = new Map<string, joins.OutcomeChange>();
@@ -126,10 +132,10 @@ export class SqlStoreTx implements StoreTx {
   }
 
   /**
-   * Writes the transitions of held rows that are still pending. Each was checked against the
-   * held row; the statement checks `status = from` again, and a row that does not match (which
-   * would mean a held row changed behind the tracking) fails the transaction as a refused
-   * transition.
+   * Writes what is kept back: the transitions of held rows, then new states, then join members'
+   * outcome changes. Each transition was checked against the held row; the statement checks
+   * `status = from` again, and a row that does not match (which would mean a held row changed
+   * behind the tracking) fails the transaction as a refused transition.
    */
   async #writePending(): Promise<void> {
     if (this.#pending.length > 0) {
@@ -138,9 +144,15 @@ export class SqlStoreTx implements StoreTx {
       const written = await this.#dialect.transitionStates(this.#raw, pending);
       if (written !== pending.length) {
         this.#held.clear();
+        this.#inserts = [];
         this.#outcomes.clear();
         throw new StateNotQueuedError(pending[0]!.id, "changed concurrently");
       }
+    }
+    if (this.#inserts.length > 0) {
+      const inserts = this.#inserts;
+      this.#inserts = [];
+      await states.insertStates(this.#raw, inserts.length === 1 ? inserts[0]! : inserts.flat());
     }
     if (this.#outcomes.size > 0) {
       const changes = [...this.#outcomes.values()];
@@ -335,9 +347,11 @@ export class SqlStoreTx implements StoreTx {
     return runs.getStoreValues(this.#db, runId);
   }
 
-  async insertStates(list: readonly NewState[]): Promise<void> {
-    await states.insertStates(this.#db, list);
+  insertStates(list: readonly NewState[]): Promise<void> {
+    // Kept back like the transitions of held rows: the next statement writes them first.
+    if (list.length > 0) this.#inserts.push(list);
     this.#events.newStates(list);
+    return Promise.resolve();
   }
   async insertStateIfAbsent(state: NewState): Promise<boolean> {
     const inserted = await states.insertStateIfAbsent(this.#db, state);
