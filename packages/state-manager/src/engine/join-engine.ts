@@ -98,8 +98,9 @@ export class JoinEngine implements Settler {
    * The runs of a unit without join checks whose end it can already see: a run with no pending
    * state and no open join in this transaction's view has none (a state becomes final only in
    * the transaction that also creates whatever follows it, or opens the join that will, so
-   * another transaction's uncommitted work still shows here as pending). A run that still shows one is checked after commit, as are all
-   * runs of a unit with a join to check, where an uncommitted join could create the next state.
+   * another transaction's uncommitted work still shows here as pending). A run that still shows
+   * one is checked after commit, as are all runs of a unit with a join to check, where an
+   * uncommitted join could create the next state.
    * Without `finishSettledRuns` (one statement) it leaves everything to after commit.
    */
   async settleVisible(uow: UnitOfWork): Promise<void> {
