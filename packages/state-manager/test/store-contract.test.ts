@@ -692,7 +692,8 @@ for (const dialect of DIALECTS) {
         if ((await settle()) !== null) {
           expect(await inTx((tx) => tx.getRun(rows.runId))).toMatchObject({ status: "PENDING" });
         }
-        await inTx((tx) => tx.closeJoin(group));
+        // The group's target (no such state here) is not SUCCESS: the group can no longer fire.
+        await inTx((tx) => tx.closeJoin(group, "no-such-target"));
         expect(await inTx((tx) => tx.hasOpenJoins(rows.runId))).toBe(false);
         const finished = await settle();
         if (finished === null) return; // optional: this store settles run by run
@@ -1874,10 +1875,16 @@ for (const dialect of DIALECTS) {
         expect(outputs).toEqual(states.map((s) => s.outputs));
       });
 
-      it("openJoins opens each group once, per run; closeJoin closes one group", async () => {
+      it("openJoins opens each group once, per run; closeJoin closes one only once it cannot fire", async () => {
         const a = rowBuilders(ids);
         const b = rowBuilders(ids);
-        const [g1, g2, g3] = ["one", "two", "three"].map((n) => `merge:${a.runId}:${n}`);
+        const [t1, t2, t3] = [
+          a.state({ status: "SUCCESS" }),
+          a.state({ status: "SUCCESS" }),
+          b.state({ status: "SUCCESS" }),
+        ];
+        await insert(t1, t2, t3);
+        const [g1, g2, g3] = [t1, t2, t3].map((st) => `merge:${st.id}`);
         await inTx((tx) =>
           tx.openJoins([
             { group_key: g1!, run_id: a.runId },
@@ -1891,13 +1898,22 @@ for (const dialect of DIALECTS) {
             { group_key: g3!, run_id: b.runId },
           ]),
         );
-        await inTx((tx) => tx.closeJoin(g1!));
-        expect(await inTx((tx) => tx.hasOpenJoins(a.runId))).toBe(true);
-        await inTx((tx) => tx.closeJoin(g2!));
-        await inTx((tx) => tx.closeJoin(g2!));
+        expect(await inTx((tx) => tx.listOpenJoins(a.runId))).toEqual([g1, g2].sort());
+        // Its target SUCCESS and no unite state: it can still fire, so it stays open.
+        await inTx((tx) => tx.closeJoin(g1!, t1.id));
+        expect(await inTx((tx) => tx.listOpenJoins(a.runId))).toEqual([g1, g2].sort());
+        // Its unite state exists: closed.
+        await insert(a.state({ unite_key: g1!, does_unites: true }));
+        await inTx((tx) => tx.closeJoin(g1!, t1.id));
+        expect(await inTx((tx) => tx.listOpenJoins(a.runId))).toEqual([g2]);
+        // Its target retried: closed (and closing again is no error).
+        await inTx((tx) => tx.transitionState(t2.id, "SUCCESS", "RETRY_CREATED", {}, T0 + 1));
+        await inTx((tx) => tx.closeJoin(g2!, t2.id));
+        await inTx((tx) => tx.closeJoin(g2!, t2.id));
         expect(await inTx((tx) => tx.hasOpenJoins(a.runId))).toBe(false);
         expect(await inTx((tx) => tx.hasOpenJoins(b.runId))).toBe(true);
         expect(await inTx((tx) => tx.hasOpenJoins("no-such-run"))).toBe(false);
+        expect(await inTx((tx) => tx.listOpenJoins("no-such-run"))).toEqual([]);
       });
 
       it("findJoinMember returns the newest member (highest state id) with the outcome", async () => {

@@ -8,6 +8,7 @@ import {
   joinGroupsOf,
   type JoinProbe,
   membershipsOf,
+  parseUniteKey,
   uniteKey,
 } from "./joins.js";
 import type { JoinMember } from "./model.js";
@@ -34,6 +35,16 @@ const member = (state_id: string, outcome: JoinMember["outcome"]): JoinMember =>
 describe("uniteKey", () => {
   it("is the unite identifier and the target state id joined by a colon", () => {
     expect(uniteKey("merge", "65a1b2c3d4e5f60718293a4b")).toBe("merge:65a1b2c3d4e5f60718293a4b");
+  });
+});
+
+describe("parseUniteKey", () => {
+  it("gives back the unite node and the target of a key", () => {
+    const key = uniteKey("merge-all_2", "0193a1b2-c3d4-7e5f-8071-8293a4b5c6d7");
+    expect(parseUniteKey(key)).toEqual({
+      unite: "merge-all_2",
+      targetId: "0193a1b2-c3d4-7e5f-8071-8293a4b5c6d7",
+    });
   });
 });
 

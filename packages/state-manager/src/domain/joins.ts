@@ -13,6 +13,12 @@ export function uniteKey(unite: string, targetId: string): string {
   return `${unite}:${targetId}`;
 }
 
+/** The unite node and target state of a group key (identifiers never hold ':'). */
+export function parseUniteKey(key: string): { unite: string; targetId: string } {
+  const at = key.indexOf(":");
+  return { unite: key.slice(0, at), targetId: key.slice(at + 1) };
+}
+
 /**
  * The join groups a state of `node` belongs to: one per unite node it lies before. A group is
  * keyed by the target's state, or, when the target fanned out, by the state that reported the

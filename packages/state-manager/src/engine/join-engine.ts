@@ -160,14 +160,14 @@ export class JoinEngine implements Settler {
     const key = uniteKey(unite, targetId);
     if (await tx.getStateByUniteKey(key)) {
       // Fired already: a retried fan-out output that succeeded again reopened it.
-      await tx.closeJoin(key);
+      await tx.closeJoin(key, targetId);
       return;
     }
     const node = nodeOf(graph, unite);
     const target = await tx.getState(targetId);
     if (!target || target.status !== "SUCCESS") {
       // A retried target: this join never fires (the copy's success opens its own).
-      await tx.closeJoin(key);
+      await tx.closeJoin(key, targetId);
       return;
     }
     // A cancelled run creates nothing more (a report racing the cancel may still ask).
@@ -242,7 +242,9 @@ export class JoinEngine implements Settler {
   async #insertUnite(uow: UnitOfWork, graph: LoadedGraph, state: NewState): Promise<void> {
     const full: NewState = { ...state, does_unites: true };
     if (!(await uow.tx.insertStateIfAbsent(full))) return; // another transaction fired this join
-    if (full.unite_key) await uow.tx.closeJoin(full.unite_key);
+    if (full.unite_key && full.direct_parent) {
+      await uow.tx.closeJoin(full.unite_key, full.direct_parent);
+    }
     const outcome = joinOutcomeOf(full.status);
     await this.addMembers(uow, graph, [full], outcome);
     if (outcome === "failed") this.follow(uow, graph, full);

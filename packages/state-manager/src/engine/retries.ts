@@ -41,7 +41,7 @@ export async function retryState(
   // target); the copy's success opens its own.
   if (joinTargetOf(state) === state.id) {
     for (const unite of nodeOf(graph, state.identifier).unitedBy) {
-      await tx.closeJoin(uniteKey(unite, state.id));
+      await tx.closeJoin(uniteKey(unite, state.id), state.id);
     }
   }
   await tx.reopenRun(state.run_id, now);

@@ -393,8 +393,14 @@ export interface StoreTx {
    * state after the last member committed (decision 0002).
    */
   openJoins(groups: readonly OpenJoin[]): Promise<void>;
-  /** Closes a join group: its unite state exists (a group not open is left alone). */
-  closeJoin(groupKey: string): Promise<void>;
+  /**
+   * Closes join group `groupKey` (over target `targetId`) if it can no longer fire: its unite
+   * state exists, or its target is not SUCCESS (retried). Checked in the same statement, so a
+   * group that a concurrent retry reopened stays open; a group not open is left alone.
+   */
+  closeJoin(groupKey: string, targetId: string): Promise<void>;
   /** Whether the run has a join group whose unite state does not exist yet. */
   hasOpenJoins(runId: string): Promise<boolean>;
+  /** The keys of the run's open join groups (the sweeper checks them). */
+  listOpenJoins(runId: string): Promise<string[]>;
 }

@@ -235,6 +235,24 @@ for (const dialect of DIALECTS) {
         expect(await run(run_id)).toMatchObject({ status: "SUCCESS" });
       });
 
+      it("the run sweeper closes an open join that can no longer fire and ends the run", async () => {
+        const ns = "eng-sweep-open-join";
+        await setUpSplitMerge(ns);
+        const { run_id } = await triggerNow(t.engine, ns, "g");
+        const [split] = await runAll(ns, "Split", [{ part: "1" }]);
+        const [work] = await claimNow(t.engine, ns, ["Work"]);
+        // What an older server (or a lost settling step) leaves: the target retried without
+        // closing its join, the last member final, and no check to come.
+        await t.store.transaction(async (tx) => {
+          await tx.transitionState(split!.id, "SUCCESS", "RETRY_CREATED", {}, t.clock.now());
+          await tx.transitionState(work!.id, "QUEUED", "SUCCESS", {}, t.clock.now());
+          expect(await tx.hasOpenJoins(run_id)).toBe(true);
+        });
+        expect(await t.engine.settleStuckRuns()).toBeGreaterThanOrEqual(1);
+        expect(await run(run_id)).toMatchObject({ status: "SUCCESS" });
+        expect(await t.store.transaction((tx) => tx.hasOpenJoins(run_id))).toBe(false);
+      });
+
       it("a fan-out output retried after its join fired: the run ends again, the join does not rerun", async () => {
         const ns = "eng-retry-output";
         await setUpSplitMerge(ns);

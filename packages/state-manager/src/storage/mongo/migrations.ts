@@ -5,6 +5,7 @@
  */
 import type { CreateIndexesOptions, Db, IndexSpecification } from "mongodb";
 
+import { parseUniteKey } from "../../domain/joins.js";
 import { COLLECTIONS } from "./documents.js";
 
 export interface IndexDefinition {
@@ -186,26 +187,29 @@ async function openUnfiredJoins(db: Db): Promise<void> {
       ])
       .toArray();
     const states = db.collection<{ _id: string; unite_key?: string }>(COLLECTIONS.states);
-    const targetOf = (groupKey: string) => groupKey.slice(groupKey.indexOf(":") + 1);
-    const fired = new Set(
-      (
-        await states
-          .find({ unite_key: { $in: groups.map((g) => g._id) } }, { projection: { unite_key: 1 } })
-          .toArray()
-      ).map((s) => s.unite_key),
-    );
-    const succeeded = new Set(
-      (
-        await states
-          .find(
-            { _id: { $in: groups.map((g) => targetOf(g._id)) }, status: "SUCCESS" },
-            { projection: { _id: 1 } },
-          )
-          .toArray()
-      ).map((s) => s._id),
-    );
-    const open = groups.filter((g) => !fired.has(g._id) && succeeded.has(targetOf(g._id)));
-    if (open.length > 0) {
+    const targetOf = (groupKey: string) => parseUniteKey(groupKey).targetId;
+    // A few runs may hold many groups (a join inside a wide fan-out): bounded `$in` lists.
+    for (let i = 0; i < groups.length; i += 1000) {
+      const chunk = groups.slice(i, i + 1000);
+      const fired = new Set(
+        (
+          await states
+            .find({ unite_key: { $in: chunk.map((g) => g._id) } }, { projection: { unite_key: 1 } })
+            .toArray()
+        ).map((s) => s.unite_key),
+      );
+      const succeeded = new Set(
+        (
+          await states
+            .find(
+              { _id: { $in: chunk.map((g) => targetOf(g._id)) }, status: "SUCCESS" },
+              { projection: { _id: 1 } },
+            )
+            .toArray()
+        ).map((s) => s._id),
+      );
+      const open = chunk.filter((g) => !fired.has(g._id) && succeeded.has(targetOf(g._id)));
+      if (open.length === 0) continue;
       await db.collection<{ _id: string; run_id: string }>(COLLECTIONS.openJoins).bulkWrite(
         open.map((g) => ({
           updateOne: {

@@ -1332,8 +1332,26 @@ export class MongoStoreTx implements StoreTx {
     );
   }
 
-  async closeJoin(groupKey: string): Promise<void> {
+  async closeJoin(groupKey: string, targetId: string): Promise<void> {
+    const states = this.#c(COLLECTIONS.states);
+    const fired = await states.findOne(
+      { unite_key: groupKey },
+      { ...this.#o, projection: { _id: 1 } },
+    );
+    const target = await states.findOne(
+      { _id: targetId, status: "SUCCESS" },
+      { ...this.#o, projection: { _id: 1 } },
+    );
+    if (!fired && target) return;
     await this.#c(COLLECTIONS.openJoins).deleteOne({ _id: groupKey }, this.#o);
+  }
+
+  async listOpenJoins(runId: string): Promise<string[]> {
+    const docs = await this.#c(COLLECTIONS.openJoins)
+      .find({ run_id: runId }, { ...this.#o, projection: { _id: 1 } })
+      .sort({ _id: 1 })
+      .toArray();
+    return docs.map((d) => d._id as string);
   }
 
   async hasOpenJoins(runId: string): Promise<boolean> {

@@ -87,8 +87,25 @@ export async function openJoins(db: SqlExecutor, groups: readonly OpenJoin[]): P
   }
 }
 
-export async function closeJoin(db: SqlExecutor, groupKey: string): Promise<void> {
-  await db.run("DELETE FROM open_joins WHERE group_key = ?", [groupKey]);
+export async function closeJoin(
+  db: SqlExecutor,
+  groupKey: string,
+  targetId: string,
+): Promise<void> {
+  await db.run(
+    `DELETE FROM open_joins WHERE group_key = ?
+       AND (EXISTS (SELECT 1 FROM states WHERE unite_key = ?)
+            OR NOT EXISTS (SELECT 1 FROM states WHERE id = ? AND status = 'SUCCESS'))`,
+    [groupKey, groupKey, targetId],
+  );
+}
+
+export async function listOpenJoins(db: SqlExecutor, runId: string): Promise<string[]> {
+  const rows = await db.all<{ group_key: string }>(
+    "SELECT group_key FROM open_joins WHERE run_id = ? ORDER BY group_key",
+    [runId],
+  );
+  return rows.map((r) => r.group_key);
 }
 
 export async function hasOpenJoins(db: SqlExecutor, runId: string): Promise<boolean> {

@@ -512,8 +512,11 @@ export class SqlStoreTx implements StoreTx {
   openJoins(groups: readonly OpenJoin[]): Promise<void> {
     return joins.openJoins(this.#db, groups);
   }
-  closeJoin(groupKey: string): Promise<void> {
-    return joins.closeJoin(this.#db, groupKey);
+  closeJoin(groupKey: string, targetId: string): Promise<void> {
+    return joins.closeJoin(this.#db, groupKey, targetId);
+  }
+  listOpenJoins(runId: string): Promise<string[]> {
+    return joins.listOpenJoins(this.#db, runId);
   }
   hasOpenJoins(runId: string): Promise<boolean> {
     return joins.hasOpenJoins(this.#db, runId);
