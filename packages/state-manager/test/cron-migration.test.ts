@@ -3,12 +3,10 @@
  * live graph's current version are scheduled from the migration on; older versions' triggers,
  * deleted graphs and duplicate expressions are not.
  */
-import Database from "better-sqlite3";
-import pg from "pg";
 import { describe, expect, it } from "vitest";
 
-import { loadMigrations } from "../src/storage/migrate.js";
-import { databaseUrlFor, dialectAvailable, SQL_DIALECTS } from "./helpers/test-server.js";
+import { rowsAfterMigration } from "./helpers/migration-seed.js";
+import { dialectAvailable, SQL_DIALECTS } from "./helpers/test-server.js";
 
 const cron = (...expressions: string[]) =>
   JSON.stringify(expressions.map((expression) => ({ type: "CRON", value: { expression } })));
@@ -33,31 +31,12 @@ const SCHEDULED =
 for (const dialect of SQL_DIALECTS) {
   describe.skipIf(!dialectAvailable(dialect))(`${dialect}: 0004_cron`, () => {
     it("schedules the current triggers of graphs saved before it, from the migration on", async () => {
-      const migrations = loadMigrations(dialect);
-      const before = migrations.filter((m) => m.id < 4);
-      const cronMigration = migrations.find((m) => m.id === 4);
       const startedAt = Date.now();
-      let rows: { graph_name: string; expression: string; since: number | string }[];
-      if (dialect === "sqlite") {
-        const db = new Database(":memory:");
-        for (const m of before) db.exec(m.sql);
-        for (const s of SEED) db.exec(s);
-        db.exec(cronMigration?.sql ?? "");
-        rows = db.prepare(SCHEDULED).all() as typeof rows;
-        db.close();
-      } else {
-        const { url } = await databaseUrlFor("postgres");
-        const client = new pg.Client({ connectionString: url });
-        await client.connect();
-        try {
-          for (const m of before) await client.query(m.sql);
-          for (const s of SEED) await client.query(s);
-          await client.query(cronMigration?.sql ?? "");
-          rows = (await client.query(SCHEDULED)).rows;
-        } finally {
-          await client.end();
-        }
-      }
+      const rows = await rowsAfterMigration<{
+        graph_name: string;
+        expression: string;
+        since: number | string;
+      }>(dialect, 4, SEED, SCHEDULED);
       expect(rows.map((r) => [r.graph_name, r.expression])).toEqual([
         ["g", "* * * * *"],
         ["g", "*/5 * * * *"],

@@ -3,12 +3,10 @@
  * of open runs whose members exist, whose unite state does not and whose target succeeded are
  * opened; fired groups, groups of a retried target and groups of finished runs are not.
  */
-import Database from "better-sqlite3";
-import pg from "pg";
 import { describe, expect, it } from "vitest";
 
-import { loadMigrations } from "../src/storage/migrate.js";
-import { databaseUrlFor, dialectAvailable, SQL_DIALECTS } from "./helpers/test-server.js";
+import { rowsAfterMigration } from "./helpers/migration-seed.js";
+import { dialectAvailable, SQL_DIALECTS } from "./helpers/test-server.js";
 
 const run = (id: string, status: string) =>
   `INSERT INTO runs (run_id, namespace, graph_name, graph_version, status, created_at)
@@ -52,30 +50,12 @@ const OPENED = "SELECT group_key, run_id FROM open_joins ORDER BY group_key";
 for (const dialect of SQL_DIALECTS) {
   describe.skipIf(!dialectAvailable(dialect))(`${dialect}: 0006_open_joins`, () => {
     it("opens the unfired join groups of open runs", async () => {
-      const migrations = loadMigrations(dialect);
-      const before = migrations.filter((m) => m.id < 6);
-      const openJoins = migrations.find((m) => m.id === 6);
-      let rows: { group_key: string; run_id: string }[];
-      if (dialect === "sqlite") {
-        const db = new Database(":memory:");
-        for (const m of before) db.exec(m.sql);
-        for (const s of SEED) db.exec(s);
-        db.exec(openJoins?.sql ?? "");
-        rows = db.prepare(OPENED).all() as typeof rows;
-        db.close();
-      } else {
-        const { url } = await databaseUrlFor("postgres");
-        const client = new pg.Client({ connectionString: url });
-        await client.connect();
-        try {
-          for (const m of before) await client.query(m.sql);
-          for (const s of SEED) await client.query(s);
-          await client.query(openJoins?.sql ?? "");
-          rows = (await client.query(OPENED)).rows;
-        } finally {
-          await client.end();
-        }
-      }
+      const rows = await rowsAfterMigration<{ group_key: string; run_id: string }>(
+        dialect,
+        6,
+        SEED,
+        OPENED,
+      );
       expect(rows).toEqual([{ group_key: "merge:t1", run_id: "open" }]);
     });
   });
