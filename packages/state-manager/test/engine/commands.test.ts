@@ -20,7 +20,7 @@ import {
   triggerNow,
 } from "../helpers/test-engine.js";
 import { dialectAvailable, DIALECTS } from "../helpers/test-server.js";
-import { chainNodes, fixedRetry, graphNode, ONE_TASK, oneTask } from "../helpers/workflow.js";
+import { fixedRetry, graphNode, ONE_TASK, oneTask } from "../helpers/workflow.js";
 
 for (const dialect of DIALECTS) {
   describe.skipIf(!dialectAvailable(dialect))(`${dialect}: engine`, () => {
@@ -32,8 +32,11 @@ for (const dialect of DIALECTS) {
 
     const state = (id: string) => t.store.transaction((tx) => tx.getState(id)) as Promise<State>;
     const run = (id: string) => t.store.transaction((tx) => tx.getRun(id));
-    /** Sets up graph `g`: Split, whose outputs fan out to one Work state each. */
-    const setUpSplitWork = (ns: string) =>
+    /**
+     * Sets up graph `g`: Split (s), whose outputs fan out to one Work (w) state each; with
+     * `merge`, a Merge (m) after w that unites s.
+     */
+    const setUpSplitWork = (ns: string, { merge = false } = {}) =>
       setUpGraph(
         t.engine,
         ns,
@@ -41,13 +44,27 @@ for (const dialect of DIALECTS) {
         [
           { name: "Split", inputs: ["x"], outputs: ["part"] },
           { name: "Work", inputs: ["part"], outputs: ["y"] },
+          ...(merge ? [{ name: "Merge", inputs: ["ys"], outputs: ["z"] }] : []),
         ],
         {
-          nodes: chainNodes(
-            ns,
-            ["Split", "s", { x: "a" }],
-            ["Work", "w", { part: "${{ s.outputs.part }}" }],
-          ),
+          nodes: [
+            graphNode(ns, "Split", "s", { x: "a" }, ["w"]),
+            graphNode(
+              ns,
+              "Work",
+              "w",
+              { part: "${{ s.outputs.part }}" },
+              merge ? ["m"] : undefined,
+            ),
+            ...(merge
+              ? [
+                  {
+                    ...graphNode(ns, "Merge", "m", { ys: "${{ w.outputs.y }}" }),
+                    unites: { identifier: "s", strategy: "ALL_SUCCESS" as const },
+                  },
+                ]
+              : []),
+          ],
         },
       );
     /** Sets up the one-task graph `g` (with `retry_policy`, if given) and triggers it now. */
@@ -191,28 +208,6 @@ for (const dialect of DIALECTS) {
     });
 
     describe("joins and manual retries", () => {
-      /** Sets up graph `g`: s (fans out) → w → m, which unites s. */
-      const setUpSplitMerge = (ns: string) =>
-        setUpGraph(
-          t.engine,
-          ns,
-          "g",
-          [
-            { name: "Split", inputs: ["x"], outputs: ["part"] },
-            { name: "Work", inputs: ["part"], outputs: ["y"] },
-            { name: "Merge", inputs: ["ys"], outputs: ["z"] },
-          ],
-          {
-            nodes: [
-              graphNode(ns, "Split", "s", { x: "a" }, ["w"]),
-              graphNode(ns, "Work", "w", { part: "${{ s.outputs.part }}" }, ["m"]),
-              {
-                ...graphNode(ns, "Merge", "m", { ys: "${{ w.outputs.y }}" }),
-                unites: { identifier: "s", strategy: "ALL_SUCCESS" },
-              },
-            ],
-          },
-        );
       /** Claims every runnable state of `node` and reports each with `outputs`. */
       const runAll = async (ns: string, node: string, outputs: Record<string, string>[]) => {
         const claimed = await claimNow(t.engine, ns, [node]);
@@ -222,7 +217,7 @@ for (const dialect of DIALECTS) {
 
       it("a join target retried before its join fired: the copy's join fires and the run ends", async () => {
         const ns = "eng-retry-target";
-        await setUpSplitMerge(ns);
+        await setUpSplitWork(ns, { merge: true });
         const { run_id } = await triggerNow(t.engine, ns, "g");
         const [split] = await runAll(ns, "Split", [{ part: "1" }]);
         await t.engine.manualRetry(ns, split!.id, "again");
@@ -237,7 +232,7 @@ for (const dialect of DIALECTS) {
 
       it("the run sweeper closes an open join that can no longer fire and ends the run", async () => {
         const ns = "eng-sweep-open-join";
-        await setUpSplitMerge(ns);
+        await setUpSplitWork(ns, { merge: true });
         const { run_id } = await triggerNow(t.engine, ns, "g");
         const [split] = await runAll(ns, "Split", [{ part: "1" }]);
         const [work] = await claimNow(t.engine, ns, ["Work"]);
@@ -255,7 +250,7 @@ for (const dialect of DIALECTS) {
 
       it("a fan-out output retried after its join fired: the run ends again, the join does not rerun", async () => {
         const ns = "eng-retry-output";
-        await setUpSplitMerge(ns);
+        await setUpSplitWork(ns, { merge: true });
         const { run_id } = await triggerNow(t.engine, ns, "g");
         await runAll(ns, "Split", [{ part: "1" }, { part: "2" }]);
         await runAll(ns, "Work", [{ y: "r" }]);
