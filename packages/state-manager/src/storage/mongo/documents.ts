@@ -4,6 +4,8 @@
  * never meet MongoDB's field-name rules, and key order is kept), and `_id`s built from each
  * table's primary key.
  */
+import type { AnyBulkWriteOperation, Document } from "mongodb";
+
 import type { NewState } from "../../domain/model.js";
 import { type Row, STATE_COLUMNS, stateParams } from "../rows.js";
 
@@ -39,4 +41,18 @@ export function stateDocument(state: NewState, seq: number): Row & { _id: string
     doc[column] = params[i];
   });
   return doc;
+}
+
+/** The write that opens a join group of run `runId` (a group already open stays as it is). */
+export function openJoinUpsert(
+  groupKey: string,
+  runId: string,
+): AnyBulkWriteOperation<Document & { _id: string }> {
+  return {
+    updateOne: {
+      filter: { _id: groupKey },
+      update: { $setOnInsert: { run_id: runId } },
+      upsert: true,
+    },
+  };
 }

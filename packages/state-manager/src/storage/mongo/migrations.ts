@@ -3,10 +3,10 @@
  * (`schema_migrations` records each), each with the queries it serves. `createIndexes` is
  * idempotent, so replicas starting together may both apply one; the record is written once.
  */
-import type { CreateIndexesOptions, Db, IndexSpecification } from "mongodb";
+import type { CreateIndexesOptions, Db, Document, IndexSpecification } from "mongodb";
 
 import { parseUniteKey } from "../../domain/joins.js";
-import { COLLECTIONS } from "./documents.js";
+import { COLLECTIONS, openJoinUpsert } from "./documents.js";
 
 export interface IndexDefinition {
   readonly collection: string;
@@ -210,14 +210,8 @@ async function openUnfiredJoins(db: Db): Promise<void> {
       );
       const open = chunk.filter((g) => !fired.has(g._id) && succeeded.has(targetOf(g._id)));
       if (open.length === 0) continue;
-      await db.collection<{ _id: string; run_id: string }>(COLLECTIONS.openJoins).bulkWrite(
-        open.map((g) => ({
-          updateOne: {
-            filter: { _id: g._id },
-            update: { $setOnInsert: { run_id: g.run_id } },
-            upsert: true,
-          },
-        })),
+      await db.collection<Document & { _id: string }>(COLLECTIONS.openJoins).bulkWrite(
+        open.map((g) => openJoinUpsert(g._id, g.run_id)),
         { ordered: false },
       );
     }

@@ -60,7 +60,7 @@ import {
   type StateSummary,
   type StoreTx,
 } from "../store.js";
-import { COLLECTIONS, key, stateDocument } from "./documents.js";
+import { COLLECTIONS, key, openJoinUpsert, stateDocument } from "./documents.js";
 import { EVENTS_PER_DOCUMENT, readEventDocuments } from "./event-documents.js";
 
 /** Hands out state `seq` numbers (a counter outside any transaction, like a SQL sequence). */
@@ -1321,13 +1321,7 @@ export class MongoStoreTx implements StoreTx {
   async openJoins(groups: readonly OpenJoin[]): Promise<void> {
     if (groups.length === 0) return;
     await this.#c(COLLECTIONS.openJoins).bulkWrite(
-      groups.map((g) => ({
-        updateOne: {
-          filter: { _id: g.group_key },
-          update: { $setOnInsert: { run_id: g.run_id } },
-          upsert: true,
-        },
-      })),
+      groups.map((g) => openJoinUpsert(g.group_key, g.run_id)),
       { ...this.#o, ordered: false },
     );
   }
