@@ -5,6 +5,7 @@
  */
 import type { Logger } from "pino";
 
+import { uniteKey } from "../domain/joins.js";
 import type { State } from "../domain/model.js";
 import type { Store, StoreTx } from "../storage/store.js";
 import type { Wakeup } from "../storage/wakeup-bus.js";
@@ -48,7 +49,7 @@ export class UnitOfWork {
   ) {}
 
   checkJoin(check: JoinCheck): void {
-    this.joins.set(`${check.unite}:${check.targetId}`, check);
+    this.joins.set(uniteKey(check.unite, check.targetId), check);
   }
 
   checkRun(runId: string): void {
