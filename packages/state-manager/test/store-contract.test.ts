@@ -1484,7 +1484,13 @@ for (const dialect of DIALECTS) {
       });
     });
 
-    describe("claimStates", () => {
+    // The claim inside a transaction (its events recorded with the transaction's) and the claim
+    // that is a transaction of its own (`Store.claim`: one statement on PostgreSQL, its events
+    // written by that statement) must hand out and record exactly the same.
+    describe.each([
+      ["claimStates in a transaction", (req: ClaimRequest) => inTx((tx) => tx.claimStates(req))],
+      ["Store.claim", (req: ClaimRequest) => store.claim(req)],
+    ])("%s", (_path, claim) => {
       it("claims the oldest enqueue_after first, and insertion order among equal ones", async () => {
         const rows = rowBuilders(ids);
         const late = rows.state({ enqueue_after: T0 - 10 });
@@ -1493,7 +1499,7 @@ for (const dialect of DIALECTS) {
         const tieSecond = rows.state({ enqueue_after: T0 - 30 });
         const tieFirst = rows.state({ enqueue_after: T0 - 30 });
         await insert(late, tieFirst, mid, tieSecond);
-        const claimed = await inTx((tx) => tx.claimStates(claimOf(rows, ["Node"], 10)));
+        const claimed = await claim(claimOf(rows, ["Node"], 10));
         expect(idsOf(claimed)).toEqual(idsOf([tieFirst, tieSecond, mid, late]));
       });
 
@@ -1501,7 +1507,7 @@ for (const dialect of DIALECTS) {
         const rows = rowBuilders(ids);
         const states = [30, 10, 20].map((age) => rows.state({ enqueue_after: T0 - age }));
         await insert(...states);
-        const claimed = await inTx((tx) => tx.claimStates(claimOf(rows, ["Node"], 2)));
+        const claimed = await claim(claimOf(rows, ["Node"], 2));
         expect(idsOf(claimed)).toEqual(idsOf([states[0]!, states[2]!]));
         expect((await read(states[1]!.id))?.status).toBe("CREATED");
       });
@@ -1511,7 +1517,7 @@ for (const dialect of DIALECTS) {
         const due = rows.state({ enqueue_after: T0 });
         const future = rows.state({ enqueue_after: T0 + 1 });
         await insert(due, future);
-        const claimed = await inTx((tx) => tx.claimStates(claimOf(rows, ["Node"], 10)));
+        const claimed = await claim(claimOf(rows, ["Node"], 10));
         expect(idsOf(claimed)).toEqual([due.id]);
         expect((await read(future.id))?.status).toBe("CREATED");
       });
@@ -1522,7 +1528,7 @@ for (const dialect of DIALECTS) {
           rows.state({ node_name, enqueue_after: T0 - age });
         const states = [at("X", 10), at("Y", 40), at("X", 30), at("Z", 20), at("Y", 5)];
         await insert(...states);
-        const claimed = await inTx((tx) => tx.claimStates(claimOf(rows, ["X", "Y", "Z", "X"], 4)));
+        const claimed = await claim(claimOf(rows, ["X", "Y", "Z", "X"], 4));
         expect(claimed.map((s) => `${s.node_name}${T0 - s.enqueue_after}`)).toEqual([
           "Y40",
           "X30",
@@ -1536,9 +1542,10 @@ for (const dialect of DIALECTS) {
         const s = rows.state({ enqueue_after: T0 - 5 });
         await insert(s);
         const now = T0 + 7;
-        const [claimed] = await inTx((tx) =>
-          tx.claimStates({ ...claimOf(rows, ["Node"], 1, now), leaseExpiresAt: now + 1234 }),
-        );
+        const [claimed] = await claim({
+          ...claimOf(rows, ["Node"], 1, now),
+          leaseExpiresAt: now + 1234,
+        });
         const expected = {
           ...s,
           seq: expect.any(Number),
@@ -1555,9 +1562,7 @@ for (const dialect of DIALECTS) {
       it("records a claim without a claimer name as claimed_by null", async () => {
         const rows = rowBuilders(ids);
         await insert(rows.state());
-        const [claimed] = await inTx((tx) =>
-          tx.claimStates({ ...claimOf(rows, ["Node"], 1), claimedBy: null }),
-        );
+        const [claimed] = await claim({ ...claimOf(rows, ["Node"], 1), claimedBy: null });
         expect(claimed).toMatchObject({ status: "QUEUED", claimed_by: null });
       });
 
@@ -1572,7 +1577,7 @@ for (const dialect of DIALECTS) {
           rows.state({ node_name: "Other", enqueue_after: T0 - 100 }),
           rowBuilders(ids).state({ enqueue_after: T0 - 100 }),
         );
-        const claimed = await inTx((tx) => tx.claimStates(claimOf(rows, ["Node"], 10)));
+        const claimed = await claim(claimOf(rows, ["Node"], 10));
         expect(idsOf(claimed)).toEqual([wanted.id]);
       });
 
@@ -1580,14 +1585,74 @@ for (const dialect of DIALECTS) {
         const rows = rowBuilders(ids);
         const states = [3, 2, 1].map((age) => rows.state({ enqueue_after: T0 - age }));
         await insert(...states);
-        const first = await inTx((tx) => tx.claimStates(claimOf(rows, ["Node"], 2)));
-        const second = await inTx((tx) => tx.claimStates(claimOf(rows, ["Node"], 2)));
-        const third = await inTx((tx) => tx.claimStates(claimOf(rows, ["Node"], 2)));
+        const first = await claim(claimOf(rows, ["Node"], 2));
+        const second = await claim(claimOf(rows, ["Node"], 2));
+        const third = await claim(claimOf(rows, ["Node"], 2));
         expect([idsOf(first), idsOf(second), idsOf(third)]).toEqual([
           idsOf(states.slice(0, 2)),
           [states[2]!.id],
           [],
         ]);
+      });
+
+      it("records each claimed state's QUEUED event in claim order, then each run it started", async () => {
+        const rows = rowBuilders(ids);
+        const other = rowBuilders(ids);
+        const started = rowBuilders(ids);
+        const namespace = rows.namespace;
+        const first = rows.state({ enqueue_after: T0 - 30, node_name: "X" });
+        const second = other.state({ enqueue_after: T0 - 20, namespace, retry_count: 2 });
+        const third = rows.state({ enqueue_after: T0 - 10, node_name: "X" });
+        const inRunning = started.state({ enqueue_after: T0 - 5, namespace });
+        await inTx(async (tx) => {
+          await tx.insertRun(rows.run());
+          await tx.insertRun(other.run({ namespace }));
+          await tx.insertRun(started.run({ namespace, status: "RUNNING", started_at: T0 - 50 }));
+        });
+        await insert(third, first, second, inRunning);
+        const before = await inTx((tx) => tx.readEvents(namespace, 0, {}, 100));
+        const now = T0 + 3;
+        const claimed = await claim(claimOf(rows, ["X", "Node"], 10, now));
+        expect(idsOf(claimed)).toEqual(idsOf([first, second, third, inRunning]));
+        const log = await inTx((tx) => tx.readEvents(namespace, before.at(-1)?.id ?? 0, {}, 100));
+        const lastId = before.at(-1)?.id ?? 0;
+        const queued = (s: typeof first) => ({
+          type: "state",
+          namespace,
+          run_id: s.run_id,
+          graph_name: s.graph_name,
+          state_id: s.id,
+          identifier: s.identifier,
+          node_name: s.node_name,
+          status: "QUEUED",
+          previous_status: "CREATED",
+          attempt: s.retry_count,
+          error: null,
+          at: now,
+        });
+        const running = (r: RowBuilders) => ({
+          type: "run",
+          namespace,
+          run_id: r.runId,
+          graph_name: "g",
+          status: "RUNNING",
+          previous_status: "PENDING",
+          at: now,
+        });
+        const expected = [
+          ...[first, second, third, inRunning].map(queued),
+          ...[rows, other].sort((a, b) => (a.runId < b.runId ? -1 : 1)).map(running),
+        ];
+        expect(log.slice(0, 4)).toEqual(
+          expected.slice(0, 4).map((e, i) => ({ ...e, id: lastId + 1 + i })),
+        );
+        // The runs' order among themselves is the backend's; each once, right after the states.
+        expect(log.slice(4).map((e) => ({ ...e, id: 0 }))).toEqual(
+          expect.arrayContaining(expected.slice(4).map((e) => ({ ...e, id: 0 }))),
+        );
+        expect(log.map((e) => e.id)).toEqual([1, 2, 3, 4, 5, 6].map((i) => lastId + i));
+        expect(await claim(claimOf(rows, ["X", "Node"], 10, now))).toEqual([]);
+        expect(await inTx((tx) => tx.readEvents(namespace, lastId + 6, {}, 100))).toEqual([]);
       });
     });
 

@@ -4,8 +4,8 @@
  */
 import type { Logger } from "pino";
 
-import type { IdSource } from "../domain/model.js";
-import type { StoreTx } from "../storage/store.js";
+import type { IdSource, State } from "../domain/model.js";
+import type { ClaimRequest, StoreTx } from "../storage/store.js";
 import type { Clock } from "./clock.js";
 import type { Dispatcher } from "./dispatch/dispatcher.js";
 import type { GraphCache } from "./graph-cache.js";
@@ -38,6 +38,8 @@ export interface EngineContext {
   readonly serializedTransactions: boolean;
   /** Runs `fn` as one unit of work: a transaction, its follow-ups and its wake-ups. */
   write<T>(fn: (uow: UnitOfWork) => Promise<T>): Promise<T>;
-  /** Runs `fn` in one transaction, without follow-ups (reads, claims, lease extensions). */
+  /** Runs `fn` in one transaction, without follow-ups (reads, lease extensions). */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /** A claim as a transaction of its own (Store.claim): one round trip where the store can. */
+  claim(request: ClaimRequest): Promise<State[]>;
 }

@@ -123,6 +123,7 @@ export class Engine {
       serializedTransactions: store.capabilities.serializedTransactions,
       write: (fn) => units.run(fn),
       transaction: (fn) => store.transaction(fn),
+      claim: (request) => store.claim(request),
     };
   }
 

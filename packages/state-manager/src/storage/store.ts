@@ -41,6 +41,12 @@ export interface Store {
    * several statements in `fn` would not share a snapshot. `fn` must not write.
    */
   readOnce<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /**
+   * A claim (`StoreTx.claimStates`) as a transaction of its own, with its events; returns the
+   * claimed states in claim order. PostgreSQL does it in one statement, one round trip instead of
+   * four: the claim is what a runtime waits for before it can start work.
+   */
+  claim(request: ClaimRequest): Promise<State[]>;
   /** Cheap round trip to the database, for `/ready`. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -30,21 +30,14 @@ export async function enqueue(
   for (;;) {
     const waiter = request.waitMs > 0 ? dispatcher.subscribe(namespace, request.nodes) : undefined;
     try {
-      const { claimed, next } = await ctx.transaction(async (tx) => {
-        const now = clock.now();
-        const claimed = await tx.claimStates({
-          namespace,
-          nodeNames: request.nodes,
-          limit: request.batchSize,
-          now,
-          leaseExpiresAt: now + leaseMs,
-          claimedBy: request.claimedBy ?? null,
-        });
-        const next =
-          claimed.length === 0 && waiter
-            ? await tx.nextRunnableAt(namespace, request.nodes)
-            : undefined;
-        return { claimed, next };
+      const now = clock.now();
+      const claimed = await ctx.claim({
+        namespace,
+        nodeNames: request.nodes,
+        limit: request.batchSize,
+        now,
+        leaseExpiresAt: now + leaseMs,
+        claimedBy: request.claimedBy ?? null,
       });
       if (claimed.length > 0) {
         // A plain transaction, not a unit of work: observed here, once it has committed.
@@ -62,9 +55,11 @@ export async function enqueue(
         }
         return claimed;
       }
-      const now = clock.now();
-      if (!waiter || now >= deadline || signal?.aborted || dispatcher.closed) return [];
-      if (next !== undefined && next <= now) {
+      if (!waiter || clock.now() >= deadline || signal?.aborted || dispatcher.closed) return [];
+      // Read after the empty claim, not in its transaction: a state that became runnable in
+      // between only makes the loop look again sooner.
+      const next = await ctx.transaction((tx) => tx.nextRunnableAt(namespace, request.nodes));
+      if (next !== undefined && next <= clock.now()) {
         // A state is due but this claim missed it (another claimer holds its row): look again
         // after a short real pause. Real, not on the clock: it is a scheduling pause, and a
         // test clock that only moves when told to must not hold it forever.

@@ -14,10 +14,11 @@
 import { type ClientSession, type Db, MongoClient } from "mongodb";
 import type { Logger } from "pino";
 
+import type { State } from "../../domain/model.js";
 import type { StoreCapabilities } from "../capabilities.js";
 import { pendingMigrations } from "../migrate.js";
 import { redactUrl } from "../redact.js";
-import type { ScanPlaces, Store, StoreTx } from "../store.js";
+import type { ClaimRequest, ScanPlaces, Store, StoreTx } from "../store.js";
 import { publishEvents } from "../wakeup-bus.js";
 import { COLLECTIONS } from "./documents.js";
 import {
@@ -257,6 +258,11 @@ export class MongoStore implements Store {
         await session.endSession().catch(() => undefined);
       }
     }
+  }
+
+  /** In a transaction like any other (its claimed documents and their events commit together). */
+  claim(request: ClaimRequest): Promise<State[]> {
+    return this.transaction((tx) => tx.claimStates(request));
   }
 
   /** One read, outside any transaction (no session to start, no commit). */

@@ -6,55 +6,66 @@
 import type { EventDraft } from "../../domain/events.js";
 import type { State } from "../../domain/model.js";
 import { encodeStatePatch, type Row, toState } from "../rows.js";
-import { EVENT_COLUMNS, TAKE_EVENT_IDS } from "../sql/events.js";
+import { ADD_TO_EVENT_COUNTER, EVENT_COLUMNS, TAKE_EVENT_IDS } from "../sql/events.js";
 import { placeholders, type SqlExecutor } from "../sql/executor.js";
 import type { OutcomeChange } from "../sql/joins.js";
 import type { RunIdentity } from "../sql/runs.js";
 import type { DialectStatements } from "../sql/sql-store-tx.js";
-import {
-  type Claimed,
-  inClaimOrder,
-  oldestRunnable,
-  type PendingTransition,
-  type RunnableRow,
-} from "../sql/states.js";
+import { type Claimed, inClaimOrder, type PendingTransition } from "../sql/states.js";
 import type { ClaimRequest } from "../store.js";
 
-const RUNNABLE = `FROM states
-  WHERE namespace = ? AND node_name = ? AND status = 'CREATED' AND enqueue_after <= ?
-  ORDER BY enqueue_after, seq LIMIT ?`;
-
-function scanRunnable(
-  db: SqlExecutor,
-  request: ClaimRequest,
-  node: string,
-  limit: number,
-): Promise<{ id: string; enqueue_after: number; seq: number }[]> {
-  return db.all(`SELECT id, enqueue_after, seq ${RUNNABLE}`, [
-    request.namespace,
-    node,
-    request.now,
-    limit,
-  ]);
+/**
+ * The runnable states of one node name, oldest first; `node` is the SQL that names it
+ * (parameters: namespace, now).
+ */
+function runnableOf(node: string): string {
+  return `FROM states
+  WHERE namespace = ? AND node_name = ${node} AND status = 'CREATED' AND enqueue_after <= ?
+  ORDER BY enqueue_after, seq`;
 }
 
 /**
- * One node's share of a claim in one statement (a round trip, not three): locks up to `limit`
- * of its runnable states, skipping rows other claimers hold, marks them QUEUED for the claimer
- * unless their run was cancelled (a report racing the cancel may have created one after the
- * cancel's own update), and starts their PENDING runs. Each claimed row says whether this
- * statement started its run. The rows are matched by `= ANY (ARRAY(...))`, an index lookup
- * whatever the plan: as a named statement it gets a generic plan after five runs, and a join
- * against the CTE there (`LIMIT ?` of unknown size) became a sequential scan of `states`.
+ * The `picked` CTE of a claim: the ids it takes, locked, never a row another claimer holds
+ * (FOR UPDATE SKIP LOCKED), so concurrent claimers get disjoint sets, never wait, and none comes
+ * back empty while unlocked work is queued. With several node names each one's share is decided
+ * first by unlocked scans (`cand`: the oldest `limit` across nodes, one index range per node),
+ * then each node locks its share (`quota`). Rejected: locking only among the unlocked
+ * candidates, which hands every concurrent claimer the same oldest rows and starves all but one.
  */
-async function claimShare(
-  db: SqlExecutor,
-  request: ClaimRequest,
-  node: string,
-  limit: number,
-): Promise<Claimed> {
-  const rows = await db.all<Row & { run_started: boolean }>(
-    `WITH picked AS (SELECT id ${RUNNABLE} FOR UPDATE SKIP LOCKED),
+function pickedCte(request: ClaimRequest): [sql: string, params: unknown[]] {
+  const nodeNames = [...new Set(request.nodeNames)];
+  const { namespace, now, limit } = request;
+  if (nodeNames.length === 1) {
+    return [
+      `picked AS (SELECT id ${runnableOf("?")} LIMIT ? FOR UPDATE SKIP LOCKED)`,
+      [namespace, nodeNames[0], now, limit],
+    ];
+  }
+  return [
+    `cand AS (
+       SELECT n.node_name, c.enqueue_after, c.seq FROM unnest(?::text[]) AS n(node_name)
+       CROSS JOIN LATERAL (SELECT enqueue_after, seq ${runnableOf("n.node_name")} LIMIT ?) c
+       ORDER BY c.enqueue_after, c.seq LIMIT ?),
+     quota AS (SELECT node_name, count(*) AS q FROM cand GROUP BY node_name),
+     picked AS (
+       SELECT p.id FROM quota CROSS JOIN LATERAL (
+         SELECT id ${runnableOf("quota.node_name")} LIMIT quota.q FOR UPDATE SKIP LOCKED) p)`,
+    [nodeNames, namespace, now, limit, limit, namespace, now],
+  ];
+}
+
+/**
+ * A whole claim as CTEs (`claimed`, `started`) after `picked`: marks the picked states QUEUED
+ * for the claimer unless their run was cancelled (a report racing the cancel may have created
+ * one after the cancel's own update), and starts their PENDING runs. The rows are matched by
+ * `= ANY (ARRAY(...))`, an index lookup whatever the plan: as a named statement it gets a
+ * generic plan after five runs, and a join against the CTE there (`LIMIT ?` of unknown size)
+ * became a sequential scan of `states`.
+ */
+function claimCtes(request: ClaimRequest): [sql: string, params: unknown[]] {
+  const [picked, params] = pickedCte(request);
+  return [
+    `WITH ${picked},
      claimed AS (
        UPDATE states SET status = 'QUEUED', claimed_at = ?, lease_expires_at = ?, claimed_by = ?, updated_at = ?
        WHERE states.id = ANY (ARRAY(SELECT id FROM picked)) AND states.status = 'CREATED'
@@ -63,21 +74,52 @@ async function claimShare(
      started AS (
        UPDATE runs SET status = 'RUNNING', started_at = ?
        WHERE run_id = ANY (ARRAY(SELECT run_id FROM claimed)) AND status = 'PENDING'
-       RETURNING run_id)
-     SELECT claimed.*, started.run_id IS NOT NULL AS run_started
-     FROM claimed LEFT JOIN started ON started.run_id = claimed.run_id`,
-    [
-      request.namespace,
-      node,
-      request.now,
-      limit,
-      request.now,
-      request.leaseExpiresAt,
-      request.claimedBy,
-      request.now,
-      request.now,
-    ],
-  );
+       RETURNING run_id, namespace, graph_name)`,
+    [...params, request.now, request.leaseExpiresAt, request.claimedBy, request.now, request.now],
+  ];
+}
+
+const CLAIMED_ROWS = `SELECT claimed.*, started.run_id IS NOT NULL AS run_started
+  FROM claimed LEFT JOIN started ON started.run_id = claimed.run_id`;
+
+/**
+ * A claim's events written by the claim statement itself, exactly as `SqlStoreTx.claimStates`
+ * records them: each claimed state's QUEUED event in claim order, then each started run's
+ * RUNNING event (no counts: a run's start carries none). Their ids are taken from the
+ * namespace's counter after everything else the statement does, so its row lock is held only
+ * for the commit, as `flushEvents` takes it (sql/events.ts).
+ */
+function claimEventCtes(request: ClaimRequest): [sql: string, params: unknown[]] {
+  return [
+    `drafts AS (
+       SELECT c.run_id, c.graph_name, 0 AS part, c.enqueue_after AS k1, c.seq AS k2,
+         json_build_object('type', 'state', 'namespace', c.namespace, 'run_id', c.run_id,
+           'graph_name', c.graph_name, 'state_id', c.id, 'identifier', c.identifier,
+           'node_name', c.node_name, 'status', 'QUEUED', 'previous_status', 'CREATED',
+           'attempt', c.retry_count, 'error', NULL, 'at', ?::bigint)::text AS body
+       FROM claimed c
+       UNION ALL
+       SELECT s.run_id, s.graph_name, 1, 0, 0,
+         json_build_object('type', 'run', 'namespace', s.namespace, 'run_id', s.run_id,
+           'graph_name', s.graph_name, 'status', 'RUNNING', 'previous_status', 'PENDING',
+           'at', ?::bigint)::text
+       FROM started s),
+     numbered AS (
+       SELECT run_id, graph_name, body, count(*) OVER () AS total,
+         row_number() OVER (ORDER BY part, k1, k2, run_id) AS n
+       FROM drafts),
+     counter AS (
+       INSERT INTO event_streams (namespace, last_id) SELECT ?::text, count(*) FROM drafts
+       HAVING count(*) > 0 ${ADD_TO_EVENT_COUNTER}),
+     logged AS (
+       INSERT INTO events (${EVENT_COLUMNS.join(", ")})
+       SELECT ?::text, counter.last_id - e.total + e.n, e.run_id, e.graph_name, ?::bigint, e.body
+       FROM counter, numbered e)`,
+    [request.now, request.now, request.namespace, request.namespace, request.now],
+  ];
+}
+
+function claimedOf(rows: (Row & { run_started: boolean })[]): Claimed {
   const startedRuns = new Map<string, RunIdentity>();
   for (const r of rows) {
     if (!r.run_started) continue;
@@ -88,7 +130,22 @@ async function claimShare(
       graph_name: r.graph_name as string,
     });
   }
-  return { claimed: rows.map(toState), startedRuns: [...startedRuns.values()] };
+  return { claimed: inClaimOrder(rows.map(toState)), startedRuns: [...startedRuns.values()] };
+}
+
+/**
+ * A claim with its events in ONE statement, for a claim that is a transaction of its own
+ * (`Store.claim`): one round trip where BEGIN, the claim, the events and COMMIT took four. Run
+ * outside a transaction it commits by itself.
+ */
+export async function claimWithEvents(db: SqlExecutor, request: ClaimRequest): Promise<State[]> {
+  const [claim, claimParams] = claimCtes(request);
+  const [events, eventParams] = claimEventCtes(request);
+  const rows = await db.all<Row & { run_started: boolean }>(
+    `${claim},\n     ${events}\n    ${CLAIMED_ROWS}`,
+    [...claimParams, ...eventParams],
+  );
+  return inClaimOrder(rows.map(toState));
 }
 
 /** PostgreSQL types of the patchable columns (arrays of them feed `unnest`). */
@@ -138,37 +195,10 @@ async function transitionTogether(
 }
 
 export const postgresStatements: DialectStatements = {
-  /**
-   * Each node's share is taken by a scan that locks exactly the rows it returns and skips rows
-   * other claimers hold (FOR UPDATE SKIP LOCKED), so concurrent claimers get disjoint sets, never
-   * wait, and none comes back empty while unlocked work is queued. With several node names the
-   * shares come from unlocked scans first (the oldest `limit` across nodes). Rejected: locking
-   * only among unlocked-scan candidates, which hands every concurrent claimer the same oldest
-   * rows and starves all but one.
-   */
+  /** One statement (see `claimCtes`); the transaction records its events. */
   async claimStates(db: SqlExecutor, request: ClaimRequest): Promise<Claimed> {
-    const nodeNames = [...new Set(request.nodeNames)];
-    let quotas = new Map<string, number>([[nodeNames[0] as string, request.limit]]);
-    if (nodeNames.length > 1) {
-      const rows: RunnableRow[] = [];
-      for (const node of nodeNames) {
-        for (const r of await scanRunnable(db, request, node, request.limit)) {
-          rows.push({ ...r, node });
-        }
-      }
-      quotas = new Map();
-      for (const r of oldestRunnable(rows, request.limit)) {
-        quotas.set(r.node, (quotas.get(r.node) ?? 0) + 1);
-      }
-    }
-    const claimed: State[] = [];
-    const startedRuns: RunIdentity[] = [];
-    for (const [node, quota] of quotas) {
-      const share = await claimShare(db, request, node, quota);
-      claimed.push(...share.claimed);
-      startedRuns.push(...share.startedRuns);
-    }
-    return { claimed: inClaimOrder(claimed), startedRuns };
+    const [claim, params] = claimCtes(request);
+    return claimedOf(await db.all(`${claim}\n    ${CLAIMED_ROWS}`, params));
   },
 
   async getStateForUpdate(db: SqlExecutor, id: string): Promise<State | undefined> {

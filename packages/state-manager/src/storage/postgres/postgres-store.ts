@@ -9,14 +9,15 @@ import { createHash } from "node:crypto";
 import pg from "pg";
 import type { Logger } from "pino";
 
+import type { State } from "../../domain/model.js";
 import type { StoreCapabilities } from "../capabilities.js";
 import { CREATE_MIGRATIONS_TABLE, loadMigrations, pendingMigrations } from "../migrate.js";
 import { redactUrl } from "../redact.js";
 import type { SqlExecutor } from "../sql/executor.js";
 import { SqlStoreTx } from "../sql/sql-store-tx.js";
-import type { ScanPlaces, Store, StoreTx } from "../store.js";
+import type { ClaimRequest, ScanPlaces, Store, StoreTx } from "../store.js";
 import { publishEvents } from "../wakeup-bus.js";
-import { postgresStatements } from "./claim.js";
+import { claimWithEvents, postgresStatements } from "./claim.js";
 import { isPostgresUnavailableError, mapPostgresError, RETRYABLE_SQLSTATES } from "./errors.js";
 import { PostgresWakeupBus } from "./wakeup-bus.js";
 
@@ -217,6 +218,25 @@ export class PostgresStore implements Store {
     }
   }
 
+  /**
+   * One statement outside any transaction (`claimWithEvents`): it commits by itself. Retried
+   * like a transaction on a deadlock or serialization failure (nothing was claimed then); not
+   * after a connection failure, where it may have committed (the client claims again anyway).
+   */
+  async claim(request: ClaimRequest): Promise<State[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const claimed = await claimWithEvents(executorFor(this.#pool), request);
+        if (claimed.length > 0) publishEvents(this.wakeups, [request.namespace]);
+        return claimed;
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code !== undefined && RETRYABLE_SQLSTATES.has(code) && attempt < 5) continue;
+        throw mapPostgresError(err);
+      }
+    }
+  }
+
   async ping(): Promise<void> {
     try {
       await this.#pool.query("SELECT 1");
@@ -249,7 +269,8 @@ function toPg(sql: string): { text: string; name: string } {
   return hit;
 }
 
-function executorFor(client: pg.PoolClient): SqlExecutor {
+/** Statements on one checked-out client, or on the pool (each a transaction of its own). */
+function executorFor(client: pg.PoolClient | pg.Pool): SqlExecutor {
   const query = async <T>(sql: string, params: readonly unknown[] = []) => {
     const { text, name } = toPg(sql);
     try {

@@ -13,13 +13,16 @@ import { countStatesByRun } from "./runs.js";
 
 export const EVENT_COLUMNS = ["namespace", "id", "run_id", "graph_name", "at", "body"] as const;
 
+/** The tail of an insert of (namespace, n) into `event_streams` that takes n more ids. */
+export const ADD_TO_EVENT_COUNTER = `ON CONFLICT (namespace) DO UPDATE
+  SET last_id = event_streams.last_id + excluded.last_id RETURNING last_id`;
+
 /**
  * Takes n ids from a namespace's counter (parameters: the namespace, n) and returns the last of
  * them; its row lock orders the ids of concurrent transactions by commit.
  */
 export const TAKE_EVENT_IDS = `INSERT INTO event_streams (namespace, last_id) VALUES (?, ?)
-  ON CONFLICT (namespace) DO UPDATE SET last_id = event_streams.last_id + excluded.last_id
-  RETURNING last_id`;
+  ${ADD_TO_EVENT_COUNTER}`;
 
 /**
  * Takes `events.length` ids from the namespace's counter and inserts the events with them, in

@@ -9,11 +9,12 @@ import { dirname } from "node:path";
 
 import Database from "better-sqlite3";
 
+import type { State } from "../../domain/model.js";
 import type { StoreCapabilities } from "../capabilities.js";
 import { CREATE_MIGRATIONS_TABLE, loadMigrations, pendingMigrations } from "../migrate.js";
 import type { SqlExecutor } from "../sql/executor.js";
 import { SqlStoreTx } from "../sql/sql-store-tx.js";
-import type { ScanPlaces, Store, StoreTx } from "../store.js";
+import type { ClaimRequest, ScanPlaces, Store, StoreTx } from "../store.js";
 import { LocalWakeupBus, publishEvents } from "../wakeup-bus.js";
 import { sqliteStatements } from "./claim.js";
 import { mapSqliteError } from "./errors.js";
@@ -189,6 +190,11 @@ export class SqliteStore implements Store {
   /** One read; SQLite runs it in its turn like any transaction (no round trips to save). */
   readOnce<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     return this.transaction(fn);
+  }
+
+  /** In a transaction like any other: SQLite has no round trips to save. */
+  claim(request: ClaimRequest): Promise<State[]> {
+    return this.transaction((tx) => tx.claimStates(request));
   }
 
   async ping(): Promise<void> {
