@@ -52,6 +52,7 @@ const USAGE = `usage: npm run bench -- [options]
   --trials N            trials per workload (default 1; the table shows the median)
   --cap-seconds S       cut a trial that is not done after S s (default ${DEFAULT_CAP_SECONDS.full}, --quick ${DEFAULT_CAP_SECONDS.quick})
   --replicas N          state-manager replicas of the Exosphere PostgreSQL and MongoDB columns (default 1)
+  --batch-size N        the Exosphere columns' Runtime batchSize (default: the SDK's, 16)
   --server path         another state-manager entry than packages/state-manager/dist/main.js
   --no-wait-quiet       do not wait for a quiet machine before each trial
   --raw [options]       run the raw-HTTP server benchmark instead (bench/run.mjs; --raw --help)
@@ -98,6 +99,7 @@ function parseArgs(argv) {
     else if (flag === "--trials") opts.trials = Number(value());
     else if (flag === "--cap-seconds") opts.capSeconds = Number(value());
     else if (flag === "--replicas") opts.replicas = Number(value());
+    else if (flag === "--batch-size") opts.batchSize = Number(value());
     else if (flag === "--server") opts.serverEntry = value();
     else if (flag === "--no-wait-quiet") opts.waitQuiet = false;
     else if (flag === "--help" || flag === "-h") {
@@ -109,6 +111,9 @@ function parseArgs(argv) {
     if (!WORKLOADS.includes(w)) fail(`unknown workload "${w}" (known: ${WORKLOADS.join(", ")})`);
   }
   if (!Number.isInteger(opts.trials) || opts.trials < 1) fail("--trials must be an integer ≥ 1");
+  if (opts.batchSize !== undefined && !(Number.isInteger(opts.batchSize) && opts.batchSize >= 1)) {
+    fail("--batch-size must be an integer ≥ 1");
+  }
   if (!Number.isInteger(opts.replicas) || opts.replicas < 1) {
     fail("--replicas must be an integer ≥ 1");
   }
@@ -441,6 +446,7 @@ async function main() {
     mongo,
     redis,
     replicas: opts.replicas,
+    batchSize: opts.batchSize,
     serverEntry: opts.serverEntry,
   };
   const outcomes = [];

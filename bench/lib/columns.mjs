@@ -25,6 +25,7 @@ export async function createDriver(config) {
       return createExosphereDriver({
         store: config.column.slice("exosphere-".length),
         replicas: config.replicas,
+        batchSize: config.batchSize,
         serverEntry: config.serverEntry,
         postgres: config.postgres,
         mongo: config.mongo,

@@ -72,11 +72,19 @@ const splitWorkers = (total, parts) =>
   Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
 
 /**
- * @param {{ store: "sqlite" | "postgres" | "mongo", replicas?: number, serverEntry?: string,
+ * @param {{ store: "sqlite" | "postgres" | "mongo", replicas?: number, batchSize?: number,
+ *   serverEntry?: string,
  *   postgres?: { adminUrl: string, postmasterPid?: number },
  *   mongo?: { uri?: string, jongodb?: boolean } }} options
  */
-export function createExosphereDriver({ store, replicas = 1, serverEntry, postgres, mongo }) {
+export function createExosphereDriver({
+  store,
+  replicas = 1,
+  batchSize,
+  serverEntry,
+  postgres,
+  mongo,
+}) {
   const isPostgres = store === "postgres";
   /** The jongodb server this column started (stopped at teardown). */
   let jongodb;
@@ -113,6 +121,7 @@ export function createExosphereDriver({ store, replicas = 1, serverEntry, postgr
           stateManagerUri: on[i].url,
           key: API_KEY,
           workers,
+          ...(batchSize !== undefined && { batchSize }),
           logger,
           handleSignals: false,
         }),
@@ -218,7 +227,8 @@ export function createExosphereDriver({ store, replicas = 1, serverEntry, postgr
             ? `${pgInfo}; ${replicas} replica(s), PG_POOL_SIZE=${PG_POOL_SIZE}`
             : "SQLite file in /tmp (WAL, synchronous=NORMAL: the defaults)";
       return (
-        `Runtime workers: ${CONCURRENCY} in total${replicas > 1 ? ` (one runtime per replica)` : ""}, other options default; ` +
+        `Runtime workers: ${CONCURRENCY} in total${replicas > 1 ? ` (one runtime per replica)` : ""}` +
+        `${batchSize !== undefined ? `, batchSize ${batchSize}` : ""}, other options default; ` +
         `enqueue: ${triggerMethod}; ${where}; server LOG_LEVEL=warn` +
         (completionByPolling
           ? "; completion seen by polling GET /runs (no report requests seen)"
