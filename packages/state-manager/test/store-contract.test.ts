@@ -831,35 +831,6 @@ for (const dialect of DIALECTS) {
         ]);
       });
 
-      it("claimStates starts the runs of what it claims once, keeping the first start", async () => {
-        const rows = rowBuilders(ids);
-        const other = rowBuilders(ids);
-        await inTx(async (tx) => {
-          await tx.insertRun(rows.run());
-          await tx.insertRun(other.run({ namespace: rows.namespace }));
-          const unclaimed = rows.state({ run_id: other.runId, node_name: "Other" });
-          await tx.insertStates([rows.state(), rows.state(), unclaimed]);
-        });
-        const claimNode = (limit: number, now: number) =>
-          inTx((tx) => tx.claimStates(claimOf(rows, ["Node"], limit, now)));
-        expect(await claimNode(0, T0 + 1)).toEqual([]);
-        expect((await inTx((tx) => tx.getRun(rows.runId)))?.status).toBe("PENDING");
-        expect(await claimNode(1, T0 + 5)).toHaveLength(1);
-        expect(await claimNode(1, T0 + 9)).toHaveLength(1);
-        expect(await inTx((tx) => tx.getRun(rows.runId))).toMatchObject({
-          status: "RUNNING",
-          started_at: T0 + 5,
-        });
-        const log = await inTx((tx) =>
-          tx.readEvents(rows.namespace, 0, { runId: rows.runId }, 100),
-        );
-        expect(log.filter((e) => e.type === "run").map((e) => e.status)).toEqual([
-          "PENDING",
-          "RUNNING",
-        ]);
-        expect((await inTx((tx) => tx.getRun(other.runId)))?.status).toBe("PENDING");
-      });
-
       it("cancelRun ends an open run only; cancelPendingStates cancels what is not final", async () => {
         const rows = rowBuilders(ids);
         await inTx((tx) => tx.insertRun(rows.run()));
@@ -879,13 +850,6 @@ for (const dialect of DIALECTS) {
           expect(await read(state.id)).toMatchObject({ status: "CANCELLED", updated_at: T0 + 1 });
         }
         expect(await inTx((tx) => tx.cancelPendingStates(rows.runId, T0 + 2))).toEqual([]);
-      });
-
-      it("claimStates never hands out a state of a cancelled run", async () => {
-        const rows = rowBuilders(ids);
-        await inTx((tx) => tx.insertRun(rows.run({ status: "CANCELLED", finished_at: T0 })));
-        await insert(rows.state({ status: "CREATED" }));
-        expect(await inTx((tx) => tx.claimStates(claimOf(rows, ["Node"], 10)))).toEqual([]);
       });
 
       it("listRunStatesPage pages a run's states by creation order, filtered", async () => {
@@ -1595,6 +1559,42 @@ for (const dialect of DIALECTS) {
         ]);
       });
 
+      it("starts the runs of what it claims once, keeping the first start", async () => {
+        const rows = rowBuilders(ids);
+        const other = rowBuilders(ids);
+        await inTx(async (tx) => {
+          await tx.insertRun(rows.run());
+          await tx.insertRun(other.run({ namespace: rows.namespace }));
+          const unclaimed = rows.state({ run_id: other.runId, node_name: "Other" });
+          await tx.insertStates([rows.state(), rows.state(), unclaimed]);
+        });
+        const claimNode = (limit: number, now: number) =>
+          claim(claimOf(rows, ["Node"], limit, now));
+        expect(await claimNode(0, T0 + 1)).toEqual([]);
+        expect((await inTx((tx) => tx.getRun(rows.runId)))?.status).toBe("PENDING");
+        expect(await claimNode(1, T0 + 5)).toHaveLength(1);
+        expect(await claimNode(1, T0 + 9)).toHaveLength(1);
+        expect(await inTx((tx) => tx.getRun(rows.runId))).toMatchObject({
+          status: "RUNNING",
+          started_at: T0 + 5,
+        });
+        const log = await inTx((tx) =>
+          tx.readEvents(rows.namespace, 0, { runId: rows.runId }, 100),
+        );
+        expect(log.filter((e) => e.type === "run").map((e) => e.status)).toEqual([
+          "PENDING",
+          "RUNNING",
+        ]);
+        expect((await inTx((tx) => tx.getRun(other.runId)))?.status).toBe("PENDING");
+      });
+
+      it("never hands out a state of a cancelled run", async () => {
+        const rows = rowBuilders(ids);
+        await inTx((tx) => tx.insertRun(rows.run({ status: "CANCELLED", finished_at: T0 })));
+        await insert(rows.state({ status: "CREATED" }));
+        expect(await claim(claimOf(rows, ["Node"], 10))).toEqual([]);
+      });
+
       it("records each claimed state's QUEUED event in claim order, then each run it started", async () => {
         const rows = rowBuilders(ids);
         const other = rowBuilders(ids);
@@ -2220,9 +2220,10 @@ for (const dialect of DIALECTS) {
           rows.state({ node_name, enqueue_after: T0 - age });
         const [x40, y30, x20, y10] = [at("X", 40), at("Y", 30), at("X", 20), at("Y", 10)];
         await insert(x40!, y30!, x20!, y10!);
+        // The second claimer is Store.claim, a claim's own transaction (one statement here).
         const [first, second] = await whileHeld(
           (tx) => tx.claimStates(claimOf(rows, ["X", "Y"], 2)),
-          () => inTx((tx) => tx.claimStates(claimOf(rows, ["X", "Y"], 2))),
+          () => store.claim(claimOf(rows, ["X", "Y"], 2)),
         );
         expect(idsOf(first)).toEqual(idsOf([x40!, y30!]));
         expect(idsOf(second)).toEqual(idsOf([x20!, y10!]));

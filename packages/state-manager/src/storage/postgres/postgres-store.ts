@@ -220,19 +220,38 @@ export class PostgresStore implements Store {
 
   /**
    * One statement outside any transaction (`claimWithEvents`): it commits by itself. Retried
-   * like a transaction on a deadlock or serialization failure (nothing was claimed then); not
-   * after a connection failure, where it may have committed (the client claims again anyway).
+   * like a transaction after a deadlock or serialization failure (nothing was claimed then),
+   * and after a connection failure: if that claim had committed, its states come back when
+   * their lease ends, as when a claim's answer is lost on the way to the runtime.
    */
   async claim(request: ClaimRequest): Promise<State[]> {
     for (let attempt = 1; ; attempt++) {
+      let client: pg.PoolClient;
       try {
-        const claimed = await claimWithEvents(executorFor(this.#pool), request);
+        client = await this.#pool.connect();
+      } catch (err) {
+        throw mapPostgresError(err);
+      }
+      let broken = false;
+      const onError = () => {
+        broken = true;
+      };
+      client.on("error", onError);
+      try {
+        const claimed = await claimWithEvents(executorFor(client), request);
         if (claimed.length > 0) publishEvents(this.wakeups, [request.namespace]);
         return claimed;
       } catch (err) {
         const code = (err as { code?: string }).code;
         if (code !== undefined && RETRYABLE_SQLSTATES.has(code) && attempt < 5) continue;
+        if (isPostgresUnavailableError(err)) {
+          broken = true;
+          if (attempt < 3) continue;
+        }
         throw mapPostgresError(err);
+      } finally {
+        if (!broken) client.removeListener("error", onError);
+        client.release(broken);
       }
     }
   }
@@ -269,8 +288,7 @@ function toPg(sql: string): { text: string; name: string } {
   return hit;
 }
 
-/** Statements on one checked-out client, or on the pool (each a transaction of its own). */
-function executorFor(client: pg.PoolClient | pg.Pool): SqlExecutor {
+function executorFor(client: pg.PoolClient): SqlExecutor {
   const query = async <T>(sql: string, params: readonly unknown[] = []) => {
     const { text, name } = toPg(sql);
     try {
