@@ -186,6 +186,8 @@ describe("the dashboard", () => {
     expect(await page.locator(".react-flow__node").count()).toBe(3);
     await work.getByRole("button").click();
     await page.getByRole("heading", { name: /States of/ }).waitFor();
+    // The heading shows before the first page of states has arrived.
+    await page.locator("table.states tbody tr").nth(24).waitFor();
     expect(await page.locator("table.states tbody tr").count()).toBe(25);
     await page.getByRole("button", { name: "Next" }).click();
     await page.locator("table.states tbody tr").first().waitFor();

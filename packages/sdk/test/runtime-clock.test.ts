@@ -100,8 +100,9 @@ describe("when reports fail", () => {
     startRuntime();
     await waitFor(() => server.calls("/states/report").length === 1);
     await waitFor(() => logs.some((line) => /^reporting .*failed; retrying/.test(line.message)));
-    // A claim the runtime started when execute() returned, before the first report failed, may
-    // still be on its way: count claims from the first retry on, when no claim may start.
+    // From the first retry on no claim may start. One the runtime started before the first report
+    // failed may still be on its way (its one claim loop has at most one claim in flight), so
+    // it may land after this count, and only it.
     await advanceUntil(() => server.calls("/states/report").length >= 2, 500);
     const claims = server.calls("/states/enqueue").length;
 
@@ -110,13 +111,14 @@ describe("when reports fail", () => {
     // Several attempts, spaced by backoff, all within the lease, and no claim meanwhile.
     const attempts = server.calls("/states/report");
     expect(attempts.length).toBeGreaterThan(2);
-    expect(server.calls("/states/enqueue")).toHaveLength(claims);
+    const claimsAtDrop = server.calls("/states/enqueue").length;
+    expect(claimsAtDrop).toBeLessThanOrEqual(claims + 1);
     const drops = logs.filter((line) => /^dropped /.test(line.message));
     expect(drops).toHaveLength(1);
     expect(drops[0]?.meta?.stateIds).toEqual(["s1"]);
 
     // Nothing is failing any more: claiming resumes.
-    await advanceUntil(() => server.calls("/states/enqueue").length > claims, 500);
+    await advanceUntil(() => server.calls("/states/enqueue").length > claimsAtDrop, 500);
   });
 });
 
