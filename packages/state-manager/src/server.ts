@@ -30,6 +30,8 @@ export interface RunningServer {
   readonly url: string;
   /** Where `/metrics` is served without a key (METRICS_PORT), if it is. */
   readonly metricsUrl: string | undefined;
+  /** Resolves once the background tasks running now have finished (none is cut short). */
+  backgroundIdle(): Promise<void>;
   /** Stops accepting, ends long-polls, finishes in-flight requests, closes the database. */
   close(): Promise<void>;
 }
@@ -138,6 +140,7 @@ export async function startServer(
     metrics,
     url,
     metricsUrl: metricsServer?.url,
+    backgroundIdle: () => background.whenIdle(),
     close() {
       closing ??= (async () => {
         await background.stop();

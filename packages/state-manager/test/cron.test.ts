@@ -58,10 +58,11 @@ afterEach(async () => {
 /**
  * A server whose own loop never ticks during the test: the test fires through the engine. The
  * loop's first tick comes 100 ms (real time) after the start, then every 60 s: the start waits
- * for a timer queued after that first tick (Node runs due timers in order), so the tick has
- * come and gone before the test moves its clock (a restarted server is left alone: its first
- * tick is the catch-up a restart test is about). Without it, a slow start (a loaded machine)
- * let that tick land after the test's clock moved, and fire the instant the test meant to.
+ * for a timer queued after that first tick (Node runs due timers in order), then for the tick
+ * to finish, so it has come and gone before the test moves its clock (a restarted server is
+ * left alone: its first tick is the catch-up a restart test is about). Without it, a slow
+ * start (a loaded machine) let that tick, or its still-running transaction, read the trigger
+ * and the clock after the test moved it, and fire the instant the test meant to.
  */
 async function start(dialect: DialectName, clock: TestClock, databaseUrl?: string) {
   const server = await startTestServer(dialect, {
@@ -70,7 +71,10 @@ async function start(dialect: DialectName, clock: TestClock, databaseUrl?: strin
     ...(databaseUrl && { databaseUrl }),
   });
   servers.push(server);
-  if (!databaseUrl) await new Promise((resolve) => setTimeout(resolve, 150));
+  if (!databaseUrl) {
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await server.server.backgroundIdle();
+  }
   return server;
 }
 

@@ -98,6 +98,11 @@ export class BackgroundTasks {
     );
   }
 
+  /** Resolves once the tasks running now have finished, without stopping anything. */
+  async whenIdle(): Promise<void> {
+    await Promise.allSettled(this.#running);
+  }
+
   async stop(): Promise<void> {
     this.#stopped = true;
     for (const t of this.#timers.values()) clearTimeout(t);
