@@ -145,7 +145,7 @@ export async function claimWithEvents(db: SqlExecutor, request: ClaimRequest): P
     `${claim},\n     ${events}\n    ${CLAIMED_ROWS}`,
     [...claimParams, ...eventParams],
   );
-  return inClaimOrder(rows.map(toState));
+  return claimedOf(rows).claimed;
 }
 
 /** PostgreSQL types of the patchable columns (arrays of them feed `unnest`). */

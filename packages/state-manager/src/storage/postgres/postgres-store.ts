@@ -148,20 +148,9 @@ export class PostgresStore implements Store {
 
   async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      let client: pg.PoolClient;
-      try {
-        client = await this.#pool.connect();
-      } catch (err) {
-        throw mapPostgresError(err);
-      }
-      let broken = false;
-      // A checked-out client has no 'error' listener of the pool's: a backend terminated between
-      // two statements (or after the failing one) would otherwise be an uncaught exception.
-      const onError = (err: Error) => {
-        broken = true;
-        this.#log.warn({ err: err.message }, "PostgreSQL connection failed during a transaction");
-      };
-      client.on("error", onError);
+      const { client, broken, release } = await this.#checkout((err) =>
+        this.#log.warn({ err: err.message }, "PostgreSQL connection failed during a transaction"),
+      );
       let begun = false;
       try {
         await client.query("BEGIN");
@@ -177,7 +166,7 @@ export class PostgresStore implements Store {
         try {
           await client.query("ROLLBACK");
         } catch {
-          broken = true;
+          broken();
         }
         const code =
           (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
@@ -186,35 +175,21 @@ export class PostgresStore implements Store {
         if (!begun && isPostgresUnavailableError(err) && attempt < 3) continue;
         throw mapPostgresError(err);
       } finally {
-        // A broken client keeps its listener: its socket may still report the failure after
-        // the pool let go of it, and an 'error' without a listener would crash the process.
-        if (!broken) client.removeListener("error", onError);
-        client.release(broken);
+        release();
       }
     }
   }
 
   async readOnce<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.#pool.connect();
-    } catch (err) {
-      throw mapPostgresError(err);
-    }
-    let broken = false;
-    const onError = () => {
-      broken = true;
-    };
-    client.on("error", onError);
+    const { client, broken, release } = await this.#checkout();
     try {
       return await fn(new SqlStoreTx(executorFor(client), postgresStatements, this.#scans));
     } catch (err) {
       // A failed read may mean a dead connection: do not hand it to the next caller.
-      broken = true;
+      broken();
       throw mapPostgresError(err);
     } finally {
-      if (!broken) client.removeListener("error", onError);
-      client.release(broken);
+      release();
     }
   }
 
@@ -226,17 +201,7 @@ export class PostgresStore implements Store {
    */
   async claim(request: ClaimRequest): Promise<State[]> {
     for (let attempt = 1; ; attempt++) {
-      let client: pg.PoolClient;
-      try {
-        client = await this.#pool.connect();
-      } catch (err) {
-        throw mapPostgresError(err);
-      }
-      let broken = false;
-      const onError = () => {
-        broken = true;
-      };
-      client.on("error", onError);
+      const { client, broken, release } = await this.#checkout();
       try {
         const claimed = await claimWithEvents(executorFor(client), request);
         if (claimed.length > 0) publishEvents(this.wakeups, [request.namespace]);
@@ -245,15 +210,51 @@ export class PostgresStore implements Store {
         const code = (err as { code?: string }).code;
         if (code !== undefined && RETRYABLE_SQLSTATES.has(code) && attempt < 5) continue;
         if (isPostgresUnavailableError(err)) {
-          broken = true;
+          broken();
           if (attempt < 3) continue;
         }
         throw mapPostgresError(err);
       } finally {
-        if (!broken) client.removeListener("error", onError);
-        client.release(broken);
+        release();
       }
     }
+  }
+
+  /**
+   * A pooled connection, watched while it is out: a checked-out client has no 'error' listener
+   * of the pool's, so a backend terminated between two statements (or after the failing one)
+   * would otherwise be an uncaught exception. `broken()` marks it not to be reused; `release()`
+   * gives it back (destroyed if broken, keeping its listener: its socket may still report the
+   * failure after the pool let go of it, and an 'error' without a listener would crash the
+   * process).
+   */
+  async #checkout(onLost?: (err: Error) => void): Promise<{
+    client: pg.PoolClient;
+    broken: () => void;
+    release: () => void;
+  }> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (err) {
+      throw mapPostgresError(err);
+    }
+    let isBroken = false;
+    const onError = (err: Error) => {
+      isBroken = true;
+      onLost?.(err);
+    };
+    client.on("error", onError);
+    return {
+      client,
+      broken: () => {
+        isBroken = true;
+      },
+      release: () => {
+        if (!isBroken) client.removeListener("error", onError);
+        client.release(isBroken);
+      },
+    };
   }
 
   async ping(): Promise<void> {
